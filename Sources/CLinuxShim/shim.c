@@ -1,0 +1,2 @@
+// Intentionally small: every wrapper lives in include/CLinuxShim.h as `static inline`.
+#include "CLinuxShim.h"

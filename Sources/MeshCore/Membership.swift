@@ -1,0 +1,54 @@
+/// Where a node listens: a host (IP literal or DNS name) and a TCP port.
+public struct NetAddress: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    /// The longest host, in bytes (a DNS name's limit).
+    public static let maxHostBytes = 253
+
+    public var host: String
+    public var port: UInt16
+
+    public init(host: String, port: UInt16) {
+        self.host = host
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    public static func < (lhs: NetAddress, rhs: NetAddress) -> Bool { (lhs.host, lhs.port) < (rhs.host, rhs.port) }
+}
+
+/// A member's liveness state as SWIM disseminates it. Raw values are the wire codes.
+public enum MemberStatus: UInt8, Sendable, Codable, CaseIterable, CustomStringConvertible {
+    case alive = 1
+    case suspect = 2
+    case dead = 3
+    /// Left gracefully: not a failure, and not to be probed again.
+    case left = 4
+
+    public var description: String {
+        switch self {
+        case .alive: "alive"
+        case .suspect: "suspect"
+        case .dead: "dead"
+        case .left: "left"
+        }
+    }
+}
+
+/// One membership fact, piggybacked on liveness messages: node N at incarnation I is S.
+public struct MemberUpdate: Hashable, Sendable, Codable {
+    public var node: NodeID
+    public var address: NetAddress
+    public var role: Role
+    public var region: Region
+    public var incarnation: UInt64
+    public var status: MemberStatus
+
+    public init(node: NodeID, address: NetAddress, role: Role, region: Region, incarnation: UInt64, status: MemberStatus) {
+        self.node = node
+        self.address = address
+        self.role = role
+        self.region = region
+        self.incarnation = incarnation
+        self.status = status
+    }
+}

@@ -1,0 +1,337 @@
+// MARK: - Requests
+
+/// Which accelerators a demand asks for; a nil vendor or model means any.
+public struct AcceleratorClass: Hashable, Sendable, Codable, CustomStringConvertible {
+    public var kind: AcceleratorKind
+    public var vendor: String?
+    public var model: String?
+
+    public init(kind: AcceleratorKind, vendor: String? = nil, model: String? = nil) throws(VocabularyError) {
+        if let vendor { try IdentifierGrammar.validate(vendor, what: "accelerator vendor", maxBytes: AcceleratorGroup.maxNameBytes) }
+        if let model { try IdentifierGrammar.validate(model, what: "accelerator model", maxBytes: AcceleratorGroup.maxNameBytes) }
+        self.kind = kind
+        self.vendor = vendor
+        self.model = model
+    }
+
+    /// Whether a pool's accelerator group is of this class.
+    public func matches(_ group: AcceleratorGroup) -> Bool {
+        group.kind == kind && (vendor == nil || vendor == group.vendor) && (model == nil || model == group.model)
+    }
+
+    public var description: String { "\(kind):\(vendor ?? "*")/\(model ?? "*")" }
+}
+
+/// How a demand may be split across pools. Raw values are the wire codes.
+public enum PlacementMode: UInt8, Sendable, Codable, CaseIterable {
+    /// All of it in one pool (a gang: e.g. 64 accelerators for one training job).
+    case gang = 1
+    /// Spread over up to `maxPools` pools.
+    case spread = 2
+}
+
+/// What a request needs.
+public struct Demand: Hashable, Sendable, Codable {
+    public var accelerator: AcceleratorClass?
+    public var acceleratorCount: UInt32
+    public var computeUnits: UInt64
+    public var memoryMiB: UInt64
+    public var mode: PlacementMode
+    /// For ``PlacementMode/spread``: the most pools to use (1 for gang).
+    public var maxPools: UInt16
+
+    public init(
+        accelerator: AcceleratorClass? = nil, acceleratorCount: UInt32 = 0, computeUnits: UInt64, memoryMiB: UInt64 = 0,
+        mode: PlacementMode = .gang, maxPools: UInt16 = 1
+    ) {
+        self.accelerator = accelerator
+        self.acceleratorCount = acceleratorCount
+        self.computeUnits = computeUnits
+        self.memoryMiB = memoryMiB
+        self.mode = mode
+        self.maxPools = maxPools
+    }
+}
+
+/// Where and how a request may be served. Empty lists mean "no constraint".
+public struct Constraints: Hashable, Sendable, Codable {
+    /// The most residency regions one request may name.
+    public static let maxResidencyRegions = 32
+
+    /// Data-residency regions the pool's zone must be one of.
+    public var residency: [Region]
+    /// Certifications the pool must all hold.
+    public var certifications: [Certification]
+    /// Architectures acceptable to the workload.
+    public var architectures: [CPUArchitecture]
+    public var maxPricePerUnitHour: Price?
+    public var maxLatency: MeshDuration?
+
+    public init(
+        residency: [Region] = [], certifications: [Certification] = [], architectures: [CPUArchitecture] = [],
+        maxPricePerUnitHour: Price? = nil, maxLatency: MeshDuration? = nil
+    ) {
+        self.residency = residency
+        self.certifications = certifications
+        self.architectures = architectures
+        self.maxPricePerUnitHour = maxPricePerUnitHour
+        self.maxLatency = maxLatency
+    }
+}
+
+/// How much the requester cares about price, latency and green energy, in permille each.
+public struct Weights: Hashable, Sendable, Codable {
+    public var price: UInt16
+    public var latency: UInt16
+    public var green: UInt16
+
+    public init(price: UInt16 = 500, latency: UInt16 = 300, green: UInt16 = 200) {
+        self.price = price
+        self.latency = latency
+        self.green = green
+    }
+}
+
+/// A tenant's request for compute, as it enters the mesh at an industry node (PLACE) and as it
+/// travels upward and between regions (inside FORWARD).
+public struct PlacementRequest: Hashable, Sendable, Codable {
+    /// The longest idempotency key, in bytes.
+    public static let maxIdempotencyKeyBytes = 128
+
+    public var requestID: RequestID
+    public var tenant: TenantID
+    public var sector: Sector
+    /// The same key within its window returns the original outcome; retries never double-book.
+    public var idempotencyKey: String
+    public var demand: Demand
+    public var constraints: Constraints
+    public var weights: Weights
+    public var leaseDuration: MeshDuration
+    /// After this instant the request MUST NOT be acted on.
+    public var deadline: MeshInstant
+    /// The node where the request entered the mesh.
+    public var origin: NodeID
+
+    public init(
+        requestID: RequestID, tenant: TenantID, sector: Sector, idempotencyKey: String, demand: Demand,
+        constraints: Constraints = Constraints(), weights: Weights = Weights(), leaseDuration: MeshDuration,
+        deadline: MeshInstant, origin: NodeID
+    ) {
+        self.requestID = requestID
+        self.tenant = tenant
+        self.sector = sector
+        self.idempotencyKey = idempotencyKey
+        self.demand = demand
+        self.constraints = constraints
+        self.weights = weights
+        self.leaseDuration = leaseDuration
+        self.deadline = deadline
+        self.origin = origin
+    }
+}
+
+// MARK: - Reservations
+
+/// A hold or a lease, as named by RELEASE and LEASE_STATE.
+public enum ReservationRef: Hashable, Sendable, Codable, CustomStringConvertible {
+    case hold(HoldID)
+    case lease(LeaseID)
+
+    public var description: String {
+        switch self {
+        case .hold(let id): "hold \(id)"
+        case .lease(let id): "lease \(id)"
+        }
+    }
+}
+
+/// The state of a reservation at its owner. Raw values are the wire codes.
+public enum ReservationState: UInt8, Sendable, Codable, CaseIterable {
+    case held = 1
+    case leased = 2
+    case released = 3
+    case expired = 4
+    /// The owner has no such reservation.
+    case unknown = 5
+}
+
+/// Capacity committed to a tenant on one pool until `expiresAt`.
+public struct Lease: Hashable, Sendable, Codable {
+    public var leaseID: LeaseID
+    /// The hold this lease was confirmed from.
+    public var holdID: HoldID
+    public var pool: ComputeID
+    public var tenant: TenantID
+    public var computeUnits: UInt64
+    public var memoryMiB: UInt64
+    public var acceleratorCount: UInt32
+    public var pricePerUnitHour: Price
+    public var startsAt: MeshInstant
+    public var expiresAt: MeshInstant
+
+    public init(
+        leaseID: LeaseID, holdID: HoldID, pool: ComputeID, tenant: TenantID, computeUnits: UInt64, memoryMiB: UInt64,
+        acceleratorCount: UInt32, pricePerUnitHour: Price, startsAt: MeshInstant, expiresAt: MeshInstant
+    ) {
+        self.leaseID = leaseID
+        self.holdID = holdID
+        self.pool = pool
+        self.tenant = tenant
+        self.computeUnits = computeUnits
+        self.memoryMiB = memoryMiB
+        self.acceleratorCount = acceleratorCount
+        self.pricePerUnitHour = pricePerUnitHour
+        self.startsAt = startsAt
+        self.expiresAt = expiresAt
+    }
+}
+
+// MARK: - Refusals and explanations
+
+/// Why a request, quote or confirmation was refused. Raw values are the wire codes.
+public enum RefuseReason: UInt8, Sendable, Codable, CaseIterable, CustomStringConvertible {
+    case insufficientCapacity = 1
+    /// The pool's policy does not accept this sector, tenant or region.
+    case policyRefused = 2
+    case unknownSector = 3
+    /// A demand that is empty, negative, absurd or contradictory.
+    case invalidDemand = 4
+    case deadlineExpired = 5
+    /// The idempotency key was used before with different content.
+    case idempotencyConflict = 6
+    /// The hold being confirmed lapsed or was released.
+    case holdLapsed = 7
+    /// The receiver does not own the pool named.
+    case notOwner = 8
+    /// The sender's role may not ask this.
+    case unauthorized = 9
+    /// No pool in view passed the filters.
+    case noCandidates = 10
+    /// Forwarding stopped at the hop limit.
+    case hopLimitReached = 11
+    /// The request came back to a node on its own path.
+    case loopDetected = 12
+    case overloaded = 13
+    /// No such hold or lease.
+    case unknownReservation = 14
+
+    public var description: String {
+        switch self {
+        case .insufficientCapacity: "insufficient-capacity"
+        case .policyRefused: "policy-refused"
+        case .unknownSector: "unknown-sector"
+        case .invalidDemand: "invalid-demand"
+        case .deadlineExpired: "deadline-expired"
+        case .idempotencyConflict: "idempotency-conflict"
+        case .holdLapsed: "hold-lapsed"
+        case .notOwner: "not-owner"
+        case .unauthorized: "unauthorized"
+        case .noCandidates: "no-candidates"
+        case .hopLimitReached: "hop-limit-reached"
+        case .loopDetected: "loop-detected"
+        case .overloaded: "overloaded"
+        case .unknownReservation: "unknown-reservation"
+        }
+    }
+}
+
+/// Which filter rejected a candidate pool. Raw values are the wire codes.
+public enum FilterReason: UInt8, Sendable, Codable, CaseIterable {
+    /// The pool's inventory is past its valid-until.
+    case stale = 1
+    case residency = 2
+    case certification = 3
+    case architecture = 4
+    case price = 5
+    case latency = 6
+    case capacity = 7
+    case policy = 8
+    case acceleratorClass = 9
+    /// The owner refused the quote.
+    case ownerRefused = 10
+}
+
+/// A candidate's scores, in parts per million (higher is better); `total` is the weighted sum.
+public struct ScoreVector: Hashable, Sendable, Codable {
+    public var price: UInt32
+    public var latency: UInt32
+    public var green: UInt32
+    public var total: UInt32
+
+    public init(price: UInt32, latency: UInt32, green: UInt32, total: UInt32) {
+        self.price = price
+        self.latency = latency
+        self.green = green
+        self.total = total
+    }
+}
+
+/// What became of one candidate.
+public enum CandidateOutcome: Hashable, Sendable, Codable {
+    case filtered(FilterReason, detail: String)
+    case scored(ScoreVector)
+}
+
+/// One candidate pool's verdict, with the inventory version and age it was judged on.
+public struct CandidateVerdict: Hashable, Sendable, Codable {
+    /// The longest detail text, in bytes.
+    public static let maxDetailBytes = 256
+
+    public var pool: ComputeID
+    public var inventoryEpoch: UInt64
+    public var inventorySequence: UInt64
+    public var inventoryAge: MeshDuration
+    public var outcome: CandidateOutcome
+
+    public init(pool: ComputeID, inventoryEpoch: UInt64, inventorySequence: UInt64, inventoryAge: MeshDuration, outcome: CandidateOutcome) {
+        self.pool = pool
+        self.inventoryEpoch = inventoryEpoch
+        self.inventorySequence = inventorySequence
+        self.inventoryAge = inventoryAge
+        self.outcome = outcome
+    }
+}
+
+/// Why a decision came out as it did: every candidate's verdict, the versions used, the path.
+///
+/// Sum rule: `filteredCount + scoredCount == consideredCount`. `verdicts` may be cut to a limit,
+/// so it may hold fewer entries than were considered, never more.
+public struct Explanation: Hashable, Sendable, Codable {
+    public var requestID: RequestID
+    public var decidedBy: NodeID
+    public var decidedAt: MeshInstant
+    /// The nodes the request passed through, origin first.
+    public var path: [NodeID]
+    public var consideredCount: UInt32
+    public var filteredCount: UInt32
+    public var scoredCount: UInt32
+    public var verdicts: [CandidateVerdict]
+    /// The pool finally chosen, if any.
+    public var chosen: ComputeID?
+
+    public init(
+        requestID: RequestID, decidedBy: NodeID, decidedAt: MeshInstant, path: [NodeID], consideredCount: UInt32,
+        filteredCount: UInt32, scoredCount: UInt32, verdicts: [CandidateVerdict], chosen: ComputeID?
+    ) {
+        self.requestID = requestID
+        self.decidedBy = decidedBy
+        self.decidedAt = decidedAt
+        self.path = path
+        self.consideredCount = consideredCount
+        self.filteredCount = filteredCount
+        self.scoredCount = scoredCount
+        self.verdicts = verdicts
+        self.chosen = chosen
+    }
+
+    /// Whether the counts obey the sum rule and the verdicts fit within them.
+    public var obeysSumRule: Bool {
+        UInt64(filteredCount) + UInt64(scoredCount) == UInt64(consideredCount) && verdicts.count <= Int(consideredCount)
+    }
+}
+
+/// How a placement ended.
+public enum PlacementResult: Hashable, Sendable, Codable {
+    case placed([Lease])
+    case refused(RefuseReason, message: String)
+}

@@ -1,0 +1,1 @@
+// MeshGossip: see README "What works today".

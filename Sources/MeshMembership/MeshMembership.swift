@@ -1,0 +1,1 @@
+// MeshMembership: see README "What works today".

@@ -1,0 +1,1 @@
+// MeshNode: see README "What works today".

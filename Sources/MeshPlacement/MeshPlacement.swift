@@ -1,0 +1,1 @@
+// MeshPlacement: see README "What works today".

@@ -1,0 +1,1 @@
+// MeshRuntime: see README "What works today".

@@ -1,0 +1,1 @@
+// MeshSim: see README "What works today".

@@ -1,0 +1,1 @@
+// MeshStore: see README "What works today".

@@ -1,0 +1,140 @@
+/// Appends wire primitives to a reusable byte buffer.
+///
+/// Encoding cannot fail: values are validated when they are constructed, and the writer only
+/// checks (with preconditions) the bounds that would make its output undecodable, because such a
+/// value is our own bug. Call ``reset()`` between frames to reuse the buffer's capacity.
+public struct WireWriter: Sendable {
+    /// The bytes written so far.
+    public private(set) var bytes: [UInt8]
+
+    /// Creates a writer whose buffer starts with `capacity` bytes reserved.
+    public init(capacity: Int = 4096) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    /// Forgets the bytes written, keeping the buffer's capacity.
+    public mutating func reset() { bytes.removeAll(keepingCapacity: true) }
+
+    /// The number of bytes written.
+    public var count: Int { bytes.count }
+
+    // MARK: - Fixed-width integers (big-endian)
+
+    public mutating func writeU8(_ value: UInt8) { bytes.append(value) }
+
+    public mutating func writeU16(_ value: UInt16) {
+        bytes.append(UInt8(truncatingIfNeeded: value >> 8))
+        bytes.append(UInt8(truncatingIfNeeded: value))
+    }
+
+    public mutating func writeU32(_ value: UInt32) {
+        bytes.append(UInt8(truncatingIfNeeded: value >> 24))
+        bytes.append(UInt8(truncatingIfNeeded: value >> 16))
+        bytes.append(UInt8(truncatingIfNeeded: value >> 8))
+        bytes.append(UInt8(truncatingIfNeeded: value))
+    }
+
+    public mutating func writeU64(_ value: UInt64) {
+        writeU32(UInt32(truncatingIfNeeded: value >> 32))
+        writeU32(UInt32(truncatingIfNeeded: value))
+    }
+
+    public mutating func writeU128(_ value: UInt128) {
+        writeU64(UInt64(truncatingIfNeeded: value >> 64))
+        writeU64(UInt64(truncatingIfNeeded: value))
+    }
+
+    /// Drops everything written after `count` bytes (used to undo an oversized frame).
+    mutating func truncate(to count: Int) { bytes.removeSubrange(count...) }
+
+    /// Overwrites four bytes at `position` (used to patch a frame's length prefix).
+    mutating func patchU32(_ value: UInt32, at position: Int) {
+        bytes[position] = UInt8(truncatingIfNeeded: value >> 24)
+        bytes[position + 1] = UInt8(truncatingIfNeeded: value >> 16)
+        bytes[position + 2] = UInt8(truncatingIfNeeded: value >> 8)
+        bytes[position + 3] = UInt8(truncatingIfNeeded: value)
+    }
+
+    // MARK: - Varints
+
+    /// Unsigned LEB128, shortest form: seven bits a byte, low groups first, high bit = more.
+    public mutating func writeUVarint(_ value: UInt64) {
+        var v = value
+        while v >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        bytes.append(UInt8(truncatingIfNeeded: v))
+    }
+
+    /// A signed integer, zigzag-mapped then written as an unsigned varint.
+    public mutating func writeSVarint(_ value: Int64) {
+        writeUVarint(UInt64(bitPattern: (value << 1) ^ (value >> 63)))
+    }
+
+    /// The number of bytes ``writeUVarint(_:)`` uses for `value`.
+    public static func uvarintSize(_ value: UInt64) -> Int {
+        var n = 1
+        var v = value
+        while v >= 0x80 {
+            v >>= 7
+            n += 1
+        }
+        return n
+    }
+
+    // MARK: - Composite primitives
+
+    public mutating func writeBool(_ value: Bool) { bytes.append(value ? 1 : 0) }
+
+    /// A length-prefixed UTF-8 string.
+    ///
+    /// - Precondition: the string fits `maxBytes`; the decoder would refuse it otherwise.
+    public mutating func writeString(_ value: String, maxBytes: Int) {
+        let utf8 = value.utf8
+        precondition(utf8.count <= maxBytes, "string of \(utf8.count) bytes exceeds its field limit \(maxBytes)")
+        writeUVarint(UInt64(utf8.count))
+        bytes.append(contentsOf: utf8)
+    }
+
+    /// A length-prefixed byte string.
+    public mutating func writeBytes(_ value: [UInt8], maxBytes: Int) {
+        precondition(value.count <= maxBytes, "byte string of \(value.count) bytes exceeds its field limit \(maxBytes)")
+        writeUVarint(UInt64(value.count))
+        bytes.append(contentsOf: value)
+    }
+
+    /// Raw bytes with no prefix (fixed-size fields).
+    public mutating func writeRaw(_ value: some Collection<UInt8>) { bytes.append(contentsOf: value) }
+
+    /// An array: a varint count, then each element.
+    public mutating func writeArray<T>(_ items: [T], maxCount: Int, _ element: (inout WireWriter, T) -> Void) {
+        precondition(items.count <= maxCount, "array of \(items.count) elements exceeds its field limit \(maxCount)")
+        writeUVarint(UInt64(items.count))
+        for item in items { element(&self, item) }
+    }
+
+    // MARK: - Tagged fields
+
+    /// Writes a tagged section from `(tag, body)` pairs, which must be in strictly increasing tag
+    /// order. Each field is written as tag, byte length, body.
+    public mutating func writeTaggedFields(_ fields: [(tag: UInt64, body: (inout WireWriter) -> Void)]) {
+        writeUVarint(UInt64(fields.count))
+        var previous: UInt64? = nil
+        for field in fields {
+            if let previous { precondition(field.tag > previous, "tagged fields out of order: \(field.tag) after \(previous)") }
+            previous = field.tag
+            writeUVarint(field.tag)
+            let start = bytes.count
+            field.body(&self)
+            let length = UInt64(bytes.count - start)
+            var prefix = WireWriter(capacity: 10)
+            prefix.writeUVarint(length)
+            bytes.insert(contentsOf: prefix.bytes, at: start)
+        }
+    }
+
+    /// Writes an empty tagged section (one zero byte): the common case.
+    public mutating func writeNoTaggedFields() { bytes.append(0) }
+}
