@@ -24,6 +24,29 @@ extension UniqueID128 {
         let text = String(value, radix: 16)
         return String(repeating: "0", count: 32 - text.count) + text
     }
+
+    /// Parses 32 hex digits.
+    public init(hex: String) throws(VocabularyError) {
+        guard hex.utf8.count == 32, let value = UInt128(hex, radix: 16) else {
+            throw VocabularyError(what: "128-bit ID", input: hex, reason: "expected 32 hex digits")
+        }
+        self.init(value: value)
+    }
+
+    /// Encodes as 32 hex digits, the form logs and consoles show.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+
+    /// Decodes 32 hex digits.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        do { try self.init(hex: text) } catch {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.description)
+        }
+    }
 }
 
 /// Identifies one placement request end to end, across forwarding hops.

@@ -6,7 +6,8 @@ public struct WireLimits: Sendable, Equatable {
     /// The largest frame, counting the length field and the header. Negotiated in HELLO/WELCOME
     /// as the minimum of both sides' values, and never above ``hardMaxFrameBytes``.
     public var maxFrameBytes: Int
-    /// The deepest nesting of structures (policy expressions) a decoder follows.
+    /// The deepest nesting of recursive structures a decoder follows. Policy expressions are the
+    /// only recursive structure of wire version 1, so this equals ``MeshCore/PolicyExpr/maxDepth``.
     public var maxNestingDepth: Int
     /// The most tagged fields in one tagged section.
     public var maxTaggedFields: Int
@@ -18,7 +19,7 @@ public struct WireLimits: Sendable, Equatable {
     /// The smallest frame limit a peer may ask for: 4 KiB.
     public static let minMaxFrameBytes = 4 << 10
 
-    public init(maxFrameBytes: Int = WireLimits.defaultMaxFrameBytes, maxNestingDepth: Int = 16, maxTaggedFields: Int = 64) {
+    public init(maxFrameBytes: Int = WireLimits.defaultMaxFrameBytes, maxNestingDepth: Int = 8, maxTaggedFields: Int = 64) {
         precondition(
             (WireLimits.minMaxFrameBytes...WireLimits.hardMaxFrameBytes).contains(maxFrameBytes),
             "maxFrameBytes \(maxFrameBytes) outside \(WireLimits.minMaxFrameBytes)...\(WireLimits.hardMaxFrameBytes)")
