@@ -117,7 +117,10 @@ public struct WireError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(code) at offset \(offset): \(detail)" }
 
-    /// Two errors match for test purposes when code and offset agree; the detail text is free to
-    /// improve.
+    /// Whether this is the error `code` at `offset`.
     public func matches(code: WireErrorCode, offset: Int) -> Bool { self.code == code && self.offset == offset }
+
+    /// Errors are equal when code and offset agree: those are the specified part. The detail is
+    /// text for people and free to improve without changing what an error is.
+    public static func == (lhs: WireError, rhs: WireError) -> Bool { lhs.code == rhs.code && lhs.offset == rhs.offset }
 }
