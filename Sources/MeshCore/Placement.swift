@@ -7,7 +7,9 @@ public struct AcceleratorClass: Hashable, Sendable, Codable, CustomStringConvert
     public var model: String?
 
     public init(kind: AcceleratorKind, vendor: String? = nil, model: String? = nil) throws(VocabularyError) {
-        if let vendor { try IdentifierGrammar.validate(vendor, what: "accelerator vendor", maxBytes: AcceleratorGroup.maxNameBytes) }
+        if let vendor {
+            try IdentifierGrammar.validate(vendor, what: "accelerator vendor", maxBytes: AcceleratorGroup.maxNameBytes)
+        }
         if let model { try IdentifierGrammar.validate(model, what: "accelerator model", maxBytes: AcceleratorGroup.maxNameBytes) }
         self.kind = kind
         self.vendor = vendor
@@ -283,7 +285,9 @@ public struct CandidateVerdict: Hashable, Sendable, Codable {
     public var inventoryAge: MeshDuration
     public var outcome: CandidateOutcome
 
-    public init(pool: ComputeID, inventoryEpoch: UInt64, inventorySequence: UInt64, inventoryAge: MeshDuration, outcome: CandidateOutcome) {
+    public init(
+        pool: ComputeID, inventoryEpoch: UInt64, inventorySequence: UInt64, inventoryAge: MeshDuration, outcome: CandidateOutcome
+    ) {
         self.pool = pool
         self.inventoryEpoch = inventoryEpoch
         self.inventorySequence = inventorySequence

@@ -166,7 +166,9 @@ public struct AcceleratorGroup: Hashable, Sendable, Codable {
     /// Memory per device, in MiB.
     public var memoryMiBPerDevice: UInt32
 
-    public init(kind: AcceleratorKind, vendor: String, model: String, count: UInt32, memoryMiBPerDevice: UInt32)
+    public init(
+        kind: AcceleratorKind, vendor: String, model: String, count: UInt32, memoryMiBPerDevice: UInt32
+    )
         throws(VocabularyError)
     {
         try IdentifierGrammar.validate(vendor, what: "accelerator vendor", maxBytes: AcceleratorGroup.maxNameBytes)
@@ -275,7 +277,9 @@ public struct PoolAvailability: Hashable, Sendable, Codable {
     /// The current price per compute unit per hour (may differ from the list price).
     public var pricePerUnitHour: Price
 
-    public init(id: ComputeID, freeComputeUnits: UInt64, freeMemoryMiB: UInt64, freeAccelerators: [UInt32], pricePerUnitHour: Price) {
+    public init(
+        id: ComputeID, freeComputeUnits: UInt64, freeMemoryMiB: UInt64, freeAccelerators: [UInt32], pricePerUnitHour: Price
+    ) {
         self.id = id
         self.freeComputeUnits = freeComputeUnits
         self.freeMemoryMiB = freeMemoryMiB

@@ -100,17 +100,20 @@ public struct ConnectionGate: Sendable {
         case .awaitingHello:
             guard case .hello = message else {
                 return refusal(
-                    .notWelcomed, correlationID, "\(message.type.name ?? "?") before HELLO; send HELLO first", now, forceClose: true)
+                    .notWelcomed, correlationID, "\(message.type.name ?? "?") before HELLO; send HELLO first", now,
+                    forceClose: true)
             }
             state = .awaitingAdmission
             return .deliver(message, correlationID: correlationID)
         case .awaitingAdmission:
             return refusal(
-                .notWelcomed, correlationID, "\(message.type.name ?? "?") before WELCOME; wait for WELCOME", now, forceClose: true)
+                .notWelcomed, correlationID, "\(message.type.name ?? "?") before WELCOME; wait for WELCOME", now, forceClose: true
+            )
         case .open(let role):
             switch message {
             case .hello, .welcome, .reject:
-                return refusal(.unexpectedMessage, correlationID, "\(message.type.name!) after the handshake", now, forceClose: true)
+                return refusal(
+                    .unexpectedMessage, correlationID, "\(message.type.name!) after the handshake", now, forceClose: true)
             default: break
             }
             let range = message.type.range

@@ -30,9 +30,12 @@ public struct Preface: Equatable, Sendable {
             throw WireError(.badMagic, at: i, "the stream must start with the preface magic \"CMSH\" (43 4d 53 48)")
         }
         if b[4] != currentMajor {
-            throw WireError(.unsupportedVersion, at: 4, "wire major version \(b[4]) is not supported; this node speaks \(currentMajor)")
+            throw WireError(
+                .unsupportedVersion, at: 4, "wire major version \(b[4]) is not supported; this node speaks \(currentMajor)")
         }
-        if b[6] != 0 || b[7] != 0 { throw WireError(.reservedBitsSet, at: b[6] != 0 ? 6 : 7, "the preface's reserved bytes must be zero") }
+        if b[6] != 0 || b[7] != 0 {
+            throw WireError(.reservedBitsSet, at: b[6] != 0 ? 6 : 7, "the preface's reserved bytes must be zero")
+        }
         return Preface(major: b[4], minor: b[5])
     }
 }

@@ -18,7 +18,8 @@ extension WireMessage {
         let header = frame.header
         let reserved = header.flags.rawValue & ~FrameFlags.defined.rawValue
         if reserved != 0 {
-            throw WireError(.reservedBitsSet, at: 7, "frame flags 0x\(String(header.flags.rawValue, radix: 16)) set reserved bits")
+            throw WireError(
+                .reservedBitsSet, at: 7, "frame flags 0x\(String(header.flags.rawValue, radix: 16)) set reserved bits")
         }
         let known = WireMessage.registry.contains { $0.type == header.type }
         if !known || header.typeVersion != typeVersion {
@@ -31,7 +32,8 @@ extension WireMessage {
             }
             throw WireError(
                 .unsupportedTypeVersion, at: 6,
-                "type version \(header.typeVersion) of message type \(header.type) is not supported (this node speaks \(typeVersion))")
+                "type version \(header.typeVersion) of message type \(header.type) is not supported (this node speaks \(typeVersion))"
+            )
         }
         var reader = WireReader(bytes: frame.bytes, start: FrameHeader.bodyOffset, limits: limits)
         guard let message = try decodeBody(type: header.type, from: &reader) else {
@@ -99,7 +101,9 @@ public struct FrameEncoder: Sendable {
     }
 
     /// Encodes one message as a standalone frame.
-    public static func frame(_ message: WireMessage, correlationID: UInt64 = 0, flags: FrameFlags = []) throws(FrameTooLarge) -> [UInt8] {
+    public static func frame(
+        _ message: WireMessage, correlationID: UInt64 = 0, flags: FrameFlags = []
+    ) throws(FrameTooLarge) -> [UInt8] {
         var encoder = FrameEncoder(capacity: 256, maxFrameBytes: WireLimits.hardMaxFrameBytes)
         try encoder.append(message, correlationID: correlationID, flags: flags)
         return encoder.bytes

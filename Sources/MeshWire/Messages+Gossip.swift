@@ -259,7 +259,9 @@ public struct RevocationList: WireMessageBody, Hashable, Codable {
     public var entries: [Revocation]
     public var signature: [UInt8]
 
-    public init(issuer: NodeID, serial: UInt64, issuedAt: MeshInstant, nextUpdate: MeshInstant, entries: [Revocation], signature: [UInt8]) {
+    public init(
+        issuer: NodeID, serial: UInt64, issuedAt: MeshInstant, nextUpdate: MeshInstant, entries: [Revocation], signature: [UInt8]
+    ) {
         self.issuer = issuer
         self.serial = serial
         self.issuedAt = issuedAt

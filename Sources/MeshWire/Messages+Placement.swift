@@ -43,7 +43,9 @@ extension Demand: WireCodable {
         let mode: PlacementMode = try reader.readEnum("placement mode")
         let maxPools = try reader.readUVarint16("max pools")
         try reader.skipTaggedFields("demand")
-        self.init(accelerator: accelerator, acceleratorCount: count, computeUnits: units, memoryMiB: memory, mode: mode, maxPools: maxPools)
+        self.init(
+            accelerator: accelerator, acceleratorCount: count, computeUnits: units, memoryMiB: memory, mode: mode,
+            maxPools: maxPools)
     }
 }
 
@@ -61,7 +63,9 @@ extension Constraints: WireCodable {
         let residency = try reader.readArray(maxCount: Constraints.maxResidencyRegions, minElementBytes: 2, "residency regions") {
             (r: inout WireReader) throws(WireError) in try Region(from: &r)
         }
-        let certifications = try reader.readArray(maxCount: PoolDescriptor.maxCertifications, minElementBytes: 2, "certifications") {
+        let certifications = try reader.readArray(
+            maxCount: PoolDescriptor.maxCertifications, minElementBytes: 2, "certifications"
+        ) {
             (r: inout WireReader) throws(WireError) in try Certification(from: &r)
         }
         let architectures = try reader.readArray(maxCount: 16, "architectures") { (r: inout WireReader) throws(WireError) in

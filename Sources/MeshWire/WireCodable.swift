@@ -67,7 +67,9 @@ extension WireWriter {
 
 extension WireReader {
     /// Reads a presence byte (0 or 1) and, when 1, the value.
-    public mutating func readOptional<T>(_ what: StaticString, _ body: (inout WireReader) throws(WireError) -> T)
+    public mutating func readOptional<T>(
+        _ what: StaticString, _ body: (inout WireReader) throws(WireError) -> T
+    )
         throws(WireError) -> T?
     {
         try readBool(what) ? try body(&self) : nil
@@ -326,7 +328,9 @@ extension PoolDescriptor: WireCodable {
     public init(from reader: inout WireReader) throws(WireError) {
         let id = try ComputeID(from: &reader)
         let architecture = try CPUArchitecture(from: &reader)
-        let accelerators = try reader.readArray(maxCount: PoolDescriptor.maxAcceleratorGroups, minElementBytes: 8, "accelerator groups") {
+        let accelerators = try reader.readArray(
+            maxCount: PoolDescriptor.maxAcceleratorGroups, minElementBytes: 8, "accelerator groups"
+        ) {
             (r: inout WireReader) throws(WireError) in try AcceleratorGroup(from: &r)
         }
         let computeUnits = try reader.readUVarint("compute units")
@@ -334,7 +338,9 @@ extension PoolDescriptor: WireCodable {
         let interconnect = try Interconnect(from: &reader)
         let price = try Price(from: &reader)
         let residency = try Region(from: &reader)
-        let certifications = try reader.readArray(maxCount: PoolDescriptor.maxCertifications, minElementBytes: 2, "certifications") {
+        let certifications = try reader.readArray(
+            maxCount: PoolDescriptor.maxCertifications, minElementBytes: 2, "certifications"
+        ) {
             (r: inout WireReader) throws(WireError) in try Certification(from: &r)
         }
         let green = try reader.readUVarint(max: 1000, "green energy permille")

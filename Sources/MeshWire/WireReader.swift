@@ -249,7 +249,8 @@ public struct WireReader: Sendable {
     }
 
     /// Reads a nested structure one level deeper, refusing nesting beyond the limit.
-    public mutating func nested<T>(_ what: StaticString, _ body: (inout WireReader) throws(WireError) -> T) throws(WireError) -> T {
+    public mutating func nested<T>(_ what: StaticString, _ body: (inout WireReader) throws(WireError) -> T) throws(WireError) -> T
+    {
         if depth >= limits.maxNestingDepth {
             throw WireError(.nestingTooDeep, at: offset, "\(what) nests deeper than \(limits.maxNestingDepth) levels")
         }

@@ -4,8 +4,10 @@ import MeshWire
 /// Small, fixed values of every message type: the content of the golden vectors in
 /// `Protocols/vectors`. Changing one changes its vector, which is a wire change.
 enum Fixtures {
-    static let nodeA = NodeID(w0: 0x0102_0304_0506_0708, w1: 0x1112_1314_1516_1718, w2: 0x2122_2324_2526_2728, w3: 0x3132_3334_3536_3738)
-    static let nodeB = NodeID(w0: 0xa1a2_a3a4_a5a6_a7a8, w1: 0xb1b2_b3b4_b5b6_b7b8, w2: 0xc1c2_c3c4_c5c6_c7c8, w3: 0xd1d2_d3d4_d5d6_d7d8)
+    static let nodeA = NodeID(
+        w0: 0x0102_0304_0506_0708, w1: 0x1112_1314_1516_1718, w2: 0x2122_2324_2526_2728, w3: 0x3132_3334_3536_3738)
+    static let nodeB = NodeID(
+        w0: 0xa1a2_a3a4_a5a6_a7a8, w1: 0xb1b2_b3b4_b5b6_b7b8, w2: 0xc1c2_c3c4_c5c6_c7c8, w3: 0xd1d2_d3d4_d5d6_d7d8)
     static let east = try! Region("cn-east")
     static let north = try! Region("cn-north")
     static let pool = try! ComputeID(owner: nodeB, path: ["gpu", "hall-2"])
@@ -15,8 +17,10 @@ enum Fixtures {
     static let tenant = try! TenantID("acme-robotics")
     static let t0 = MeshInstant(milliseconds: 1_764_374_400_000)  // 2025-11-29T00:00:00Z
 
-    static let accelerators = try! AcceleratorGroup(kind: .gpu, vendor: "nvidia", model: "h800", count: 64, memoryMiBPerDevice: 81920)
-    static let ascend = try! AcceleratorGroup(kind: .npu, vendor: "huawei", model: "ascend-910b", count: 128, memoryMiBPerDevice: 65536)
+    static let accelerators = try! AcceleratorGroup(
+        kind: .gpu, vendor: "nvidia", model: "h800", count: 64, memoryMiBPerDevice: 81920)
+    static let ascend = try! AcceleratorGroup(
+        kind: .npu, vendor: "huawei", model: "ascend-910b", count: 128, memoryMiBPerDevice: 65536)
 
     static let descriptor = PoolDescriptor(
         id: pool, architecture: .x86_64, accelerators: [accelerators, ascend], computeUnits: 20_000, memoryMiB: 4_194_304,
@@ -112,11 +116,18 @@ enum Fixtures {
             message: .goAway(GoAway(reason: .shutdown, lastCorrelationID: 99, drain: .seconds(5), message: "maintenance"))),
         Case(
             name: "error",
-            message: .error(ErrorMessage(code: WireErrorCode.notWelcomed.rawValue, offset: 0, frameType: 0x0200, message: "send HELLO first")),
+            message: .error(
+                ErrorMessage(code: WireErrorCode.notWelcomed.rawValue, offset: 0, frameType: 0x0200, message: "send HELLO first")),
             correlationID: 3),
-        Case(name: "ping", message: .ping(Ping(nonce: 0x0102_0304_0506_0708, sentAt: MeshInstant(milliseconds: 1000))), correlationID: 1),
-        Case(name: "pong", message: .pong(Pong(nonce: 0x0102_0304_0506_0708, sentAt: MeshInstant(milliseconds: 1000))), correlationID: 1),
-        Case(name: "probe", message: .probe(Probe(from: nodeA, fromIncarnation: 5, target: nodeB, updates: [member])), correlationID: 10),
+        Case(
+            name: "ping", message: .ping(Ping(nonce: 0x0102_0304_0506_0708, sentAt: MeshInstant(milliseconds: 1000))),
+            correlationID: 1),
+        Case(
+            name: "pong", message: .pong(Pong(nonce: 0x0102_0304_0506_0708, sentAt: MeshInstant(milliseconds: 1000))),
+            correlationID: 1),
+        Case(
+            name: "probe", message: .probe(Probe(from: nodeA, fromIncarnation: 5, target: nodeB, updates: [member])),
+            correlationID: 10),
         Case(name: "probe-ack", message: .probeAck(ProbeAck(target: nodeB, incarnation: 4, updates: [])), correlationID: 10),
         Case(
             name: "indirect-probe",
@@ -169,7 +180,8 @@ enum Fixtures {
                     freshAvailability: availability)), correlationID: 31),
         Case(
             name: "confirm",
-            message: .confirm(Confirm(requestID: request, holdID: hold, idempotencyKey: "order-2025-0001", leaseDuration: .minutes(60))),
+            message: .confirm(
+                Confirm(requestID: request, holdID: hold, idempotencyKey: "order-2025-0001", leaseDuration: .minutes(60))),
             correlationID: 32),
         Case(name: "confirmed", message: .confirmed(Confirmed(requestID: request, lease: leaseValue)), correlationID: 32),
         Case(name: "release", message: .release(Release(reservation: .hold(hold))), correlationID: 33),
@@ -183,7 +195,9 @@ enum Fixtures {
         Case(
             name: "outcome-placed",
             message: .outcome(
-                Outcome(requestID: request, idempotencyKey: "order-2025-0001", result: .placed([leaseValue]), explanation: explanation)),
+                Outcome(
+                    requestID: request, idempotencyKey: "order-2025-0001", result: .placed([leaseValue]), explanation: explanation
+                )),
             correlationID: 30),
         Case(
             name: "outcome-refused",
@@ -219,7 +233,9 @@ enum Fixtures {
                             descriptor: record(.descriptor(descriptor), sequence: 299),
                             availability: record(.availability(availability), sequence: 300), age: .milliseconds(800))
                     ], summaries: [summary], more: true)), correlationID: 42),
-        Case(name: "placements-request", message: .placementsRequest(PlacementsRequest(tenant: tenant, limit: 10)), correlationID: 43),
+        Case(
+            name: "placements-request", message: .placementsRequest(PlacementsRequest(tenant: tenant, limit: 10)),
+            correlationID: 43),
         Case(name: "placements", message: .placements(Placements(leases: [leaseValue], more: false)), correlationID: 43),
         Case(name: "why-request", message: .whyRequest(WhyRequest(requestID: request, pool: pool)), correlationID: 44),
         Case(name: "why", message: .why(Why(explanation: explanation, focus: explanation.verdicts[0])), correlationID: 44),
@@ -235,7 +251,9 @@ enum Fixtures {
                     detail: "suspected by 3 members")), flags: .ignorable),
         Case(name: "unsubscribe", message: .unsubscribe(Unsubscribe()), correlationID: 46),
         Case(name: "register-pool", message: .registerPool(RegisterPool(descriptor: descriptor)), correlationID: 47),
-        Case(name: "pool-registered", message: .poolRegistered(PoolRegistered(id: pool, epoch: 2, sequence: 299)), correlationID: 47),
+        Case(
+            name: "pool-registered", message: .poolRegistered(PoolRegistered(id: pool, epoch: 2, sequence: 299)),
+            correlationID: 47),
     ]
 
     static func frame(_ c: Case) -> [UInt8] {

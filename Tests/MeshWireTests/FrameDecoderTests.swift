@@ -134,7 +134,9 @@ struct FrameDecoderTests {
             var bytes: [UInt8]
             if rng.chance(permille: 500) {
                 bytes = Self.stream
-                for _ in 0..<1 + rng.index(below: 4) { bytes[rng.index(below: bytes.count)] = UInt8(truncatingIfNeeded: rng.next()) }
+                for _ in 0..<1 + rng.index(below: 4) {
+                    bytes[rng.index(below: bytes.count)] = UInt8(truncatingIfNeeded: rng.next())
+                }
             } else {
                 bytes = (0..<rng.index(below: 512)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
             }

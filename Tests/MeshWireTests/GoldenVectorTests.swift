@@ -119,7 +119,8 @@ struct GoldenVectorTests {
         for vector in generatedVectors() {
             let outcome = evaluate(vector)
             #expect(outcome.expectation == vector.expect, "vector \(vector.name): \(outcome)")
-            try vector.rendered.write(to: directory.appendingPathComponent(vector.name + ".hex"), atomically: true, encoding: .utf8)
+            try vector.rendered.write(
+                to: directory.appendingPathComponent(vector.name + ".hex"), atomically: true, encoding: .utf8)
         }
     }
 
@@ -129,7 +130,9 @@ struct GoldenVectorTests {
         #expect(onDisk.map(\.name) == generated.map(\.name))
         for made in generated {
             let disk = onDisk.first { $0.name == made.name }
-            #expect(disk == made, "vector \(made.name) on disk differs from its fixture; a wire change must update SPEC.md and the vectors")
+            #expect(
+                disk == made,
+                "vector \(made.name) on disk differs from its fixture; a wire change must update SPEC.md and the vectors")
         }
     }
 

@@ -68,7 +68,9 @@ struct PrimitiveTests {
         w.writeUVarint(60_000)
         var r = WireReader(bytes: w.bytes + [1, 2, 3])
         #expect(throws: WireError(.truncated, at: 0, "")) {
-            try r.readArray(maxCount: 65_536, minElementBytes: 1, "items") { (r: inout WireReader) throws(WireError) in try r.readU8() }
+            try r.readArray(maxCount: 65_536, minElementBytes: 1, "items") { (r: inout WireReader) throws(WireError) in
+                try r.readU8()
+            }
         }
     }
 

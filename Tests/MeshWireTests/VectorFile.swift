@@ -76,7 +76,9 @@ struct VectorFile: Equatable {
                 switch key {
                 case "case": name = value
                 case "input":
-                    guard let parsed = Input(rawValue: value) else { throw ParseError(file: file, reason: "unknown input \(value)") }
+                    guard let parsed = Input(rawValue: value) else {
+                        throw ParseError(file: file, reason: "unknown input \(value)")
+                    }
                     input = parsed
                 case "expect":
                     let words = value.split(separator: " ").map(String.init)
