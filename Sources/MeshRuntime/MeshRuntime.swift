@@ -1,1 +1,19 @@
-// MeshRuntime: see README "What works today".
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The node process: event loop, timers, directive interpreter, configuration, lifecycle,
+/// signals, metrics and the admin endpoint (DESIGN.md §2). Not built yet.
+public enum MeshRuntime {
+    /// Explains that the daemon is not built yet and exits with status 2.
+    public static func refuseToStartYet() -> Never {
+        let text = """
+            meshd: the node process is not built yet (transport, membership, gossip and placement come with
+            the open issues). Nothing was started. What works today: the wire protocol (`swift test`,
+            `meshctl wire decode`). See README.md, "What works today".
+
+            """
+        fputs(text, stderr)
+        exit(2)
+    }
+}

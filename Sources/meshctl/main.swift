@@ -1,1 +1,111 @@
-print("meshctl")
+// meshctl: the operator's command-line tool. Today it inspects the wire protocol; the console,
+// the authority commands and `demo` arrive with the node process (see README, "What works today").
+import Foundation
+import MeshCore
+import MeshWire
+
+let usage = """
+    usage: meshctl <command> [arguments]
+
+    commands:
+      wire decode [HEX | @FILE | -]   decode frames (hex, a vector file, or hex on standard input)
+                  [--stream]          the input starts with the 8-byte preface
+      wire types                      list every message type of wire version 1
+      wire errors                     list every error code
+      demo                            run the mesh demo (arrives with the node process)
+      help                            show this text
+    """
+
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ text: String) { description = text }
+}
+
+/// Reads hex from an argument, `@file` (lines starting with '#' are comments) or standard input.
+func readHex(_ argument: String?) throws -> [UInt8] {
+    let text: String
+    switch argument {
+    case nil, "-"?:
+        text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+    case let arg? where arg.hasPrefix("@"):
+        let path = String(arg.dropFirst())
+        guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)") }
+        text = String(decoding: data, as: UTF8.self)
+    case let arg?:
+        text = arg
+    }
+    let hexLines = text.split(separator: "\n").filter { !$0.hasPrefix("#") }.joined(separator: " ")
+    guard let bytes = Hex.decode(hexLines) else {
+        throw CLIError("the input is not hex: use byte pairs like '00 00 00 17 00 06 ...', separated by spaces or not")
+    }
+    return bytes
+}
+
+func describe(_ message: WireMessage) -> String {
+    let payload = Mirror(reflecting: message).children.first!.value as! any Encodable
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    return (try? String(decoding: encoder.encode(payload), as: UTF8.self)) ?? String(describing: payload)
+}
+
+func decode(_ arguments: [String]) throws -> Int32 {
+    let stream = arguments.contains("--stream")
+    let rest = arguments.filter { $0 != "--stream" }
+    if rest.count > 1 { throw CLIError("wire decode takes one input (HEX, @FILE or -), got \(rest.count)") }
+    let bytes = try readHex(rest.first)
+    var decoder = FrameDecoder(expectsPreface: stream)
+    decoder.append(bytes)
+    var index = 0
+    do {
+        while let frame = try decoder.next() {
+            let h = frame.header
+            print("frame \(index): \(h.type.name ?? "unknown") (\(h.type)) v\(h.typeVersion) flags 0x\(String(h.flags.rawValue, radix: 16)) correlation \(h.correlationID), \(frame.bytes.count) bytes")
+            switch try WireMessage.decode(frame) {
+            case .message(let message, _, _): print(describe(message))
+            case .skipped: print("(skipped: unknown type or version, flagged ignorable)")
+            }
+            index += 1
+        }
+        try decoder.finish()
+    } catch {
+        print("error in frame \(index): \(error.code) (\(error.code.rawValue)) at offset \(error.offset): \(error.detail)")
+        return 1
+    }
+    if index == 0 { print("no frames") }
+    return 0
+}
+
+func run(_ arguments: [String]) throws -> Int32 {
+    switch (arguments.first, arguments.dropFirst().first) {
+    case ("wire", "decode"):
+        return try decode(Array(arguments.dropFirst(2)))
+    case ("wire", "types"):
+        for (type, name) in WireMessage.registry { print("\(type)  \(name)") }
+        return 0
+    case ("wire", "errors"):
+        for code in WireErrorCode.allCases { print("\(code.rawValue)\t\(code)") }
+        return 0
+    case ("demo", _):
+        FileHandle.standardError.write(
+            Data(
+                """
+                meshctl demo: the node process (meshd) does not exist yet, so there is no mesh to demonstrate.
+                What works today is the wire protocol: try `meshctl wire decode @Protocols/vectors/place.hex`
+                and `swift test`. See README.md, "What works today".
+
+                """.utf8))
+        return 2
+    case ("help", _), ("--help", _), ("-h", _), (nil, _):
+        print(usage)
+        return 0
+    default:
+        throw CLIError("unknown command '\(arguments.joined(separator: " "))'")
+    }
+}
+
+do {
+    exit(try run(Array(CommandLine.arguments.dropFirst())))
+} catch {
+    FileHandle.standardError.write(Data("meshctl: \(error)\n\n\(usage)\n".utf8))
+    exit(2)
+}
