@@ -65,7 +65,7 @@ let package = Package(
         ),
         .target(
             name: "MeshSim",
-            dependencies: ["MeshNode", "MeshWire", "MeshStore"],
+            dependencies: ["MeshNode", "MeshWire", "MeshStore", "MeshMembership", "MeshGossip", "MeshPlacement"],
             swiftSettings: swiftSettings
         ),
 
@@ -78,7 +78,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "mesh-bench",
-            dependencies: ["MeshCore", "MeshWire"],
+            dependencies: [
+                "MeshCore", "MeshWire", "MeshMembership", "MeshGossip", "MeshPlacement", "MeshStore", "MeshSim",
+                "MeshCrypto", "MeshTransport",
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -87,6 +90,29 @@ let package = Package(
         .testTarget(
             name: "MeshWireTests",
             dependencies: ["MeshCore", "MeshWire"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeshMembershipTests",
+            dependencies: ["MeshCore", "MeshMembership"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "MeshGossipTests", dependencies: ["MeshCore", "MeshGossip"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MeshPlacementTests",
+            dependencies: ["MeshCore", "MeshPlacement"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "MeshStoreTests", dependencies: ["MeshCore", "MeshStore"], swiftSettings: swiftSettings),
+        .testTarget(name: "MeshCryptoTests", dependencies: ["MeshCore", "MeshCrypto"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MeshTransportTests",
+            dependencies: ["MeshCore", "MeshWire", "MeshCrypto", "MeshTransport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeshSimTests",
+            dependencies: ["MeshCore", "MeshWire", "MeshSim", "MeshMembership", "MeshGossip", "MeshPlacement", "MeshStore"],
             swiftSettings: swiftSettings
         ),
     ]
