@@ -13,6 +13,33 @@ public struct NetAddress: Hashable, Comparable, Sendable, Codable, CustomStringC
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
+    /// Parses `host:port` or `[v6-host]:port`, refusing an empty or over-long host and a bad port.
+    public init(parsing text: String) throws(VocabularyError) {
+        var host: Substring
+        let portText: Substring
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            host = text[text.index(after: text.startIndex)..<close]
+            let rest = text[text.index(after: close)...]
+            guard rest.hasPrefix(":") else {
+                throw VocabularyError(what: "address", input: text, reason: "expected [host]:port")
+            }
+            portText = rest.dropFirst()
+        } else {
+            guard let colon = text.lastIndex(of: ":") else {
+                throw VocabularyError(what: "address", input: text, reason: "expected host:port, e.g. 127.0.0.1:7400")
+            }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+        }
+        if host.isEmpty || host.utf8.count > NetAddress.maxHostBytes {
+            throw VocabularyError(what: "address", input: text, reason: "the host must be 1 to \(NetAddress.maxHostBytes) bytes")
+        }
+        guard let port = UInt16(portText) else {
+            throw VocabularyError(what: "address", input: text, reason: "the port must be a number from 0 to 65535")
+        }
+        self.init(host: String(host), port: port)
+    }
+
     public static func < (lhs: NetAddress, rhs: NetAddress) -> Bool { (lhs.host, lhs.port) < (rhs.host, rhs.port) }
 }
 

@@ -59,6 +59,8 @@ public struct Demand: Hashable, Sendable, Codable {
 public struct Constraints: Hashable, Sendable, Codable {
     /// The most residency regions one request may name.
     public static let maxResidencyRegions = 32
+    /// The most architectures one request may name.
+    public static let maxArchitectures = 16
 
     /// Data-residency regions the pool's zone must be one of.
     public var residency: [Region]
@@ -129,6 +131,37 @@ public struct PlacementRequest: Hashable, Sendable, Codable {
         self.leaseDuration = leaseDuration
         self.deadline = deadline
         self.origin = origin
+    }
+
+    /// Checks the rules a request must meet to be sent at all (the wire's limits); placement
+    /// policy (known sectors, feasible demands) is checked by the placement core. Call it where a
+    /// request enters from a user or a file.
+    public func validate() throws(VocabularyError) {
+        let key = idempotencyKey.utf8.count
+        if key == 0 || key > PlacementRequest.maxIdempotencyKeyBytes {
+            throw VocabularyError(
+                what: "idempotency key", input: idempotencyKey,
+                reason: "must be 1 to \(PlacementRequest.maxIdempotencyKeyBytes) bytes")
+        }
+        for (name, weight) in [("price", weights.price), ("latency", weights.latency), ("green", weights.green)]
+        where weight > 1000 {
+            throw VocabularyError(what: "\(name) weight", input: String(weight), reason: "weights are permille: 0 to 1000")
+        }
+        if constraints.residency.count > Constraints.maxResidencyRegions {
+            throw VocabularyError(
+                what: "residency list", input: String(constraints.residency.count),
+                reason: "at most \(Constraints.maxResidencyRegions) regions")
+        }
+        if constraints.certifications.count > PoolDescriptor.maxCertifications {
+            throw VocabularyError(
+                what: "certification list", input: String(constraints.certifications.count),
+                reason: "at most \(PoolDescriptor.maxCertifications) certifications")
+        }
+        if constraints.architectures.count > Constraints.maxArchitectures {
+            throw VocabularyError(
+                what: "architecture list", input: String(constraints.architectures.count),
+                reason: "at most \(Constraints.maxArchitectures) architectures")
+        }
     }
 }
 

@@ -265,6 +265,28 @@ public struct PoolDescriptor: Hashable, Sendable, Codable {
         self.services = services
         self.displayName = displayName
     }
+
+    /// The longest display name, in bytes.
+    public static let maxDisplayNameBytes = 128
+
+    /// Checks the rules a descriptor must meet to be registered or sent (the wire's limits).
+    /// Call it where a descriptor enters from a configuration file or a console.
+    public func validate() throws(VocabularyError) {
+        func atMost(_ count: Int, _ limit: Int, _ what: String) throws(VocabularyError) {
+            if count > limit { throw VocabularyError(what: what, input: String(count), reason: "at most \(limit) allowed") }
+        }
+        try atMost(accelerators.count, PoolDescriptor.maxAcceleratorGroups, "accelerator groups")
+        try atMost(certifications.count, PoolDescriptor.maxCertifications, "certifications")
+        try atMost(services.count, PoolDescriptor.maxServices, "services")
+        try atMost(displayName.utf8.count, PoolDescriptor.maxDisplayNameBytes, "display name bytes")
+        if greenEnergyPermille > 1000 {
+            throw VocabularyError(what: "green energy share", input: String(greenEnergyPermille), reason: "permille: 0 to 1000")
+        }
+        if policy.depth > PolicyExpr.maxDepth {
+            throw VocabularyError(
+                what: "policy", input: "depth \(policy.depth)", reason: "nests at most \(PolicyExpr.maxDepth) levels")
+        }
+    }
 }
 
 /// The fast-changing state of a pool: what is free now and at what price.

@@ -90,6 +90,10 @@ public struct ConnectionGate: Sendable {
             state = .closed
             return .refuse(error, correlationID: correlationID, close: true)
         }
+        if state == .awaitingAdmission {
+            // Anything before WELCOME closes the connection, well-formed or not.
+            return refusal(.notWelcomed, correlationID, "a frame before WELCOME (\(error))", now, forceClose: true)
+        }
         return countError(error, correlationID: correlationID, now: now, forceClose: false)
     }
 
@@ -119,7 +123,9 @@ public struct ConnectionGate: Sendable {
             let range = message.type.range
             let allowed: Bool
             switch role {
-            case .operatorConsole: allowed = range == .control || range == .console
+            // A console may also submit PLACE (on behalf of a tenant, e.g. the demo) and nothing
+            // else of the placement range: it can never quote, confirm or commit.
+            case .operatorConsole: allowed = range == .control || range == .console || message.type == .place
             case .regional, .industry: allowed = range != .console
             }
             if !allowed {
@@ -162,17 +168,18 @@ public struct ConnectionGate: Sendable {
 }
 
 extension WireMessage {
-    /// Whether the message asks for an answer (and so counts as in flight when its correlation ID
-    /// is non-zero).
+    /// Whether the message always gets exactly one answer (a response or an ERROR), and so counts
+    /// as in flight while its correlation ID is non-zero. INDIRECT_PROBE is not one: a helper
+    /// whose target stays silent may send nothing. SUBSCRIBE and UNSUBSCRIBE take effect without
+    /// an answer.
     public var isRequest: Bool {
         switch self {
-        case .hello, .ping, .probe, .indirectProbe, .digest, .place, .quoteRequest, .confirm, .release, .renew, .forward,
-            .statusRequest, .membersRequest, .inventoryRequest, .placementsRequest, .whyRequest, .subscribe, .unsubscribe,
-            .registerPool:
+        case .hello, .ping, .probe, .digest, .place, .quoteRequest, .confirm, .release, .renew, .forward, .statusRequest,
+            .membersRequest, .inventoryRequest, .placementsRequest, .whyRequest, .registerPool:
             true
-        case .welcome, .reject, .goAway, .error, .pong, .probeAck, .nack, .delta, .regionSummaries, .revocationList, .quote,
-            .refuse, .confirmed, .leaseStatus, .outcome, .status, .members, .inventory, .placements, .why, .event,
-            .poolRegistered:
+        case .indirectProbe, .subscribe, .unsubscribe, .welcome, .reject, .goAway, .error, .pong, .probeAck, .nack, .delta,
+            .regionSummaries, .revocationList, .quote, .refuse, .confirmed, .leaseStatus, .outcome, .status, .members,
+            .inventory, .placements, .why, .event, .poolRegistered:
             false
         }
     }

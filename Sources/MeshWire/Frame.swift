@@ -99,7 +99,7 @@ public struct Frame: Sendable, Equatable {
         decoder.append(bytes)
         guard let frame = try decoder.next() else {
             try decoder.finish()
-            preconditionFailure("finish() must throw when a frame is incomplete")
+            throw WireError(.truncated, at: 0, "no bytes: a frame is at least 16 bytes")
         }
         if decoder.bufferedByteCount > 0 {
             throw WireError(.trailingBytes, at: frame.bytes.count, "\(decoder.bufferedByteCount) bytes after the frame")

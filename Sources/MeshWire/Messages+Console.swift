@@ -94,6 +94,7 @@ public struct MembersRequest: WireMessageBody, Hashable, Codable {
 
     public func encode(to writer: inout WireWriter) {
         writer.writeOptional(after) { w, v in v.encode(to: &w) }
+        precondition(Int(limit) <= FieldLimits.maxConsoleRows, "page limit \(limit) > \(FieldLimits.maxConsoleRows)")
         writer.writeUVarint(UInt64(limit))
         writer.writeNoTaggedFields()
     }
@@ -170,6 +171,7 @@ public struct InventoryRequest: WireMessageBody, Hashable, Codable {
     public func encode(to writer: inout WireWriter) {
         writer.writeOptional(region) { w, v in v.encode(to: &w) }
         writer.writeOptional(after) { w, v in v.encode(to: &w) }
+        precondition(Int(limit) <= FieldLimits.maxConsoleRows, "page limit \(limit) > \(FieldLimits.maxConsoleRows)")
         writer.writeUVarint(UInt64(limit))
         writer.writeNoTaggedFields()
     }
@@ -256,6 +258,7 @@ public struct PlacementsRequest: WireMessageBody, Hashable, Codable {
 
     public func encode(to writer: inout WireWriter) {
         writer.writeOptional(tenant) { w, v in v.encode(to: &w) }
+        precondition(Int(limit) <= FieldLimits.maxConsoleRows, "page limit \(limit) > \(FieldLimits.maxConsoleRows)")
         writer.writeUVarint(UInt64(limit))
         writer.writeNoTaggedFields()
     }

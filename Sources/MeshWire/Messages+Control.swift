@@ -4,6 +4,7 @@ public import MeshCore
 
 extension NetAddress: WireCodable {
     public func encode(to writer: inout WireWriter) {
+        precondition(!host.isEmpty, "a NetAddress host must not be empty")
         writer.writeString(host, maxBytes: NetAddress.maxHostBytes)
         writer.writeU16(port)
     }
@@ -78,6 +79,9 @@ public struct Hello: WireMessageBody, Hashable, Codable {
         region.encode(to: &writer)
         writer.writeArray(sectors, maxCount: FieldLimits.maxSectorsPerNode) { w, v in v.encode(to: &w) }
         writer.writeOptional(listenAddress) { w, v in v.encode(to: &w) }
+        precondition(
+            (WireLimits.minMaxFrameBytes...WireLimits.hardMaxFrameBytes).contains(Int(maxFrameBytes)),
+            "max frame bytes \(maxFrameBytes) outside the negotiable range")
         writer.writeUVarint(UInt64(maxFrameBytes))
         writer.writeUVarint(features.rawValue)
         writer.writeUVarint(incarnation)
@@ -138,6 +142,9 @@ public struct Welcome: WireMessageBody, Hashable, Codable {
         nodeID.encode(to: &writer)
         role.encode(to: &writer)
         region.encode(to: &writer)
+        precondition(
+            (WireLimits.minMaxFrameBytes...WireLimits.hardMaxFrameBytes).contains(Int(maxFrameBytes)),
+            "max frame bytes \(maxFrameBytes) outside the negotiable range")
         writer.writeUVarint(UInt64(maxFrameBytes))
         writer.writeUVarint(features.rawValue)
         serverTime.encode(to: &writer)

@@ -53,7 +53,7 @@ extension Constraints: WireCodable {
     public func encode(to writer: inout WireWriter) {
         writer.writeArray(residency, maxCount: Constraints.maxResidencyRegions) { w, v in v.encode(to: &w) }
         writer.writeArray(certifications, maxCount: PoolDescriptor.maxCertifications) { w, v in v.encode(to: &w) }
-        writer.writeArray(architectures, maxCount: 16) { w, v in v.encode(to: &w) }
+        writer.writeArray(architectures, maxCount: Constraints.maxArchitectures) { w, v in v.encode(to: &w) }
         writer.writeOptional(maxPricePerUnitHour) { w, v in v.encode(to: &w) }
         writer.writeOptional(maxLatency) { w, v in v.encode(to: &w) }
         writer.writeNoTaggedFields()
@@ -68,7 +68,8 @@ extension Constraints: WireCodable {
         ) {
             (r: inout WireReader) throws(WireError) in try Certification(from: &r)
         }
-        let architectures = try reader.readArray(maxCount: 16, "architectures") { (r: inout WireReader) throws(WireError) in
+        let architectures = try reader.readArray(maxCount: Constraints.maxArchitectures, "architectures") {
+            (r: inout WireReader) throws(WireError) in
             try CPUArchitecture(from: &r)
         }
         let maxPrice = try reader.readOptional("max price") { (r: inout WireReader) throws(WireError) in try Price(from: &r) }
@@ -84,6 +85,7 @@ extension Constraints: WireCodable {
 
 extension Weights: WireCodable {
     public func encode(to writer: inout WireWriter) {
+        precondition(price <= 1000 && latency <= 1000 && green <= 1000, "weights are permille: \(self)")
         writer.writeUVarint(UInt64(price))
         writer.writeUVarint(UInt64(latency))
         writer.writeUVarint(UInt64(green))
@@ -114,6 +116,7 @@ extension PlacementRequest: WireMessageBody {
     public static let messageType = MessageType.place
 
     public func encode(to writer: inout WireWriter) {
+        precondition(!idempotencyKey.isEmpty, "an idempotency key must not be empty")
         writer.write(requestID)
         tenant.encode(to: &writer)
         sector.encode(to: &writer)
@@ -377,6 +380,7 @@ public struct Confirm: WireMessageBody, Hashable, Codable {
     }
 
     public func encode(to writer: inout WireWriter) {
+        precondition(!idempotencyKey.isEmpty, "an idempotency key must not be empty")
         writer.write(requestID)
         writer.write(holdID)
         writer.writeString(idempotencyKey, maxBytes: PlacementRequest.maxIdempotencyKeyBytes)
@@ -437,7 +441,8 @@ public struct Release: WireMessageBody, Hashable, Codable {
     }
 }
 
-/// Extends a lease by `extendBy` from its current expiry. Answered by LEASE_STATE or REFUSE.
+/// Extends a lease by `extendBy` from its current expiry. Always answered by LEASE_STATE: `leased`
+/// with the new expiry, or `expired` / `released` / `unknown` when there is nothing to renew.
 public struct Renew: WireMessageBody, Hashable, Codable {
     public static let messageType = MessageType.renew
     public var leaseID: LeaseID
@@ -508,6 +513,7 @@ public struct Forward: WireMessageBody, Hashable, Codable {
     }
 
     public func encode(to writer: inout WireWriter) {
+        precondition(Int(hopLimit) <= FieldLimits.maxPathNodes, "hop limit \(hopLimit) > \(FieldLimits.maxPathNodes)")
         request.encode(to: &writer)
         writer.writeU8(hopLimit)
         writer.writeArray(path, maxCount: FieldLimits.maxPathNodes) { w, v in v.encode(to: &w) }
@@ -643,6 +649,7 @@ public struct Outcome: WireMessageBody, Hashable, Codable {
     }
 
     public func encode(to writer: inout WireWriter) {
+        precondition(!idempotencyKey.isEmpty, "an idempotency key must not be empty")
         writer.write(requestID)
         writer.writeString(idempotencyKey, maxBytes: PlacementRequest.maxIdempotencyKeyBytes)
         switch result {

@@ -21,8 +21,6 @@ public enum FieldLimits {
     public static let maxTextBytes = 1024
     /// Short free text: software versions, display names.
     public static let maxShortTextBytes = 128
-    /// An idempotency key.
-    public static let maxIdempotencyKeyBytes = 128
     /// A signature slot (Ed25519 signatures are 64 bytes; room for other schemes).
     public static let maxSignatureBytes = 128
     /// Sectors one node serves.
@@ -47,8 +45,6 @@ public enum FieldLimits {
     public static let maxLeasesPerOutcome = 64
     /// Rows in one console page.
     public static let maxConsoleRows = 1024
-    /// Residency regions one request may name.
-    public static let maxResidencyRegions = 32
 }
 
 // MARK: - Optional helpers
@@ -87,6 +83,7 @@ extension NodeID: WireCodable {
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
+        _ = try reader.peekRaw(count: NodeID.byteCount, "node ID")  // truncation reported at the field start
         let w0 = try reader.readU64("node ID")
         let w1 = try reader.readU64("node ID")
         let w2 = try reader.readU64("node ID")
@@ -315,13 +312,14 @@ extension PoolDescriptor: WireCodable {
         pricePerUnitHour.encode(to: &writer)
         residency.encode(to: &writer)
         writer.writeArray(certifications, maxCount: PoolDescriptor.maxCertifications) { w, v in v.encode(to: &w) }
+        precondition(greenEnergyPermille <= 1000, "green energy permille \(greenEnergyPermille) > 1000")
         writer.writeUVarint(UInt64(greenEnergyPermille))
         policy.encode(to: &writer)
         writer.writeArray(services, maxCount: PoolDescriptor.maxServices) { w, v in v.encode(to: &w) }
         if displayName.isEmpty {
             writer.writeNoTaggedFields()
         } else {
-            writer.writeTaggedFields([(0, { $0.writeString(displayName, maxBytes: FieldLimits.maxShortTextBytes) })])
+            writer.writeTaggedFields([(0, { $0.writeString(displayName, maxBytes: PoolDescriptor.maxDisplayNameBytes) })])
         }
     }
 
@@ -352,7 +350,7 @@ extension PoolDescriptor: WireCodable {
         try reader.readTaggedFields("pool descriptor") { (tag, r: inout WireReader) throws(WireError) in
             switch tag {
             case 0:
-                displayName = try r.readString(maxBytes: FieldLimits.maxShortTextBytes, "display name")
+                displayName = try r.readString(maxBytes: PoolDescriptor.maxDisplayNameBytes, "display name")
                 return true
             default: return false
             }

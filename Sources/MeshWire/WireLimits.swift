@@ -1,3 +1,5 @@
+import MeshCore
+
 /// Every bound the decoder enforces, in one place (TigerStyle: a limit on everything).
 ///
 /// Field-specific limits (the longest region code, the most pools in a delta) live beside the
@@ -23,7 +25,11 @@ public struct WireLimits: Sendable, Equatable {
         precondition(
             (WireLimits.minMaxFrameBytes...WireLimits.hardMaxFrameBytes).contains(maxFrameBytes),
             "maxFrameBytes \(maxFrameBytes) outside \(WireLimits.minMaxFrameBytes)...\(WireLimits.hardMaxFrameBytes)")
-        precondition(maxNestingDepth > 0 && maxTaggedFields > 0, "limits must be positive")
+        precondition(maxTaggedFields > 0, "limits must be positive")
+        // A deeper limit would let a decoder accept a policy that no encoder may write.
+        precondition(
+            (1...PolicyExpr.maxDepth).contains(maxNestingDepth),
+            "maxNestingDepth \(maxNestingDepth) outside 1...\(PolicyExpr.maxDepth)")
         self.maxFrameBytes = maxFrameBytes
         self.maxNestingDepth = maxNestingDepth
         self.maxTaggedFields = maxTaggedFields

@@ -103,8 +103,9 @@ extension MessageType {
     public var name: String? { WireMessage.registry.first { $0.type == self }?.name }
 }
 
-/// The ranges of message types. A node authorises messages by range: consoles may send only
-/// console messages; liveness and gossip come only from federation members.
+/// The ranges of message types. A node authorises messages by range (``ConnectionGate``):
+/// consoles may send control and console messages, plus PLACE; nodes may send anything but
+/// console messages.
 public enum MessageRange: Sendable, CaseIterable {
     case control, liveness, gossip, placement, console, reserved
 }

@@ -76,9 +76,16 @@ public struct WireReader: Sendable {
     }
 
     public mutating func readU128(_ what: StaticString = "u128") throws(WireError) -> UInt128 {
+        try need(16, what)
         let high = try readU64(what)
         let low = try readU64(what)
         return UInt128(high) << 64 | UInt128(low)
+    }
+
+    /// Checks that `count` bytes remain without consuming them.
+    public func peekRaw(count: Int, _ what: StaticString = "raw bytes") throws(WireError) -> ArraySlice<UInt8> {
+        try need(count, what)
+        return bytes[offset..<offset + count]
     }
 
     /// `count` raw bytes.

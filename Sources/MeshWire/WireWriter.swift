@@ -1,8 +1,11 @@
 /// Appends wire primitives to a reusable byte buffer.
 ///
-/// Encoding cannot fail: values are validated when they are constructed, and the writer only
-/// checks (with preconditions) the bounds that would make its output undecodable, because such a
-/// value is our own bug. Call ``reset()`` between frames to reuse the buffer's capacity.
+/// Encoding cannot fail. A value that breaks a wire rule (a string over its field's limit, an
+/// empty idempotency key, a weight above 1000) is our own bug by the time it is encoded: values
+/// from users and files are checked where they enter (`validate()` on the domain types, typed
+/// errors), values from peers by the decoder. So the encoders check those rules with
+/// preconditions, never writing bytes that a conforming decoder would refuse. Call ``reset()``
+/// between frames to reuse the buffer's capacity.
 public struct WireWriter: Sendable {
     /// The bytes written so far.
     public private(set) var bytes: [UInt8]

@@ -86,6 +86,7 @@ func evaluateSession(_ vector: VectorFile) -> VectorOutcome {
             if close { return .error(error) }
         }
     }
+    do { try decoder.finish() } catch { return .error(error) }
     if let lastRefusal { return .error(lastRefusal) }
     return .messages(delivered)
 }

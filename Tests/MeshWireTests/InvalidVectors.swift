@@ -235,6 +235,14 @@ enum InvalidVectors {
             "session-console", .session, .ok, "An operator console says HELLO, then asks for STATUS.",
             preface + Fixtures.frame(named: "hello-console") + statusRequest(2), metadata: [("role", "operator")])
         add(
+            "session-console-place", .session, .ok, "An operator console submits PLACE on behalf of a tenant: allowed.",
+            preface + Fixtures.frame(named: "hello-console") + Fixtures.frame(named: "place"), metadata: [("role", "operator")])
+        add(
+            "invalid-session-console-quote", .session, .error(.unauthorized, offset: 0),
+            "An operator console sends QUOTE_REQUEST: only PLACE of the placement range is open to consoles.",
+            preface + Fixtures.frame(named: "hello-console") + Fixtures.frame(named: "quote-request"),
+            metadata: [("role", "operator")])
+        add(
             "invalid-session-not-welcomed", .session, .error(.notWelcomed, offset: 0),
             "DIGEST before HELLO: refused, and the connection closes.", preface + digest, metadata: [("role", "regional")])
         add(
