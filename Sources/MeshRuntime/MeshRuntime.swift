@@ -13,7 +13,8 @@ public enum MeshRuntime {
             `meshctl wire decode`). See README.md, "What works today".
 
             """
-        fputs(text, stderr)
+        var bytes = Array(text.utf8)
+        _ = write(2, &bytes, bytes.count)
         exit(2)
     }
 }
