@@ -7,7 +7,7 @@
 /// Together with ``ServiceID`` and ``ServiceInstanceID`` this follows IETF CATS: the service
 /// identifier names *what* is offered independent of location; the instance identifier names one
 /// place it is offered.
-public struct ComputeID: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+public struct ComputeID: Hashable, Comparable, Sendable, TextCodable, CustomStringConvertible {
     /// The most path segments below the owner.
     public static let maxSegments = 8
     /// The longest path segment, in bytes.
@@ -53,23 +53,10 @@ public struct ComputeID: Hashable, Comparable, Sendable, Codable, CustomStringCo
         if lhs.owner != rhs.owner { return lhs.owner < rhs.owner }
         return lhs.path.lexicographicallyPrecedes(rhs.path)
     }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let text = try container.decode(String.self)
-        do { try self.init(parsing: text) } catch {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.description)
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
 }
 
 /// A location-independent service identifier (CATS "CS-ID"), e.g. `train.llm` or `infer.vision`.
-public struct ServiceID: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+public struct ServiceID: Hashable, Comparable, Sendable, TextCodable, CustomStringConvertible {
     /// The longest service name, in bytes.
     public static let maxBytes = 64
     /// The validated name.
@@ -82,19 +69,6 @@ public struct ServiceID: Hashable, Comparable, Sendable, Codable, CustomStringCo
 
     public var description: String { name }
     public static func < (lhs: ServiceID, rhs: ServiceID) -> Bool { lhs.name < rhs.name }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let text = try container.decode(String.self)
-        do { try self.init(text) } catch {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.description)
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(name)
-    }
 }
 
 /// One instance of a service at one pool (CATS "CSCI-ID"): the service and where it runs.
@@ -113,4 +87,20 @@ public struct ServiceInstanceID: Hashable, Comparable, Sendable, Codable, Custom
     public static func < (lhs: ServiceInstanceID, rhs: ServiceInstanceID) -> Bool {
         (lhs.service, lhs.compute) < (rhs.service, rhs.compute)
     }
+}
+
+extension ComputeID {
+    /// Parses the text form (see ``TextCodable``).
+    public init(text: String) throws(VocabularyError) { try self.init(parsing: text) }
+
+    /// The text form (see ``TextCodable``).
+    public var text: String { description }
+}
+
+extension ServiceID {
+    /// Parses the text form (see ``TextCodable``).
+    public init(text: String) throws(VocabularyError) { try self.init(text) }
+
+    /// The text form (see ``TextCodable``).
+    public var text: String { name }
 }

@@ -3,7 +3,7 @@
 /// Deriving the ID from the key means a node cannot claim an ID it holds no key for: the TLS
 /// handshake proves the key, and the certificate binds the key's hash. Stored as four words so
 /// comparison and hashing are cheap; ordered lexicographically by its bytes.
-public struct NodeID: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+public struct NodeID: Hashable, Comparable, Sendable, TextCodable, CustomStringConvertible {
     /// The digest as four big-endian words; `w0` holds bytes 0..<8.
     public let w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64
 
@@ -61,17 +61,12 @@ public struct NodeID: Hashable, Comparable, Sendable, Codable, CustomStringConve
     public static func < (lhs: NodeID, rhs: NodeID) -> Bool {
         (lhs.w0, lhs.w1, lhs.w2, lhs.w3) < (rhs.w0, rhs.w1, rhs.w2, rhs.w3)
     }
+}
 
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let text = try container.decode(String.self)
-        do { self = try NodeID(hex: text) } catch {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.description)
-        }
-    }
+extension NodeID {
+    /// Parses the text form (see ``TextCodable``).
+    public init(text: String) throws(VocabularyError) { self = try NodeID(hex: text) }
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(hex)
-    }
+    /// The text form (see ``TextCodable``).
+    public var text: String { hex }
 }

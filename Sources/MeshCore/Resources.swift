@@ -186,7 +186,7 @@ public struct AcceleratorGroup: Hashable, Sendable, Codable {
 
 /// A certification a pool holds, e.g. `finance-grade`, `healthcare`, `mlps-3` (China's
 /// Multi-Level Protection Scheme, level 3).
-public struct Certification: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+public struct Certification: Hashable, Comparable, Sendable, TextCodable, CustomStringConvertible {
     public static let maxBytes = 48
     public let name: String
     public init(_ name: String) throws(VocabularyError) {
@@ -198,7 +198,7 @@ public struct Certification: Hashable, Comparable, Sendable, Codable, CustomStri
 }
 
 /// A tenant of an industry node: the party that asks for compute and holds leases.
-public struct TenantID: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+public struct TenantID: Hashable, Comparable, Sendable, TextCodable, CustomStringConvertible {
     public static let maxBytes = 64
     public let name: String
     public init(_ name: String) throws(VocabularyError) {
@@ -308,4 +308,20 @@ public struct PoolAvailability: Hashable, Sendable, Codable {
         self.freeAccelerators = freeAccelerators
         self.pricePerUnitHour = pricePerUnitHour
     }
+}
+
+extension Certification {
+    /// Parses the text form (see ``TextCodable``).
+    public init(text: String) throws(VocabularyError) { try self.init(text) }
+
+    /// The text form (see ``TextCodable``).
+    public var text: String { name }
+}
+
+extension TenantID {
+    /// Parses the text form (see ``TextCodable``).
+    public init(text: String) throws(VocabularyError) { try self.init(text) }
+
+    /// The text form (see ``TextCodable``).
+    public var text: String { name }
 }

@@ -30,7 +30,7 @@ public enum Role: UInt8, Sendable, Codable, CaseIterable, CustomStringConvertibl
 
 /// A region code such as `cn-east` or `cn-gd-shenzhen`: the area a regional node aggregates and
 /// the data-residency zone of a pool.
-public struct Region: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+public struct Region: Hashable, Comparable, Sendable, TextCodable, CustomStringConvertible {
     /// The longest region code, in bytes.
     public static let maxBytes = 32
     /// The validated code.
@@ -44,19 +44,6 @@ public struct Region: Hashable, Comparable, Sendable, Codable, CustomStringConve
 
     public var description: String { code }
     public static func < (lhs: Region, rhs: Region) -> Bool { lhs.code < rhs.code }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let text = try container.decode(String.self)
-        do { try self.init(text) } catch {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.description)
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(code)
-    }
 }
 
 /// An industry sector that industry nodes serve and pools may accept or refuse.
@@ -64,7 +51,7 @@ public struct Region: Hashable, Comparable, Sendable, Codable, CustomStringConve
 /// A sector is a validated name rather than a closed enum so that the federation can add sectors
 /// without a new wire version; ``known`` lists the sectors this release recognises, and policy
 /// layers refuse names outside it with a clear error.
-public struct Sector: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+public struct Sector: Hashable, Comparable, Sendable, TextCodable, CustomStringConvertible {
     /// The longest sector name, in bytes.
     public static let maxBytes = 32
     /// The validated name.
@@ -102,17 +89,20 @@ public struct Sector: Hashable, Comparable, Sendable, Codable, CustomStringConve
 
     public var description: String { name }
     public static func < (lhs: Sector, rhs: Sector) -> Bool { lhs.name < rhs.name }
+}
 
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let text = try container.decode(String.self)
-        do { try self.init(text) } catch {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.description)
-        }
-    }
+extension Region {
+    /// Parses the text form (see ``TextCodable``).
+    public init(text: String) throws(VocabularyError) { try self.init(text) }
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(name)
-    }
+    /// The text form (see ``TextCodable``).
+    public var text: String { code }
+}
+
+extension Sector {
+    /// Parses the text form (see ``TextCodable``).
+    public init(text: String) throws(VocabularyError) { try self.init(text) }
+
+    /// The text form (see ``TextCodable``).
+    public var text: String { name }
 }

@@ -1,7 +1,7 @@
 /// A 128-bit identifier drawn from a node's seeded generator: request, hold and lease IDs.
 ///
 /// Each kind is its own type so a hold ID can never be passed where a lease ID is expected.
-public protocol UniqueID128: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+public protocol UniqueID128: Hashable, Comparable, Sendable, TextCodable, CustomStringConvertible {
     /// The identifier's 128 bits.
     var value: UInt128 { get }
     /// Wraps 128 bits.
@@ -25,27 +25,18 @@ extension UniqueID128 {
         return String(repeating: "0", count: 32 - text.count) + text
     }
 
+    /// Parses 32 hex digits (the text form of ``TextCodable``).
+    public init(text: String) throws(VocabularyError) { try self.init(hex: text) }
+
+    /// 32 hex digits (the text form of ``TextCodable``).
+    public var text: String { description }
+
     /// Parses 32 hex digits.
     public init(hex: String) throws(VocabularyError) {
         guard hex.utf8.count == 32, let value = UInt128(hex, radix: 16) else {
             throw VocabularyError(what: "128-bit ID", input: hex, reason: "expected 32 hex digits")
         }
         self.init(value: value)
-    }
-
-    /// Encodes as 32 hex digits, the form logs and consoles show.
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
-
-    /// Decodes 32 hex digits.
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let text = try container.decode(String.self)
-        do { try self.init(hex: text) } catch {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.description)
-        }
     }
 }
 
