@@ -12,6 +12,15 @@ let usage = """
                   [--stream]          the input starts with the 8-byte preface
       wire types                      list every message type of wire version 1
       wire errors                     list every error code
+      authority init DIR              create the federation root (Ed25519) in DIR
+      authority admit APPLICATION.json --authority DIR [--out DIR] [--today YYYY-MM-DD]
+                                      apply the entry conditions; list every unmet one (exit 1)
+                                      or issue the operator's credential; audited in DIR/audit.log
+      authority revoke --authority DIR --node NODEID [--serial N] [--reason REASON]
+                                      add a node to the root-signed revocation list
+      cert issue --operator DIR --role ROLE --region REGION [--sector S]... --out DIR
+                 [--key FILE] [--days N]
+                                      issue a node certificate under an admitted operator
       demo                            run the mesh demo (arrives with the node process)
       help                            show this text
     """
@@ -85,6 +94,8 @@ func run(_ arguments: [String]) throws -> Int32 {
     case ("wire", "errors"):
         for code in WireErrorCode.allCases { print("\(code.rawValue)\t\(code)") }
         return 0
+    case ("authority", "init"), ("authority", "admit"), ("authority", "revoke"), ("cert", "issue"):
+        return try runPKICommand(arguments)
     case ("demo", _):
         FileHandle.standardError.write(
             Data(

@@ -27,4 +27,20 @@ static inline int cmesh_tcp_user_timeout(void) {
 #endif
 }
 
+
+/// Flags for epoll_create1 and eventfd, which the headers define as enum + macro pairs
+/// (added for MeshTransport's reactor).
+static inline int cmesh_epoll_cloexec(void) { return EPOLL_CLOEXEC; }
+static inline int cmesh_efd_nonblock_cloexec(void) { return EFD_NONBLOCK | EFD_CLOEXEC; }
+/// Socket type flags for socket(2) and accept4(2).
+static inline int cmesh_sock_nonblock_cloexec(void) { return SOCK_NONBLOCK | SOCK_CLOEXEC; }
+static inline int cmesh_sock_stream(void) { return SOCK_STREAM; }
+/// epoll_event's data is a union; these read and write its fd member.
+static inline void cmesh_epoll_set_fd(struct epoll_event *e, int fd) { e->data.fd = fd; }
+static inline int cmesh_epoll_get_fd(const struct epoll_event *e) { return e->data.fd; }
+
+/// accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC (glibc declares accept4 only under _GNU_SOURCE).
+extern int accept4(int, struct sockaddr *, socklen_t *, int);
+static inline int cmesh_accept_nonblocking(int fd) { return accept4(fd, 0, 0, SOCK_NONBLOCK | SOCK_CLOEXEC); }
+
 #endif

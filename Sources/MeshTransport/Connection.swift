@@ -1,0 +1,568 @@
+import CLinuxShim
+import Glibc
+import MeshCore
+import MeshCrypto
+import MeshWire
+
+/// One TCP connection, owned by the loop thread: TLS (optional), the preface, HELLO/WELCOME,
+/// frame decoding through the ``ConnectionGate``, prioritised bounded output, and deadlines.
+final class Connection: EventLoopHandler {
+    enum Phase: Equatable {
+        /// Non-blocking connect in progress.
+        case connecting
+        /// TCP is up; TLS and/or HELLO/WELCOME in progress.
+        case handshaking
+        /// WELCOME sent or received.
+        case open
+        /// Flushing what is queued (ERROR, REJECT, GOAWAY), then closing; input is ignored.
+        case closing
+        case closed
+    }
+
+    let id: ConnectionID
+    let fd: Int32
+    let inbound: Bool
+    unowned let transport: Transport
+    let remote: SocketAddress?
+    var phase: Phase
+    let tls: TLSEngine?
+    var decoder: FrameDecoder
+    var gate: ConnectionGate
+    var logger: TransportLogger
+
+    private var controlOut: [UInt8] = []
+    private var bulkOut: [UInt8] = []
+    private var wire: [UInt8] = []
+    private var wireOffset = 0
+    private var plain: [UInt8] = []
+    private var writeInterest = false
+    private var sentCloseNotify = false
+
+    let createdAt: UInt64
+    var lastWriteProgress: UInt64
+    var partialFrameSince: UInt64? = nil
+    var closeDeadline: UInt64? = nil
+    var goAwayDeadline: UInt64? = nil
+    var connectDeadline: UInt64? = nil
+    /// Set by a GOAWAY we sent: requests above it are refused.
+    var goAwayLastCorrelationID: UInt64? = nil
+    var highestDeliveredCorrelationID: UInt64 = 0
+    var peer: PeerInfo? = nil
+    var closeReason = ""
+    var framesDelivered = 0
+    var isDirty = false
+    /// Resumed when a connection we opened is welcomed or fails.
+    var onOutcome: ((Result<PeerInfo, TransportError>) -> Void)? = nil
+
+    init(id: ConnectionID, fd: Int32, inbound: Bool, transport: Transport, remote: SocketAddress?, tls: TLSEngine?, now: UInt64) {
+        self.id = id
+        self.fd = fd
+        self.inbound = inbound
+        self.transport = transport
+        self.remote = remote
+        self.tls = tls
+        let configuration = transport.configuration
+        decoder = FrameDecoder(limits: WireLimits(maxFrameBytes: configuration.maxFrameBytes), expectsPreface: true)
+        gate = ConnectionGate(configuration: configuration.gate)
+        logger = transport.logger.with("conn.id", id.description).with("peer.address", remote?.description ?? "?")
+            .with("conn.direction", inbound ? "in" : "out")
+        phase = inbound ? .handshaking : .connecting
+        // A connecting socket is registered for EPOLLOUT (to learn when the connect finishes).
+        writeInterest = !inbound
+        createdAt = now
+        lastWriteProgress = now
+    }
+
+    var queuedBytes: Int { controlOut.count + bulkOut.count + wire.count - wireOffset }
+    var isHandshaking: Bool { phase == .handshaking || phase == .connecting }
+
+    // MARK: - Starting
+
+    /// TCP is up (accepted, or the connect finished): start TLS, or the preface in plaintext.
+    func start() {
+        phase = .handshaking
+        if let tls {
+            if !inbound { advanceTLS(tls) }
+        } else {
+            sendPrefaceAndHello()
+        }
+        markDirty()
+    }
+
+    private func sendPrefaceAndHello() {
+        controlOut += Preface().bytes
+        if !inbound {
+            let id = transport.configuration.identity
+            let hello = Hello(
+                nodeID: id.nodeID, role: id.role, region: id.region, sectors: id.sectors, listenAddress: id.listenAddress,
+                maxFrameBytes: UInt32(transport.configuration.maxFrameBytes), features: id.features, incarnation: id.incarnation,
+                software: id.software)
+            appendFrame(.hello(hello), correlationID: 1, priority: .control, force: true)
+        }
+    }
+
+    // MARK: - Events
+
+    func handle(events: UInt32) {
+        if phase == .closed { return }
+        if phase == .connecting {
+            if events & (cmesh_epollout() | cmesh_epollerr() | cmesh_epollhup()) != 0 { finishConnect() }
+            return
+        }
+        if events & (cmesh_epollin() | cmesh_epollerr() | cmesh_epollhup() | cmesh_epollrdhup()) != 0 { readAvailable() }
+        if phase != .closed && events & cmesh_epollout() != 0 { flush() }
+    }
+
+    private func finishConnect() {
+        var error: Int32 = 0
+        var length = socklen_t(4)
+        _ = getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
+        if error != 0 {
+            fail(.connectFailed(remote ?? SocketAddress(host: "?", port: 0), Sockets.errorText(error)))
+            return
+        }
+        connectDeadline = nil
+        setWriteInterest(false)
+        logger.debug("connected; starting the handshake")
+        start()
+    }
+
+    private func readAvailable() {
+        let buffer = transport.readBuffer
+        for _ in 0..<16 {
+            if phase == .closed || phase == .closing { return }
+            let n = recv(fd, buffer.baseAddress, buffer.count, 0)
+            if n == 0 {
+                close(isHandshaking ? "the peer closed the connection during the handshake" : "the peer closed the connection")
+                return
+            }
+            if n < 0 {
+                if errno == EAGAIN || errno == EWOULDBLOCK { return }
+                if errno == EINTR { continue }
+                close("recv: \(Sockets.errorText())")
+                return
+            }
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+            if let tls {
+                tls.receiveCiphertext(chunk)
+                if !tls.isEstablished {
+                    advanceTLS(tls)
+                    if !tls.isEstablished || phase == .closed { continue }
+                }
+                do {
+                    try tls.readPlaintext(into: &plain)
+                } catch {
+                    close(error == .closed ? "the peer closed the TLS session" : "\(error)")
+                    return
+                }
+                if !plain.isEmpty {
+                    decoder.append(plain)
+                    plain.removeAll(keepingCapacity: true)
+                }
+            } else {
+                decoder.append(chunk)
+            }
+            processFrames()
+            if n < buffer.count { return }
+        }
+    }
+
+    private func advanceTLS(_ tls: TLSEngine) {
+        do {
+            if try tls.advance() {
+                logger.debug("TLS established (\(tls.protocolVersion))")
+                sendPrefaceAndHello()
+                if !inbound, let refusal = tls.peerRefusal {
+                    refuseAndClose("the server's certificate is refused: \(refusal)", reject: nil)
+                }
+            }
+        } catch {
+            var pending: [UInt8] = []
+            tls.takeCiphertext(into: &pending)  // the alert, best effort
+            if !pending.isEmpty { _ = pending.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
+            transport.counters.refusedHandshakes += 1
+            close("refused in the TLS handshake: \(error)")
+            return
+        }
+        markDirty()
+    }
+
+    // MARK: - Frames
+
+    private func processFrames() {
+        let now = monotonicMilliseconds()
+        while phase == .handshaking || phase == .open {
+            let frame: Frame?
+            do {
+                frame = try decoder.next()
+            } catch {
+                judge(inbound ? gate.onDecodeError(error, correlationID: 0, at: MeshInstant(milliseconds: now)) : nil, error, 0)
+                return
+            }
+            guard let frame else { break }
+            let decoded: DecodedFrame
+            do {
+                decoded = try WireMessage.decode(frame, limits: decoder.limits)
+            } catch {
+                let verdict =
+                    inbound
+                    ? gate.onDecodeError(error, correlationID: frame.header.correlationID, at: MeshInstant(milliseconds: now))
+                    : nil
+                judge(verdict, error, frame.header.correlationID)
+                continue
+            }
+            if inbound {
+                switch gate.onFrame(decoded, at: MeshInstant(milliseconds: now)) {
+                case .deliver(let message, let correlationID):
+                    deliverInbound(message, correlationID: correlationID, frame: frame)
+                case .skip:
+                    continue
+                case .refuse(let error, let correlationID, let close):
+                    refuseFrame(error, correlationID: correlationID, type: frame.header.type, close: close)
+                }
+            } else {
+                guard case .message(let message, let correlationID, _) = decoded else { continue }
+                deliverOutbound(message, correlationID: correlationID, frame: frame)
+            }
+        }
+        partialFrameSince = decoder.bufferedByteCount > 0 ? (partialFrameSince ?? now) : nil
+    }
+
+    private func judge(_ verdict: ConnectionGate.Verdict?, _ error: WireError, _ correlationID: UInt64) {
+        guard let verdict else {
+            refuseFrame(error, correlationID: correlationID, type: nil, close: true)
+            return
+        }
+        switch verdict {
+        case .refuse(let e, let c, let close): refuseFrame(e, correlationID: c, type: nil, close: close)
+        case .deliver, .skip: preconditionFailure("a decode error produced \(verdict)")
+        }
+    }
+
+    private func refuseFrame(_ error: WireError, correlationID: UInt64, type: MessageType?, close shouldClose: Bool) {
+        transport.counters.refusedFrames += 1
+        logger.info("refused a frame: \(error)\(shouldClose ? "; closing" : "")")
+        appendFrame(.error(ErrorMessage(error, frameType: type)), correlationID: correlationID, priority: .control, force: true)
+        if shouldClose { closeAfterFlush("refused: \(error)") }
+    }
+
+    /// Acceptor side: HELLO is judged here; everything else goes to the owner.
+    private func deliverInbound(_ message: WireMessage, correlationID: UInt64, frame: Frame) {
+        if case .hello(let hello) = message {
+            admit(hello)
+            return
+        }
+        if let last = goAwayLastCorrelationID, correlationID > last, message.isRequest {
+            refuseFrame(
+                WireError(.unexpectedMessage, at: 0, "request \(correlationID) after GOAWAY (last \(last))"),
+                correlationID: correlationID, type: frame.header.type, close: false)
+            if gate.inFlight > 0 { gate.responseSent() }
+            return
+        }
+        if case .goAway(let goAway) = message { peerSentGoAway(goAway) }
+        highestDeliveredCorrelationID = max(highestDeliveredCorrelationID, correlationID)
+        framesDelivered += 1
+        transport.counters.framesDelivered += 1
+        transport.emit(.frame(id, message, correlationID: correlationID, frame: frame))
+    }
+
+    /// Connector side: WELCOME or REJECT first, then frames.
+    private func deliverOutbound(_ message: WireMessage, correlationID: UInt64, frame: Frame) {
+        if phase == .handshaking {
+            switch message {
+            case .welcome(let welcome):
+                if let binding = tls?.peer?.binding, binding.nodeID != welcome.nodeID {
+                    refuseAndClose("WELCOME names \(welcome.nodeID.short), the certificate \(binding.nodeID.short)", reject: nil)
+                    return
+                }
+                decoder.limits.maxFrameBytes = Int(welcome.maxFrameBytes)
+                let info = PeerInfo(
+                    nodeID: welcome.nodeID, role: welcome.role, region: welcome.region, address: remote, inbound: false,
+                    certificate: tls?.peer?.binding)
+                opened(info)
+            case .reject(let reject):
+                fail(.rejected(reject.reason, reject.message))
+            default:
+                refuseAndClose("\(message.type.name ?? "?") before WELCOME", reject: nil)
+            }
+            return
+        }
+        switch message {
+        case .hello, .welcome, .reject:
+            refuseFrame(
+                WireError(.unexpectedMessage, at: 0, "\(message.type.name!) after the handshake"), correlationID: correlationID,
+                type: frame.header.type, close: true)
+            return
+        case .goAway(let goAway): peerSentGoAway(goAway)
+        default: break
+        }
+        framesDelivered += 1
+        transport.counters.framesDelivered += 1
+        transport.emit(.frame(id, message, correlationID: correlationID, frame: frame))
+    }
+
+    private func peerSentGoAway(_ goAway: GoAway) {
+        logger.info("the peer sent GOAWAY (\(goAway.reason)): \(goAway.message)")
+        let drain = min(goAway.drain.milliseconds, 60_000)
+        goAwayDeadline = monotonicMilliseconds() + drain
+    }
+
+    private func admit(_ hello: Hello) {
+        let configuration = transport.configuration
+        var reason: RejectReason? = nil
+        var text = ""
+        var certificate: NodeBinding? = nil
+        if let tls {
+            var refusal = tls.peerRefusal
+            if refusal == nil, let trust = transport.currentTrust {
+                let chain = tls.peerChain
+                do {
+                    certificate = try trust.checkBinding(chain: chain, allowedRoles: configuration.acceptedPeerRoles)
+                        .binding
+                } catch { refusal = error }
+            }
+            if let refusal {
+                text = refusal.description
+                switch refusal {
+                case .expired, .notYetValid: reason = .certificateExpired
+                case .revoked: reason = .revoked
+                case .nodeIDMismatch: reason = .nodeIDMismatch
+                case .wrongRole: reason = .roleNotAllowed
+                case .noCertificate, .foreignRoot, .selfSigned, .badBinding, .invalid: reason = .notAdmitted
+                }
+            } else if let certificate {
+                if hello.nodeID != certificate.nodeID {
+                    (reason, text) = (
+                        .nodeIDMismatch, "HELLO names \(hello.nodeID.short), the certificate \(certificate.nodeID.short)"
+                    )
+                } else if hello.role != certificate.role {
+                    (reason, text) = (
+                        .roleNotAllowed, "HELLO claims role \(hello.role), the certificate says \(certificate.role)"
+                    )
+                } else if hello.region != certificate.region {
+                    (reason, text) = (
+                        .regionMismatch, "HELLO claims region \(hello.region), the certificate says \(certificate.region)"
+                    )
+                }
+            }
+        }
+        if reason == nil && !configuration.acceptedPeerRoles.contains(hello.role) {
+            (reason, text) = (.roleNotAllowed, "a \(hello.role) node may not connect here")
+        }
+        if reason == nil, let revoked = transport.currentTrust?.revoked[hello.nodeID] {
+            (reason, text) = (.revoked, "node \(hello.nodeID.short) is revoked (\(revoked))")
+        }
+        if let reason {
+            transport.counters.refusedHandshakes += 1
+            appendFrame(
+                .reject(Reject(reason: reason, message: text.truncated(toUTF8Bytes: 512))), correlationID: 1, priority: .control,
+                force: true)
+            gate.close()
+            closeAfterFlush("HELLO rejected (\(reason)): \(text)")
+            return
+        }
+        let id = configuration.identity
+        let maxFrame = min(UInt32(configuration.maxFrameBytes), hello.maxFrameBytes)
+        let welcome = Welcome(
+            nodeID: id.nodeID, role: id.role, region: id.region, maxFrameBytes: maxFrame,
+            features: id.features.intersection(hello.features), serverTime: MeshInstant(milliseconds: wallClockMilliseconds()),
+            incarnation: id.incarnation, software: id.software)
+        appendFrame(.welcome(welcome), correlationID: 1, priority: .control, force: true)
+        gate.admit(role: hello.role)
+        decoder.limits.maxFrameBytes = Int(maxFrame)
+        opened(
+            PeerInfo(
+                nodeID: hello.nodeID, role: hello.role, region: hello.region, address: remote, inbound: true,
+                certificate: certificate))
+    }
+
+    private func opened(_ info: PeerInfo) {
+        phase = .open
+        peer = info
+        logger = logger.with("peer.id", info.nodeID.short)
+        logger.info("open: \(info.role) node \(info.nodeID.short) in \(info.region)")
+        if let onOutcome {
+            self.onOutcome = nil
+            onOutcome(.success(info))
+        }
+        transport.emit(.opened(id, info))
+    }
+
+    // MARK: - Output
+
+    /// Encodes and queues a message. `force` ignores the bound (our own handshake and errors).
+    @discardableResult
+    func appendFrame(_ message: WireMessage, correlationID: UInt64, priority: SendPriority, force: Bool = false) -> SendResult {
+        let bytes: [UInt8]
+        do { bytes = try FrameEncoder.frame(message, correlationID: correlationID) } catch {
+            preconditionFailure("our own \(message.type) does not fit a frame: \(error)")
+        }
+        return appendBytes(bytes, priority: priority, force: force)
+    }
+
+    /// Queues encoded frame bytes.
+    func appendBytes(_ bytes: [UInt8], priority: SendPriority, force: Bool = false) -> SendResult {
+        if phase == .closed || phase == .closing { return .notOpen }
+        if !force && queuedBytes + bytes.count > transport.configuration.maxOutboundBytes { return .queueFull }
+        if queuedBytes == 0 { lastWriteProgress = monotonicMilliseconds() }
+        switch priority {
+        case .control: controlOut += bytes
+        case .bulk: bulkOut += bytes
+        }
+        markDirty()
+        return .queued
+    }
+
+    func markDirty() {
+        if !isDirty {
+            isDirty = true
+            transport.dirty.append(self)
+        }
+    }
+
+    /// Writes as much as the socket takes: control frames first, then bulk.
+    func flush() {
+        isDirty = false
+        if phase == .closed || phase == .connecting { return }
+        while true {
+            if wireOffset == wire.count {
+                wire.removeAll(keepingCapacity: true)
+                wireOffset = 0
+                refillWire()
+                if wire.isEmpty { break }
+            }
+            let n = wire.withUnsafeBytes { send(fd, $0.baseAddress! + wireOffset, wire.count - wireOffset, Int32(MSG_NOSIGNAL)) }
+            if n > 0 {
+                wireOffset += n
+                lastWriteProgress = monotonicMilliseconds()
+                continue
+            }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                setWriteInterest(true)
+                return
+            }
+            close("send: \(Sockets.errorText())")
+            return
+        }
+        setWriteInterest(false)
+        if phase == .closing { close(closeReason) }
+    }
+
+    private func refillWire() {
+        if let tls {
+            tls.takeCiphertext(into: &wire)
+            guard tls.isEstablished else { return }
+            var chunk = takePlaintextChunk()
+            while !chunk.isEmpty {
+                do { try tls.writePlaintext(chunk) } catch {
+                    close("\(error)")
+                    return
+                }
+                tls.takeCiphertext(into: &wire)
+                if wire.count >= 256 << 10 { break }
+                chunk = takePlaintextChunk()
+            }
+            if phase == .closing && controlOut.isEmpty && bulkOut.isEmpty && !sentCloseNotify {
+                sentCloseNotify = true
+                tls.close()
+                tls.takeCiphertext(into: &wire)
+            }
+        } else if bulkOut.isEmpty {
+            // The common case: swap buffers so that both keep their capacity.
+            swap(&wire, &controlOut)
+        } else {
+            wire = takePlaintextChunk()
+        }
+    }
+
+    /// Control bytes first; bulk in chunks so that control frames queued later wait little.
+    private func takePlaintextChunk() -> [UInt8] {
+        if !controlOut.isEmpty {
+            var out: [UInt8] = []
+            swap(&out, &controlOut)
+            return out
+        }
+        if bulkOut.isEmpty { return [] }
+        if bulkOut.count <= 256 << 10 {
+            var out: [UInt8] = []
+            swap(&out, &bulkOut)
+            return out
+        }
+        let out = Array(bulkOut[0..<(256 << 10)])
+        bulkOut.removeSubrange(0..<(256 << 10))
+        return out
+    }
+
+    private func setWriteInterest(_ on: Bool) {
+        if on == writeInterest { return }
+        writeInterest = on
+        transport.loop.modify(fd, events: cmesh_epollin() | cmesh_epollrdhup() | (on ? cmesh_epollout() : 0))
+    }
+
+    // MARK: - Closing
+
+    /// Queues nothing more; closes once what is queued has gone (or after one second).
+    func closeAfterFlush(_ reason: String) {
+        if phase == .closed || phase == .closing { return }
+        logger.info("closing after flush: \(reason)")
+        phase = .closing
+        closeReason = reason
+        closeDeadline = monotonicMilliseconds() + 1_000
+        markDirty()
+    }
+
+    private func refuseAndClose(_ reason: String, reject: Reject?) {
+        transport.counters.refusedHandshakes += 1
+        closeAfterFlush(reason)
+    }
+
+    /// Fails a connection we opened.
+    func fail(_ error: TransportError) {
+        if let onOutcome {
+            self.onOutcome = nil
+            onOutcome(.failure(error))
+        }
+        close(error.description)
+    }
+
+    /// Closes now.
+    func close(_ reason: String) {
+        if phase == .closed { return }
+        let wasOpen = peer != nil
+        phase = .closed
+        if let onOutcome {
+            self.onOutcome = nil
+            onOutcome(.failure(.handshakeFailed(reason)))
+        }
+        if wasOpen {
+            logger.info("closed: \(reason)")
+        } else {
+            logger.info("connection refused or failed before WELCOME: \(reason)")
+        }
+        transport.forget(self)
+        if wasOpen { transport.emit(.closed(id, reason: reason)) }
+    }
+
+    /// Checks every deadline; called on each tick.
+    func checkDeadlines(now: UInt64) {
+        let c = transport.configuration
+        if phase == .closed { return }
+        if let connectDeadline, now >= connectDeadline {
+            fail(.connectTimedOut(remote ?? SocketAddress(host: "?", port: 0)))
+        } else if isHandshaking && now >= createdAt + c.handshakeTimeoutMilliseconds {
+            transport.counters.refusedHandshakes += 1
+            close("the handshake did not complete within \(c.handshakeTimeoutMilliseconds) ms")
+        } else if let since = partialFrameSince, now >= since + c.partialFrameTimeoutMilliseconds {
+            close("a frame stayed incomplete for \(c.partialFrameTimeoutMilliseconds) ms")
+        } else if queuedBytes > 0 && now >= lastWriteProgress + c.writeStallMilliseconds {
+            close("slow consumer: \(queuedBytes) bytes queued and no write progress for \(c.writeStallMilliseconds) ms")
+        } else if let goAwayDeadline, now >= goAwayDeadline {
+            close("GOAWAY drain period over")
+        } else if let closeDeadline, now >= closeDeadline {
+            close(closeReason)
+        } else if goAwayLastCorrelationID != nil && gate.inFlight == 0 && queuedBytes == 0 {
+            close("GOAWAY: drained")
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// MeshTransport: see README "What works today".

@@ -1,0 +1,348 @@
+import CLinuxShim
+import Glibc
+public import MeshCore
+public import MeshCrypto
+public import MeshWire
+import Synchronization
+
+/// Counters kept on the loop thread, read with ``Transport/stats()``.
+public struct TransportStats: Sendable, Equatable {
+    /// Frames handed to the owner (after HELLO/WELCOME and the gate).
+    public var framesDelivered = 0
+    /// Frames refused by the gate or the decoder.
+    public var refusedFrames = 0
+    /// Connections refused in TLS, at HELLO, or by the handshake deadline.
+    public var refusedHandshakes = 0
+    /// Connections accepted, in total.
+    public var accepted = 0
+    public var openConnections = 0
+    public var handshakingConnections = 0
+}
+
+/// The node's network shell: listeners and connections on one epoll loop thread, with mutual
+/// TLS 1.3, the HELLO/WELCOME handshake, the ``ConnectionGate``, bounded prioritised output and
+/// deadlines (see ``TransportConfiguration``).
+///
+/// Events reach the owner through `onEvent`, called on the loop thread: it MUST NOT block (hand
+/// work to a task or queue; ``Transport/eventStream()`` does that with an `AsyncStream`). All
+/// methods may be called from any thread or task; calls off the loop thread are handed over
+/// through its mailbox and never wait for I/O.
+///
+/// Lifetime: the owner MUST call ``shutdown()`` (not from an event handler: it waits for the
+/// loop thread) before releasing the transport; the loop thread refers to it until then.
+public final class Transport: @unchecked Sendable {
+    public let configuration: TransportConfiguration
+    let logger: TransportLogger
+    let loop: EventLoop
+    private let onEvent: @Sendable (TransportEvent) -> Void
+    private let nextID = Atomic<UInt64>(1)
+
+    // Loop-thread state.
+    private var connections: [ConnectionID: Connection] = [:]
+    private var listeners: [Int32: Listener] = [:]
+    var dirty: [Connection] = []
+    var counters = TransportStats()
+    /// The trust in force (nil in plaintext mode); revocations update it.
+    var currentTrust: FederationTrust?
+    let readBuffer: UnsafeMutableRawBufferPointer
+    private var isShutDown = false
+
+    /// Starts the loop thread.
+    ///
+    /// - Throws: ``TransportError/plaintextNotAllowed(_:)`` if there is no TLS and plaintext was
+    ///   not explicitly allowed.
+    public init(
+        configuration: TransportConfiguration, logger: TransportLogger, onEvent: @escaping @Sendable (TransportEvent) -> Void
+    ) throws(TransportError) {
+        if configuration.tls == nil && !configuration.allowPlaintext {
+            throw .plaintextNotAllowed("a transport without TLS")
+        }
+        self.configuration = configuration
+        self.logger = logger
+        self.onEvent = onEvent
+        currentTrust = configuration.tls?.trust
+        readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
+        loop = try EventLoop(name: "mesh-transport", tickMilliseconds: configuration.tickMilliseconds)
+        loop.onTick = { [unowned self] in tick() }
+        loop.afterEvents = { [unowned self] in flushDirty() }
+    }
+
+    deinit { readBuffer.deallocate() }
+
+    /// An event stream and the handler that feeds it, for owners that prefer `for await`.
+    /// The stream buffers without bound: the gate's in-flight limit bounds requests per peer.
+    public static func eventStream() -> (AsyncStream<TransportEvent>, @Sendable (TransportEvent) -> Void) {
+        let (stream, continuation) = AsyncStream<TransportEvent>.makeStream()
+        return (stream, { continuation.yield($0) })
+    }
+
+    func emit(_ event: TransportEvent) { onEvent(event) }
+
+    private func makeID() -> ConnectionID { ConnectionID(rawValue: nextID.add(1, ordering: .relaxed).oldValue) }
+
+    private func checkPlaintext(_ address: SocketAddress) throws(TransportError) {
+        if configuration.tls == nil && !(configuration.allowPlaintext && address.isLoopback) {
+            throw .plaintextNotAllowed(address.description)
+        }
+    }
+
+    // MARK: - Listening
+
+    /// Binds and listens; returns the bound address (pass port 0 for any free port).
+    public func listen(on address: SocketAddress, backlog: Int32 = 1024) throws(TransportError) -> SocketAddress {
+        try checkPlaintext(address)
+        let fd = try Sockets.makeSocket(for: address)
+        Sockets.setInt(fd, SOL_SOCKET, SO_REUSEADDR, 1)
+        let bound = try address.withSockAddr { bind(fd, $0, $1) }
+        if bound != 0 {
+            let text = Sockets.errorText()
+            _ = Glibc.close(fd)
+            throw .system("bind \(address)", text)
+        }
+        if Glibc.listen(fd, backlog) != 0 {
+            let text = Sockets.errorText()
+            _ = Glibc.close(fd)
+            throw .system("listen", text)
+        }
+        let local = SocketAddress.local(of: fd) ?? address
+        let listener = Listener(fd: fd, transport: self)
+        onLoop { [self] in
+            listeners[fd] = listener
+            loop.register(fd, listener, events: cmesh_epollin())
+            logger.info("listening on \(local) (\(configuration.tls == nil ? "plaintext" : "TLS 1.3"))")
+        }
+        return local
+    }
+
+    func accept(on listenerFD: Int32) {
+        for _ in 0..<64 {
+            let fd = cmesh_accept_nonblocking(listenerFD)
+            if fd < 0 {
+                if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR { logger.warning("accept: \(Sockets.errorText())") }
+                return
+            }
+            counters.accepted += 1
+            let remote = SocketAddress.remote(of: fd)
+            let handshaking = connections.values.reduce(0) { $0 + ($1.isHandshaking ? 1 : 0) }
+            if connections.count >= configuration.maxConnections || handshaking >= configuration.maxHandshakesInProgress {
+                counters.refusedHandshakes += 1
+                logger.warning(
+                    "refused a connection from \(remote?.description ?? "?"): \(connections.count) connections, \(handshaking) handshaking"
+                )
+                _ = Glibc.close(fd)
+                continue
+            }
+            Sockets.tune(fd, configuration)
+            let tls = configuration.tls.map { TLSEngine(context: $0.server, allowedPeerRoles: configuration.acceptedPeerRoles) }
+            let connection = Connection(
+                id: makeID(), fd: fd, inbound: true, transport: self, remote: remote, tls: tls, now: monotonicMilliseconds())
+            connections[connection.id] = connection
+            loop.register(fd, connection, events: cmesh_epollin() | cmesh_epollrdhup())
+            connection.logger.debug("accepted")
+            connection.start()
+        }
+    }
+
+    // MARK: - Connecting
+
+    /// Opens a connection, runs TLS and HELLO/WELCOME, and returns once welcomed.
+    public func connect(to address: SocketAddress) async throws(TransportError) -> (ConnectionID, PeerInfo) {
+        try checkPlaintext(address)
+        let id = makeID()
+        let result: Result<PeerInfo, TransportError> = await withCheckedContinuation { continuation in
+            onLoop { [self] in
+                startConnect(id: id, to: address) { continuation.resume(returning: $0) }
+            }
+        }
+        switch result {
+        case .success(let peer): return (id, peer)
+        case .failure(let error): throw error
+        }
+    }
+
+    private func startConnect(
+        id: ConnectionID, to address: SocketAddress, outcome: @escaping (Result<PeerInfo, TransportError>) -> Void
+    ) {
+        if isShutDown { return outcome(.failure(.shutDown)) }
+        if connections.count >= configuration.maxConnections {
+            return outcome(.failure(.tooManyConnections(configuration.maxConnections)))
+        }
+        let fd: Int32
+        do { fd = try Sockets.makeSocket(for: address) } catch { return outcome(.failure(error)) }
+        Sockets.tune(fd, configuration)
+        let result: Int32
+        do { result = try address.withSockAddr { Glibc.connect(fd, $0, $1) } } catch {
+            _ = Glibc.close(fd)
+            return outcome(.failure(error))
+        }
+        if result != 0 && errno != EINPROGRESS {
+            let text = Sockets.errorText()
+            _ = Glibc.close(fd)
+            return outcome(.failure(.connectFailed(address, text)))
+        }
+        let tls = configuration.tls.map { TLSEngine(context: $0.client, allowedPeerRoles: Role.allCases) }
+        let now = monotonicMilliseconds()
+        let connection = Connection(id: id, fd: fd, inbound: false, transport: self, remote: address, tls: tls, now: now)
+        connection.onOutcome = outcome
+        connection.connectDeadline = now + configuration.connectTimeoutMilliseconds
+        connections[id] = connection
+        loop.register(fd, connection, events: cmesh_epollin() | cmesh_epollout() | cmesh_epollrdhup())
+    }
+
+    // MARK: - Sending
+
+    /// Queues `message` on a connection. Control and liveness messages go ahead of bulk ones.
+    /// Set `respondsToRequest` when this answers a request delivered by the gate (frees its
+    /// in-flight slot). Off the loop thread the send is handed over and reported as `.queued`.
+    @discardableResult
+    public func send(
+        _ message: WireMessage, correlationID: UInt64 = 0, on id: ConnectionID, respondsToRequest: Bool = false
+    )
+        -> SendResult
+    {
+        let bytes: [UInt8]
+        do { bytes = try FrameEncoder.frame(message, correlationID: correlationID) } catch {
+            logger.warning("not sent: \(error)")
+            return .queueFull
+        }
+        return send(frame: bytes, priority: .of(message.type), on: id, respondsToRequest: respondsToRequest)
+    }
+
+    /// Queues an already encoded frame.
+    @discardableResult
+    public func send(
+        frame bytes: [UInt8], priority: SendPriority, on id: ConnectionID, respondsToRequest: Bool = false
+    )
+        -> SendResult
+    {
+        if loop.inLoop { return sendOnLoop(bytes, priority, id, respondsToRequest) }
+        loop.execute { [self] in _ = sendOnLoop(bytes, priority, id, respondsToRequest) }
+        return .queued
+    }
+
+    private func sendOnLoop(_ bytes: [UInt8], _ priority: SendPriority, _ id: ConnectionID, _ responds: Bool) -> SendResult {
+        guard let connection = connections[id], connection.phase == .open else { return .notOpen }
+        if responds && connection.gate.inFlight > 0 { connection.gate.responseSent() }
+        return connection.appendBytes(bytes, priority: priority)
+    }
+
+    /// Sends GOAWAY and closes once requests up to the last delivered one are answered, or
+    /// after `drainMilliseconds`.
+    public func goAway(_ id: ConnectionID, reason: GoAwayReason, drainMilliseconds: UInt64 = 5_000, message: String = "") {
+        onLoop { [self] in
+            guard let connection = connections[id], connection.phase == .open else { return }
+            let last = connection.highestDeliveredCorrelationID
+            connection.appendFrame(
+                .goAway(
+                    GoAway(reason: reason, lastCorrelationID: last, drain: .milliseconds(drainMilliseconds), message: message)),
+                correlationID: 0, priority: .control, force: true)
+            connection.goAwayLastCorrelationID = last
+            connection.goAwayDeadline = monotonicMilliseconds() + drainMilliseconds
+        }
+    }
+
+    /// Closes a connection now.
+    public func close(_ id: ConnectionID, reason: String = "closed by the owner") {
+        onLoop { [self] in connections[id]?.closeAfterFlush(reason) }
+    }
+
+    // MARK: - Revocation
+
+    /// Accepts a root-signed revocation list (if its signature verifies and its serial is newer
+    /// than the one in force) and disconnects every revoked peer.
+    public func applyRevocations(_ list: RevocationList) throws(TransportError) {
+        guard let tls = configuration.tls else { throw .handshakeFailed("revocation lists need TLS") }
+        guard list.hasValidSignature(root: tls.trust.root) else {
+            throw .handshakeFailed("the revocation list's signature is not the federation root's")
+        }
+        onLoop { [self] in
+            currentTrust?.setRevocations(list.entries)
+            for (_, connection) in connections.sorted(by: { $0.key < $1.key }) {
+                guard let peer = connection.peer, let reason = currentTrust?.revoked[peer.nodeID] else { continue }
+                connection.appendFrame(
+                    .goAway(GoAway(reason: .revoked, lastCorrelationID: 0, drain: .zero, message: "revoked (\(reason))")),
+                    correlationID: 0, priority: .control, force: true)
+                connection.closeAfterFlush("the peer \(peer.nodeID.short) is revoked (\(reason))")
+            }
+        }
+    }
+
+    // MARK: - Loop-thread plumbing
+
+    func onLoop(_ job: @escaping () -> Void) {
+        if loop.inLoop {
+            job()
+        } else {
+            let box = UncheckedBox(job)
+            loop.execute { box.value() }
+        }
+    }
+
+    func forget(_ connection: Connection) {
+        connections[connection.id] = nil
+        loop.closeDescriptor(connection.fd)
+    }
+
+    private func flushDirty() {
+        while !dirty.isEmpty {
+            let batch = dirty
+            dirty.removeAll(keepingCapacity: true)
+            for connection in batch { connection.flush() }
+        }
+    }
+
+    private func tick() {
+        let now = monotonicMilliseconds()
+        for id in connections.keys.sorted() { connections[id]?.checkDeadlines(now: now) }
+        flushDirty()
+    }
+
+    /// A snapshot of the counters.
+    public func stats() async -> TransportStats {
+        await withCheckedContinuation { continuation in
+            onLoop { [self] in
+                var s = counters
+                s.openConnections = connections.values.reduce(0) { $0 + ($1.phase == .open ? 1 : 0) }
+                s.handshakingConnections = connections.values.reduce(0) { $0 + ($1.isHandshaking ? 1 : 0) }
+                continuation.resume(returning: s)
+            }
+        }
+    }
+
+    /// Closes every connection and listener and stops the loop thread.
+    public func shutdown() {
+        let done = Atomic<Bool>(false)
+        onLoop { [self] in
+            isShutDown = true
+            for id in connections.keys.sorted() { connections[id]?.close("the transport is shutting down") }
+            for (fd, _) in listeners { loop.closeDescriptor(fd) }
+            listeners = [:]
+            done.store(true, ordering: .sequentiallyConsistent)
+        }
+        while !done.load(ordering: .sequentiallyConsistent) { usleep(1_000) }
+        loop.stop()
+    }
+}
+
+/// Accepts connections for a ``Transport``.
+final class Listener: EventLoopHandler {
+    let fd: Int32
+    unowned let transport: Transport
+    init(fd: Int32, transport: Transport) {
+        self.fd = fd
+        self.transport = transport
+    }
+    func handle(events: UInt32) { transport.accept(on: fd) }
+}
+
+/// Carries a non-Sendable value into the loop's mailbox; the loop thread is its only user.
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+extension Transport {
+    /// Runs `job` on the loop thread (for owners that keep loop-thread state, like benchmark
+    /// load generators). The job MUST NOT block.
+    public func executeOnLoop(_ job: @escaping @Sendable () -> Void) { loop.execute(job) }
+}

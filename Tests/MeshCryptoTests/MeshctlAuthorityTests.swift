@@ -1,0 +1,98 @@
+import Foundation
+import MeshCore
+import MeshCrypto
+import Testing
+
+/// `meshctl authority` and `meshctl cert` as a user runs them: the built executable, a temp dir.
+@Suite(.serialized, .timeLimit(.minutes(1))) struct MeshctlAuthorityTests {
+    /// The meshctl built next to the test bundle (`swift test` builds every product).
+    static var meshctl: String {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        var dir = bundle
+        for _ in 0..<3 {
+            let candidate = dir.appendingPathComponent("meshctl").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return bundle.appendingPathComponent("meshctl").path
+    }
+
+    struct Run {
+        var status: Int32
+        var output: String
+    }
+
+    func run(_ arguments: [String]) throws -> Run {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.meshctl)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+    }
+
+    func write(_ application: AdmissionApplication, to path: String) throws {
+        let encoder = JSONEncoder()
+        try encoder.encode(application).write(to: URL(fileURLWithPath: path))
+    }
+
+    @Test func admitIssuesTheCredentialOrListsEveryUnmetConditionAndAuditsBoth() throws {
+        #expect(FileManager.default.isExecutableFile(atPath: Self.meshctl), "meshctl not found at \(Self.meshctl)")
+        let dir = try temporaryDirectory()
+        let authority = dir + "/authority"
+        #expect(try run(["authority", "init", authority]).status == 0)
+        let rootKeyMode = try FileManager.default.attributesOfItem(atPath: authority + "/root.key")[.posixPermissions] as! Int
+        #expect(rootKeyMode == 0o600)
+
+        var bad = AdmissionPolicyTests.passing()
+        bad.operatorName = "Shaky Co"
+        bad.construction.registeredCapitalRMB = 10_000_000
+        bad.construction.sustainedFundingEvidence = []
+        bad.operating.telecomLicenceNumber = nil
+        bad.operating.facilities = []
+        bad.operating.equipment = []
+        bad.operating.personnel = [:]
+        bad.integrityBreaches = [.init(date: try CivilDate("2026-01-05"), major: true, description: "bid rigging")]
+        try write(bad, to: dir + "/bad.json")
+        let refused = try run(["authority", "admit", dir + "/bad.json", "--authority", authority, "--today", "2026-11-29"])
+        #expect(refused.status == 1)
+        #expect(refused.output.contains("7 unmet condition(s)"), "\(refused.output)")
+        for text in [
+            "registered capital", "sustained funding", "telecom business licence", "no facilities", "no equipment",
+            "no personnel", "bid rigging",
+        ] {
+            #expect(refused.output.contains(text), "missing '\(text)' in \(refused.output)")
+        }
+
+        try write(AdmissionPolicyTests.passing(), to: dir + "/good.json")
+        let operatorDir = dir + "/operator"
+        let admitted = try run([
+            "authority", "admit", dir + "/good.json", "--authority", authority, "--out", operatorDir, "--today", "2026-11-29",
+        ])
+        #expect(admitted.status == 0, "\(admitted.output)")
+        let audit = try String(contentsOfFile: authority + "/audit.log", encoding: .utf8)
+        #expect(audit.contains("\"decision\":\"refused\""))
+        #expect(audit.contains("\"decision\":\"admitted\""))
+
+        let nodeDir = dir + "/node"
+        let issued = try run([
+            "cert", "issue", "--operator", operatorDir, "--role", "industry", "--region", "cn-east", "--sector", "finance",
+            "--out", nodeDir,
+        ])
+        #expect(issued.status == 0, "\(issued.output)")
+        let chain = try Certificate.load(nodeDir + "/node.pem")
+        let root = try Certificate.load(authority + "/root.pem")[0]
+        let peer = try FederationTrust(root: root).verify(chain, at: Date(), allowedRoles: [.industry])
+        #expect(peer.binding.operatorName == "East Compute Co")
+        #expect(peer.binding.sectors == [.finance])
+        #expect(try Ed25519PrivateKey(contentsOf: nodeDir + "/node.key").nodeID == peer.binding.nodeID)
+
+        let revoked = try run(["authority", "revoke", "--authority", authority, "--node", peer.binding.nodeID.hex])
+        #expect(revoked.status == 0, "\(revoked.output)")
+        #expect(revoked.output.contains("serial 1"))
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+import MeshCore
+import MeshCrypto
+
+/// A federation for tests: a root, one admitted operator, and helpers to issue node certificates.
+struct TestPKI {
+    let rootKey: Ed25519PrivateKey
+    let root: Certificate
+    let operatorKey: Ed25519PrivateKey
+    let operatorCertificate: Certificate
+    let operatorBinding = OperatorBinding(operatorName: "East Compute Co", licenceNumber: "B1-20260001", publicInstitution: false)
+
+    init() throws {
+        rootKey = try Ed25519PrivateKey.generate()
+        root = try CertificateAuthority.makeRoot(key: rootKey)
+        operatorKey = try Ed25519PrivateKey.generate()
+        operatorCertificate = try CertificateAuthority.issueOperator(
+            publicKey: operatorKey.publicKey, binding: operatorBinding, root: root, rootKey: rootKey)
+    }
+
+    var trust: FederationTrust { get throws { try FederationTrust(root: root) } }
+
+    func binding(for key: Ed25519PrivateKey, role: Role = .regional, nodeID: NodeID? = nil) throws -> NodeBinding {
+        NodeBinding(
+            nodeID: nodeID ?? key.nodeID, role: role, region: try Region("cn-east"), sectors: role == .industry ? [.finance] : [],
+            operatorName: operatorBinding.operatorName, licenceNumber: operatorBinding.licenceNumber)
+    }
+
+    /// A node identity (key and chain) with the given role and validity.
+    func node(
+        role: Role = .regional, validity: CertificateAuthority.Validity = .days(30), mismatchedNodeID: NodeID? = nil
+    ) throws -> TLSIdentity {
+        let key = try Ed25519PrivateKey.generate()
+        let cert = try CertificateAuthority.issueNode(
+            publicKey: key.publicKey, binding: try binding(for: key, role: role, nodeID: mismatchedNodeID),
+            operatorCertificate: operatorCertificate, operatorKey: operatorKey, validity: validity,
+            allowMismatchedNodeID: mismatchedNodeID != nil)
+        return TLSIdentity(key: key, chain: [cert, operatorCertificate])
+    }
+}
+
+func temporaryDirectory(_ name: String = #function) throws -> String {
+    let path = NSTemporaryDirectory() + "meshcrypto-\(name.filter(\.isLetter))-\(UUID().uuidString.prefix(8))"
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
