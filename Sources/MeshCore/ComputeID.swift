@@ -35,6 +35,12 @@ public struct ComputeID: Hashable, Comparable, Sendable, TextCodable, CustomStri
         self.path = path
     }
 
+    /// Wraps a path the caller has already checked (1 to ``maxSegments`` segments, each valid).
+    package init(owner: NodeID, validatedPath path: [String]) {
+        self.owner = owner
+        self.path = path
+    }
+
     /// Parses the text form `<64 hex>/<segment>[/<segment>…]`.
     public init(parsing text: String) throws(VocabularyError) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
@@ -66,6 +72,9 @@ public struct ServiceID: Hashable, Comparable, Sendable, TextCodable, CustomStri
         try IdentifierGrammar.validate(name, what: "service ID", maxBytes: ServiceID.maxBytes)
         self.name = name
     }
+
+    /// Wraps a name the caller has already checked against the grammar.
+    package init(validated name: String) { self.name = name }
 
     public var description: String { name }
     public static func < (lhs: ServiceID, rhs: ServiceID) -> Bool { lhs.name < rhs.name }

@@ -89,6 +89,15 @@ public struct AcceleratorSummary: Hashable, Sendable, Codable {
         self.total = total
         self.free = free
     }
+
+    /// Wraps names the caller has already checked against the grammar.
+    package init(kind: AcceleratorKind, validatedVendor vendor: String, model: String, total: UInt64, free: UInt64) {
+        self.kind = kind
+        self.vendor = vendor
+        self.model = model
+        self.total = total
+        self.free = free
+    }
 }
 
 /// What one region offers, in aggregate: what regional nodes exchange across the backbone so that

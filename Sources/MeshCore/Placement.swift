@@ -16,6 +16,13 @@ public struct AcceleratorClass: Hashable, Sendable, Codable, CustomStringConvert
         self.model = model
     }
 
+    /// Wraps names the caller has already checked against the grammar.
+    package init(kind: AcceleratorKind, validatedVendor vendor: String?, model: String?) {
+        self.kind = kind
+        self.vendor = vendor
+        self.model = model
+    }
+
     /// Whether a pool's accelerator group is of this class.
     public func matches(_ group: AcceleratorGroup) -> Bool {
         group.kind == kind && (vendor == nil || vendor == group.vendor) && (model == nil || model == group.model)

@@ -180,6 +180,16 @@ public struct AcceleratorGroup: Hashable, Sendable, Codable {
         self.memoryMiBPerDevice = memoryMiBPerDevice
     }
 
+    /// Wraps names the caller has already checked against the grammar.
+    package init(kind: AcceleratorKind, validatedVendor vendor: String, model: String, count: UInt32, memoryMiBPerDevice: UInt32)
+    {
+        self.kind = kind
+        self.vendor = vendor
+        self.model = model
+        self.count = count
+        self.memoryMiBPerDevice = memoryMiBPerDevice
+    }
+
     /// `<kind>:<vendor>/<model>`, the class a demand names.
     public var className: String { "\(kind):\(vendor)/\(model)" }
 }
@@ -193,6 +203,8 @@ public struct Certification: Hashable, Comparable, Sendable, TextCodable, Custom
         try IdentifierGrammar.validate(name, what: "certification", maxBytes: Certification.maxBytes)
         self.name = name
     }
+    /// Wraps a name the caller has already checked against the grammar.
+    package init(validated name: String) { self.name = name }
     public var description: String { name }
     public static func < (lhs: Certification, rhs: Certification) -> Bool { lhs.name < rhs.name }
 }
@@ -205,6 +217,8 @@ public struct TenantID: Hashable, Comparable, Sendable, TextCodable, CustomStrin
         try IdentifierGrammar.validate(name, what: "tenant", maxBytes: TenantID.maxBytes)
         self.name = name
     }
+    /// Wraps a name the caller has already checked against the grammar.
+    package init(validated name: String) { self.name = name }
     public var description: String { name }
     public static func < (lhs: TenantID, rhs: TenantID) -> Bool { lhs.name < rhs.name }
 }

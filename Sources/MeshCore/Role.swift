@@ -42,6 +42,10 @@ public struct Region: Hashable, Comparable, Sendable, TextCodable, CustomStringC
         self.code = code
     }
 
+    /// Wraps a code the caller has already checked against the grammar (the wire decoder does,
+    /// byte by byte); skips validating it a second time.
+    package init(validated code: String) { self.code = code }
+
     public var description: String { code }
     public static func < (lhs: Region, rhs: Region) -> Bool { lhs.code < rhs.code }
 }
@@ -64,6 +68,9 @@ public struct Sector: Hashable, Comparable, Sendable, TextCodable, CustomStringC
     }
 
     private init(known name: String) { self.name = name }
+
+    /// Wraps a name the caller has already checked against the grammar.
+    package init(validated name: String) { self.name = name }
 
     public static let manufacturing = Sector(known: "manufacturing")
     public static let finance = Sector(known: "finance")

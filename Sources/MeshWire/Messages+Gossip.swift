@@ -156,7 +156,7 @@ extension AcceleratorSummary: WireCodable {
         let model = try reader.readIdentifier(maxBytes: AcceleratorGroup.maxNameBytes, "accelerator model")
         let total = try reader.readUVarint("accelerator total")
         let free = try reader.readUVarint("accelerator free")
-        self = try! AcceleratorSummary(kind: kind, vendor: vendor, model: model, total: total, free: free)
+        self = AcceleratorSummary(kind: kind, validatedVendor: vendor, model: model, total: total, free: free)
     }
 }
 

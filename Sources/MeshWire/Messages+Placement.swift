@@ -18,7 +18,7 @@ extension AcceleratorClass: WireCodable {
         let model = try reader.readOptional("accelerator model") { (r: inout WireReader) throws(WireError) in
             try r.readIdentifier(maxBytes: AcceleratorGroup.maxNameBytes, "accelerator model")
         }
-        self = try! AcceleratorClass(kind: kind, vendor: vendor, model: model)
+        self = AcceleratorClass(kind: kind, validatedVendor: vendor, model: model)
     }
 }
 

@@ -106,7 +106,7 @@ extension Region: WireCodable {
     public func encode(to writer: inout WireWriter) { writer.writeString(code, maxBytes: Region.maxBytes) }
     public init(from reader: inout WireReader) throws(WireError) {
         let text = try reader.readIdentifier(maxBytes: Region.maxBytes, "region code")
-        self = try! Region(text)
+        self = Region(validated: text)
     }
 }
 
@@ -114,7 +114,7 @@ extension Sector: WireCodable {
     public func encode(to writer: inout WireWriter) { writer.writeString(name, maxBytes: Sector.maxBytes) }
     public init(from reader: inout WireReader) throws(WireError) {
         let text = try reader.readIdentifier(maxBytes: Sector.maxBytes, "sector")
-        self = try! Sector(text)
+        self = Sector(validated: text)
     }
 }
 
@@ -122,7 +122,7 @@ extension TenantID: WireCodable {
     public func encode(to writer: inout WireWriter) { writer.writeString(name, maxBytes: TenantID.maxBytes) }
     public init(from reader: inout WireReader) throws(WireError) {
         let text = try reader.readIdentifier(maxBytes: TenantID.maxBytes, "tenant")
-        self = try! TenantID(text)
+        self = TenantID(validated: text)
     }
 }
 
@@ -130,7 +130,7 @@ extension Certification: WireCodable {
     public func encode(to writer: inout WireWriter) { writer.writeString(name, maxBytes: Certification.maxBytes) }
     public init(from reader: inout WireReader) throws(WireError) {
         let text = try reader.readIdentifier(maxBytes: Certification.maxBytes, "certification")
-        self = try! Certification(text)
+        self = Certification(validated: text)
     }
 }
 
@@ -138,7 +138,7 @@ extension ServiceID: WireCodable {
     public func encode(to writer: inout WireWriter) { writer.writeString(name, maxBytes: ServiceID.maxBytes) }
     public init(from reader: inout WireReader) throws(WireError) {
         let text = try reader.readIdentifier(maxBytes: ServiceID.maxBytes, "service ID")
-        self = try! ServiceID(text)
+        self = ServiceID(validated: text)
     }
 }
 
@@ -159,7 +159,7 @@ extension ComputeID: WireCodable {
             try r.readIdentifier(maxBytes: ComputeID.maxSegmentBytes, "compute ID segment")
         }
         if path.isEmpty { throw WireError(.invalidValue, at: countOffset, "a compute ID needs at least one path segment") }
-        self = try! ComputeID(owner: owner, path: path)
+        self = ComputeID(owner: owner, validatedPath: path)
     }
 }
 
@@ -230,15 +230,17 @@ extension AcceleratorGroup: WireCodable {
         let count = try reader.readUVarint32("accelerator count")
         let memory = try reader.readUVarint32("accelerator memory MiB")
         try reader.skipTaggedFields("accelerator group")
-        self = try! AcceleratorGroup(kind: kind, vendor: vendor, model: model, count: count, memoryMiBPerDevice: memory)
+        self = AcceleratorGroup(kind: kind, validatedVendor: vendor, model: model, count: count, memoryMiBPerDevice: memory)
     }
 }
 
 extension PolicyExpr: WireCodable {
     /// A kind byte, then its operand. Kinds: 0 accept-all, 1 refuse-all, 2 sector-in, 3 tenant-in,
     /// 4 region-in, 5 not, 6 all, 7 any.
-    public func encode(to writer: inout WireWriter) {
-        precondition(depth <= PolicyExpr.maxDepth, "policy expression of depth \(depth) exceeds \(PolicyExpr.maxDepth)")
+    public func encode(to writer: inout WireWriter) { encode(to: &writer, level: 1) }
+
+    private func encode(to writer: inout WireWriter, level: Int) {
+        precondition(level <= PolicyExpr.maxDepth, "policy expression deeper than \(PolicyExpr.maxDepth) levels")
         switch self {
         case .acceptAll: writer.writeU8(0)
         case .refuseAll: writer.writeU8(1)
@@ -253,13 +255,13 @@ extension PolicyExpr: WireCodable {
             writer.writeArray(items, maxCount: PolicyExpr.maxListCount) { w, v in v.encode(to: &w) }
         case .not(let inner):
             writer.writeU8(5)
-            inner.encode(to: &writer)
+            inner.encode(to: &writer, level: level + 1)
         case .all(let items):
             writer.writeU8(6)
-            writer.writeArray(items, maxCount: PolicyExpr.maxListCount) { w, v in v.encode(to: &w) }
+            writer.writeArray(items, maxCount: PolicyExpr.maxListCount) { w, v in v.encode(to: &w, level: level + 1) }
         case .any(let items):
             writer.writeU8(7)
-            writer.writeArray(items, maxCount: PolicyExpr.maxListCount) { w, v in v.encode(to: &w) }
+            writer.writeArray(items, maxCount: PolicyExpr.maxListCount) { w, v in v.encode(to: &w, level: level + 1) }
         }
     }
 

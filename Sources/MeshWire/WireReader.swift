@@ -195,16 +195,11 @@ public struct WireReader: Sendable {
         if count == 0 { throw WireError(.invalidValue, at: start, "\(what) must not be empty") }
         let bodyStart = offset
         let valid: Bool = bytes.withUnsafeBufferPointer { buffer in
-            var first = true
-            for i in bodyStart..<bodyStart + count {
-                switch buffer[i] {
-                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"): break
-                case UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."): if first { return false }
-                default: return false
-                }
-                first = false
-            }
-            return true
+            // Class 2: may start an identifier; class 1: may follow; 0: never.
+            if WireReader.identifierClass[Int(buffer[bodyStart])] != 2 { return false }
+            var ok = true
+            for i in bodyStart + 1..<bodyStart + count { ok = ok && WireReader.identifierClass[Int(buffer[i])] != 0 }
+            return ok
         }
         if !valid {
             throw WireError(
@@ -215,6 +210,15 @@ public struct WireReader: Sendable {
         }
         offset += count
         return text
+    }
+
+    /// ``MeshCore/IdentifierGrammar`` as a table: 2 for `[a-z0-9]`, 1 for `[._-]`, 0 otherwise.
+    private static let identifierClass: [UInt8] = (0..<256).map { byte in
+        switch UInt8(byte) {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"): 2
+        case UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."): 1
+        default: 0
+        }
     }
 
     /// A length-prefixed byte string, at most `maxBytes` long.

@@ -32,15 +32,11 @@ public struct WireWriter: Sendable {
     }
 
     public mutating func writeU32(_ value: UInt32) {
-        bytes.append(UInt8(truncatingIfNeeded: value >> 24))
-        bytes.append(UInt8(truncatingIfNeeded: value >> 16))
-        bytes.append(UInt8(truncatingIfNeeded: value >> 8))
-        bytes.append(UInt8(truncatingIfNeeded: value))
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
     public mutating func writeU64(_ value: UInt64) {
-        writeU32(UInt32(truncatingIfNeeded: value >> 32))
-        writeU32(UInt32(truncatingIfNeeded: value))
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
     public mutating func writeU128(_ value: UInt128) {
@@ -63,12 +59,24 @@ public struct WireWriter: Sendable {
 
     /// Unsigned LEB128, shortest form: seven bits a byte, low groups first, high bit = more.
     public mutating func writeUVarint(_ value: UInt64) {
-        var v = value
-        while v >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
+        if value < 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: value))
+            return
         }
-        bytes.append(UInt8(truncatingIfNeeded: v))
+        // Collect the groups in a stack buffer, then append once.
+        var buffer: (UInt64, UInt64) = (0, 0)
+        let count = withUnsafeMutableBytes(of: &buffer) { raw -> Int in
+            var v = value
+            var n = 0
+            while v >= 0x80 {
+                raw[n] = UInt8(truncatingIfNeeded: v) | 0x80
+                v >>= 7
+                n += 1
+            }
+            raw[n] = UInt8(truncatingIfNeeded: v)
+            return n + 1
+        }
+        withUnsafeBytes(of: &buffer) { bytes.append(contentsOf: $0[0..<count]) }
     }
 
     /// A signed integer, zigzag-mapped then written as an unsigned varint.
@@ -98,7 +106,8 @@ public struct WireWriter: Sendable {
         let utf8 = value.utf8
         precondition(utf8.count <= maxBytes, "string of \(utf8.count) bytes exceeds its field limit \(maxBytes)")
         writeUVarint(UInt64(utf8.count))
-        bytes.append(contentsOf: utf8)
+        var text = value
+        text.withUTF8 { bytes.append(contentsOf: $0) }
     }
 
     /// A length-prefixed byte string.
@@ -129,12 +138,19 @@ public struct WireWriter: Sendable {
             if let previous { precondition(field.tag > previous, "tagged fields out of order: \(field.tag) after \(previous)") }
             previous = field.tag
             writeUVarint(field.tag)
-            let start = bytes.count
+            // Reserve one length byte (the common case), write the body, then widen the prefix
+            // only if the body turned out to need a longer varint.
+            let lengthAt = bytes.count
+            bytes.append(0)
             field.body(&self)
-            let length = UInt64(bytes.count - start)
-            var prefix = WireWriter(capacity: 10)
-            prefix.writeUVarint(length)
-            bytes.insert(contentsOf: prefix.bytes, at: start)
+            let length = UInt64(bytes.count - lengthAt - 1)
+            if length < 0x80 {
+                bytes[lengthAt] = UInt8(length)
+            } else {
+                var prefix = WireWriter(capacity: 10)
+                prefix.writeUVarint(length)
+                bytes.replaceSubrange(lengthAt..<lengthAt + 1, with: prefix.bytes)
+            }
         }
     }
 
