@@ -77,6 +77,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "mesh-ledger-crashtest", dependencies: ["MeshCore", "MeshPlacement", "MeshStore"], swiftSettings: swiftSettings),
+        .executableTarget(
             name: "mesh-bench",
             dependencies: [
                 "MeshCore", "MeshWire", "MeshMembership", "MeshGossip", "MeshPlacement", "MeshStore", "MeshSim",

@@ -129,7 +129,9 @@ struct ParsedOptions {
 enum Dispatcher {
     /// Every subcommand, in the order the help lists them. Later benchmarks (sim, transport,
     /// placement) are added here.
-    static var commands: [any BenchCommand.Type] { [WireCommand.self, TransportCommand.self] }
+    static var commands: [any BenchCommand.Type] {
+        [WireCommand.self, PlacementCommand.self, TransportCommand.self]
+    }
 
     static var help: String {
         let width = commands.map { $0.name.count }.max() ?? 0

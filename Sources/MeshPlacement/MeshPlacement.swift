@@ -1,1 +1,0 @@
-// MeshPlacement: see README "What works today".

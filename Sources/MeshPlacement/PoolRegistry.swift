@@ -1,0 +1,152 @@
+public import MeshCore
+
+/// What an operator registers (from the node's configuration file or a console command): a pool
+/// description without its ID, which the node issues.
+public struct PoolSpec: Hashable, Sendable {
+    /// The path below the node's namespace, e.g. `["gpu", "hall-2"]`.
+    public var path: [String]
+    public var architecture: CPUArchitecture
+    public var accelerators: [AcceleratorGroup]
+    public var computeUnits: UInt64
+    public var memoryMiB: UInt64
+    public var interconnect: Interconnect
+    public var pricePerUnitHour: Price
+    public var residency: Region
+    public var certifications: [Certification]
+    public var greenEnergyPermille: UInt16
+    public var policy: PolicyExpr
+    public var services: [ServiceID]
+    public var displayName: String
+
+    public init(
+        path: [String], architecture: CPUArchitecture, accelerators: [AcceleratorGroup] = [], computeUnits: UInt64,
+        memoryMiB: UInt64, interconnect: Interconnect = .ethernet, pricePerUnitHour: Price, residency: Region,
+        certifications: [Certification] = [], greenEnergyPermille: UInt16 = 0, policy: PolicyExpr = .acceptAll,
+        services: [ServiceID] = [], displayName: String = ""
+    ) {
+        self.path = path
+        self.architecture = architecture
+        self.accelerators = accelerators
+        self.computeUnits = computeUnits
+        self.memoryMiB = memoryMiB
+        self.interconnect = interconnect
+        self.pricePerUnitHour = pricePerUnitHour
+        self.residency = residency
+        self.certifications = certifications
+        self.greenEnergyPermille = greenEnergyPermille
+        self.policy = policy
+        self.services = services
+        self.displayName = displayName
+    }
+}
+
+/// Why a registration was refused: it came from an operator's file or console, so a typed error.
+public struct RegistrationError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { "pool registration refused: \(message)" }
+}
+
+/// A pool as registered: its descriptor and the inventory record version it was published at.
+public struct RegisteredPool: Hashable, Sendable {
+    public var descriptor: PoolDescriptor
+    public var epoch: UInt64
+    public var sequence: UInt64
+
+    public init(descriptor: PoolDescriptor, epoch: UInt64, sequence: UInt64) {
+        self.descriptor = descriptor
+        self.epoch = epoch
+        self.sequence = sequence
+    }
+}
+
+/// Registration of a node's own pools: issues each a ComputeID under the node's namespace,
+/// validates the description, and stamps the version its inventory record is published at.
+///
+/// The caller persists the result (``OwnerLedger/register(_:now:)`` returns the persist directive),
+/// then feeds the pool to its inventory (``PoolRegistry/viewEntry(_:now:validFor:)``).
+public struct PoolRegistry: Sendable {
+    public let node: NodeID
+    public let maxPools: Int
+    /// The inventory epoch: raised by the shell when the node restarts with lost state.
+    public private(set) var epoch: UInt64
+    public private(set) var sequence: UInt64
+    private var pools: [ComputeID: RegisteredPool] = [:]
+
+    public init(node: NodeID, epoch: UInt64 = 1, sequence: UInt64 = 0, maxPools: Int = 4_096) {
+        self.node = node
+        self.epoch = epoch
+        self.sequence = sequence
+        self.maxPools = maxPools
+    }
+
+    /// Restores registrations read back from the store (their versions are kept).
+    public mutating func restore(_ registered: [RegisteredPool]) {
+        for pool in registered {
+            precondition(pool.descriptor.id.owner == node, "restoring a pool outside this node's namespace")
+            pools[pool.descriptor.id] = pool
+            if pool.epoch == epoch { sequence = max(sequence, pool.sequence) }
+        }
+    }
+
+    /// Every registered pool, sorted by ID.
+    public var registered: [RegisteredPool] { pools.values.sorted { $0.descriptor.id < $1.descriptor.id } }
+
+    /// Validates a spec and issues (or re-issues, for an existing path) its ComputeID.
+    public mutating func register(_ spec: PoolSpec) throws(RegistrationError) -> RegisteredPool {
+        let id: ComputeID
+        do { id = try ComputeID(owner: node, path: spec.path) } catch { throw RegistrationError(error.description) }
+        if pools[id] == nil && pools.count >= maxPools {
+            throw RegistrationError("node already has \(pools.count) pools; the limit is \(maxPools)")
+        }
+        if spec.computeUnits == 0 { throw RegistrationError("a pool needs at least one compute unit") }
+        if spec.accelerators.count > PoolDescriptor.maxAcceleratorGroups {
+            throw RegistrationError("more than \(PoolDescriptor.maxAcceleratorGroups) accelerator groups")
+        }
+        if spec.accelerators.contains(where: { $0.count == 0 }) {
+            throw RegistrationError("an accelerator group has no devices")
+        }
+        var seenClasses: [String] = []
+        for group in spec.accelerators {
+            if seenClasses.contains(group.className) {
+                throw RegistrationError("accelerator class \(group.className) listed twice")
+            }
+            seenClasses.append(group.className)
+        }
+        let certifications = Array(Set(spec.certifications)).sorted()
+        if certifications.count > PoolDescriptor.maxCertifications {
+            throw RegistrationError("more than \(PoolDescriptor.maxCertifications) certifications")
+        }
+        let services = Array(Set(spec.services)).sorted()
+        if services.count > PoolDescriptor.maxServices {
+            throw RegistrationError("more than \(PoolDescriptor.maxServices) services")
+        }
+        if spec.greenEnergyPermille > 1000 {
+            throw RegistrationError("green-energy share \(spec.greenEnergyPermille)‰ is above 1000‰")
+        }
+        if spec.policy.depth > PolicyExpr.maxDepth { throw RegistrationError("policy nests deeper than \(PolicyExpr.maxDepth)") }
+        if spec.displayName.utf8.count > 256 { throw RegistrationError("display name longer than 256 bytes") }
+        if case .unknown(let code) = spec.architecture { throw RegistrationError("unknown architecture code \(code)") }
+        let descriptor = PoolDescriptor(
+            id: id, architecture: spec.architecture, accelerators: spec.accelerators, computeUnits: spec.computeUnits,
+            memoryMiB: spec.memoryMiB, interconnect: spec.interconnect, pricePerUnitHour: spec.pricePerUnitHour,
+            residency: spec.residency, certifications: certifications, greenEnergyPermille: spec.greenEnergyPermille,
+            policy: spec.policy, services: services, displayName: spec.displayName)
+        sequence += 1
+        let result = RegisteredPool(descriptor: descriptor, epoch: epoch, sequence: sequence)
+        pools[id] = result
+        return result
+    }
+
+    /// The view entry of a freshly registered pool: all capacity free, issued now.
+    public func viewEntry(_ pool: RegisteredPool, now: MeshInstant, validFor: MeshDuration) -> ViewEntry {
+        let d = pool.descriptor
+        return ViewEntry(
+            descriptor: d,
+            availability: PoolAvailability(
+                id: d.id, freeComputeUnits: d.computeUnits, freeMemoryMiB: d.memoryMiB,
+                freeAccelerators: d.accelerators.map(\.count),
+                pricePerUnitHour: d.pricePerUnitHour), epoch: pool.epoch, sequence: pool.sequence, issuedAt: now,
+            validUntil: now + validFor, latency: .zero)
+    }
+}

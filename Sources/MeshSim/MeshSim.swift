@@ -1,1 +1,0 @@
-// MeshSim: see README "What works today".

@@ -1,0 +1,133 @@
+public import MeshCore
+public import MeshPlacement
+public import MeshStore
+public import MeshWire
+
+/// Maps the placement cores' messages to wire protocol v1 messages and back, one to one. The
+/// simulator sends every placement message through the real codec with this mapping.
+public enum PlacementWire {
+    /// The wire message of a placement message.
+    public static func wire(_ message: PlacementMessage) -> WireMessage {
+        switch message {
+        case .quoteRequest(let a):
+            .quoteRequest(
+                QuoteRequest(
+                    requestID: a.requestID, requester: a.requester, pool: a.pool, tenant: a.tenant, sector: a.sector,
+                    demand: a.demand,
+                    holdFor: a.holdFor, deadline: a.deadline))
+        case .quote(let q):
+            .quote(
+                Quote(
+                    requestID: q.requestID, holdID: q.holdID, pool: q.pool, computeUnits: q.computeUnits, memoryMiB: q.memoryMiB,
+                    acceleratorCount: q.acceleratorCount, pricePerUnitHour: q.pricePerUnitHour, holdExpiresAt: q.holdExpiresAt,
+                    ledgerVersion: q.ledgerVersion))
+        case .refuse(let r):
+            .refuse(
+                Refuse(
+                    requestID: r.requestID, reason: r.reason, message: r.message, pool: r.pool,
+                    freshAvailability: r.freshAvailability))
+        case .confirm(let c):
+            .confirm(
+                Confirm(
+                    requestID: c.requestID, holdID: c.holdID, idempotencyKey: c.idempotencyKey, leaseDuration: c.leaseDuration))
+        case .confirmed(let c): .confirmed(Confirmed(requestID: c.requestID, lease: c.lease))
+        case .release(let ref): .release(Release(reservation: ref))
+        case .renew(let id, let by): .renew(Renew(leaseID: id, extendBy: by))
+        case .leaseState(let s): .leaseStatus(LeaseStatus(reservation: s.reservation, state: s.state, expiresAt: s.expiresAt))
+        case .forward(let f): .forward(Forward(request: f.request, hopLimit: f.hopLimit, path: f.path))
+        case .outcome(let o):
+            .outcome(
+                Outcome(requestID: o.requestID, idempotencyKey: o.idempotencyKey, result: o.result, explanation: o.explanation))
+        }
+    }
+
+    /// The placement message of a wire message, or nil for a message outside placement.
+    public static func placement(_ message: WireMessage) -> PlacementMessage? {
+        switch message {
+        case .quoteRequest(let a):
+            .quoteRequest(
+                QuoteAsk(
+                    requestID: a.requestID, requester: a.requester, pool: a.pool, tenant: a.tenant, sector: a.sector,
+                    demand: a.demand,
+                    holdFor: a.holdFor, deadline: a.deadline))
+        case .quote(let q):
+            .quote(
+                QuoteOffer(
+                    requestID: q.requestID, holdID: q.holdID, pool: q.pool, computeUnits: q.computeUnits, memoryMiB: q.memoryMiB,
+                    acceleratorCount: q.acceleratorCount, pricePerUnitHour: q.pricePerUnitHour, holdExpiresAt: q.holdExpiresAt,
+                    ledgerVersion: q.ledgerVersion))
+        case .refuse(let r):
+            .refuse(
+                Refusal(
+                    requestID: r.requestID, reason: r.reason, message: r.message, pool: r.pool,
+                    freshAvailability: r.freshAvailability))
+        case .confirm(let c):
+            .confirm(
+                ConfirmAsk(
+                    requestID: c.requestID, holdID: c.holdID, idempotencyKey: c.idempotencyKey, leaseDuration: c.leaseDuration))
+        case .confirmed(let c): .confirmed(LeaseConfirmed(requestID: c.requestID, lease: c.lease))
+        case .release(let r): .release(r.reservation)
+        case .renew(let r): .renew(leaseID: r.leaseID, extendBy: r.extendBy)
+        case .leaseStatus(let s):
+            .leaseState(ReservationStatus(reservation: s.reservation, state: s.state, expiresAt: s.expiresAt))
+        case .forward(let f): .forward(ForwardAsk(request: f.request, hopLimit: f.hopLimit, path: f.path))
+        case .outcome(let o):
+            .outcome(
+                PlacementOutcome(
+                    requestID: o.requestID, idempotencyKey: o.idempotencyKey, result: o.result, explanation: o.explanation))
+        default: nil
+        }
+    }
+}
+
+/// Maps the owner ledger's changes to the store's entries and the store's state back to a
+/// snapshot the ledger restores from.
+public enum PlacementLedgerBridge {
+    /// The store entry of a ledger change; `version` gives a registered pool's inventory version.
+    public static func entry(
+        _ change: LedgerChange, version: (ComputeID) -> (epoch: UInt64, sequence: UInt64) = { _ in (0, 0) }
+    )
+        -> LedgerEntry
+    {
+        switch change {
+        case .poolRegistered(let d):
+            let v = version(d.id)
+            return .poolRegistered(StoredPool(descriptor: d, epoch: v.epoch, sequence: v.sequence))
+        case .holdPlaced(let h):
+            return .holdPlaced(
+                StoredHold(
+                    holdID: h.holdID, requestID: h.requestID, requester: h.requester, pool: h.pool, tenant: h.tenant,
+                    computeUnits: h.computeUnits, memoryMiB: h.memoryMiB, acceleratorCount: h.acceleratorCount,
+                    acceleratorGroup: h.acceleratorGroup, pricePerUnitHour: h.pricePerUnitHour, createdAt: h.createdAt,
+                    expiresAt: h.expiresAt))
+        case .holdReleased(let id): return .holdReleased(id)
+        case .holdExpired(let id): return .holdExpired(id)
+        case .leaseStarted(let a):
+            return .leaseStarted(
+                StoredLease(
+                    lease: a.lease, acceleratorGroup: a.acceleratorGroup, requester: a.requester, requestID: a.requestID,
+                    idempotencyKey: a.idempotencyKey))
+        case .leaseRenewed(let id, let at): return .leaseRenewed(id, expiresAt: at)
+        case .leaseReleased(let id): return .leaseReleased(id)
+        case .leaseExpired(let id): return .leaseExpired(id)
+        }
+    }
+
+    /// The snapshot an owner ledger restores from, from what the store holds.
+    public static func snapshot(_ state: LedgerState) -> OwnerLedgerSnapshot {
+        OwnerLedgerSnapshot(
+            pools: state.pools.map(\.descriptor),
+            holds: state.holds.map {
+                Hold(
+                    holdID: $0.holdID, requestID: $0.requestID, requester: $0.requester, pool: $0.pool, tenant: $0.tenant,
+                    computeUnits: $0.computeUnits, memoryMiB: $0.memoryMiB, acceleratorCount: $0.acceleratorCount,
+                    acceleratorGroup: $0.acceleratorGroup, pricePerUnitHour: $0.pricePerUnitHour, createdAt: $0.createdAt,
+                    expiresAt: $0.expiresAt)
+            },
+            leases: state.leases.map {
+                ActiveLease(
+                    lease: $0.lease, acceleratorGroup: $0.acceleratorGroup, requester: $0.requester, requestID: $0.requestID,
+                    idempotencyKey: $0.idempotencyKey)
+            }, ledgerVersion: state.ledgerVersion)
+    }
+}

@@ -1,1 +1,0 @@
-// MeshStore: see README "What works today".
