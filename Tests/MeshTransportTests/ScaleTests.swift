@@ -34,9 +34,15 @@ final class OneByteProxy: @unchecked Sendable {
     }
 
     private func acceptOne() {
-        let client = accept(listenFD, nil, nil)
+        var accepted = accept(listenFD, nil, nil)
+        while accepted < 0 && errno == EINTR { accepted = accept(listenFD, nil, nil) }
+        let client = accepted
         guard client >= 0, let upstream = try? RawClient(port: target) else { return }
         let upstreamFD = dup(upstream.fd)
+        // RawClient sets a 3 s receive timeout for tests that read replies; a proxy must wait as
+        // long as its peers are quiet, or it half-closes a healthy connection under load.
+        var noTimeout = timeval(tv_sec: 0, tv_usec: 0)
+        setsockopt(upstreamFD, SOL_SOCKET, SO_RCVTIMEO, &noTimeout, socklen_t(MemoryLayout<timeval>.size))
         for fd in [client, upstreamFD] {
             var one: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, 4)
@@ -45,14 +51,19 @@ final class OneByteProxy: @unchecked Sendable {
         pump(from: upstreamFD, to: client)
     }
 
+    /// Blocking reads and writes, retried when a signal interrupts them: other suites in the
+    /// same process spawn and reap child processes, and SIGCHLD may land on these threads.
     private func pump(from: Int32, to: Int32) {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             let n = recv(from, &buffer, buffer.count, 0)
+            if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
             for i in 0..<n {
                 var byte = buffer[i]
-                if send(to, &byte, 1, Int32(MSG_NOSIGNAL)) != 1 { return }
+                var sent = send(to, &byte, 1, Int32(MSG_NOSIGNAL))
+                while sent < 0 && errno == EINTR { sent = send(to, &byte, 1, Int32(MSG_NOSIGNAL)) }
+                if sent != 1 { return }
             }
             forwardedBytes.add(n, ordering: .relaxed)
         }
@@ -91,9 +102,18 @@ extension SocketAddress {
             client.transport.send(frame: bytes, priority: .control, on: id)
         }
         let arrived = await eventually(40_000) { server.sink.frames.count == 10_000 }
-        #expect(arrived, "\(server.sink.frames.count) frames arrived")
         let received = server.sink.frames.map(\.bytes)
-        #expect(received == sent)
+        let firstMismatch = zip(received, sent).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+        #expect(
+            arrived && received.count == sent.count && firstMismatch == nil,
+            """
+            \(received.count) of \(sent.count) frames arrived, first mismatch at \(firstMismatch.map(String.init) ?? "none"), \
+            \(proxy.forwardedBytes.load(ordering: .relaxed)) bytes forwarded
+            client log:
+            \(client.log.all)
+            server log:
+            \(server.log.all)
+            """)
         #expect(proxy.forwardedBytes.load(ordering: .relaxed) > sent.reduce(0) { $0 + $1.count })  // TLS overhead
         print("one-byte proxy: \(received.count) frames, \(proxy.forwardedBytes.load(ordering: .relaxed)) bytes forwarded")
         client.transport.shutdown()

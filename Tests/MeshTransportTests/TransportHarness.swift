@@ -103,6 +103,7 @@ final class RawClient {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             let n = recv(fd, &buffer, buffer.count, 0)
+            if n < 0 && errno == EINTR { continue }  // SIGCHLD from other suites' child processes
             if n == 0 { return (out, true) }
             if n < 0 { return (out, errno == ECONNRESET) }
             out += buffer[0..<n]
