@@ -185,7 +185,8 @@ enum Dispatcher {
             return try command.run(options, commandLine: argv)
         } catch {
             let usage = error.usageLine ?? "usage: mesh-bench <command> [options]"
-            Console.error("mesh-bench \(command.name): \(error.message)\n\(usage)\n(mesh-bench \(command.name) --help for details)")
+            Console.error(
+                "mesh-bench \(command.name): \(error.message)\n\(usage)\n(mesh-bench \(command.name) --help for details)")
             return ExitCode.usage
         }
     }

@@ -119,7 +119,9 @@ enum Harness {
 
     /// Calibrates every cell, then runs `plan.rounds` rounds, each cell once per round, with the
     /// order of cells reversed on every other round.
-    static func run(_ cells: [BenchCell], plan: BenchPlan, sink: inout Sink, progress: (String) -> Void) throws -> [CellMeasurement] {
+    static func run(
+        _ cells: [BenchCell], plan: BenchPlan, sink: inout Sink, progress: (String) -> Void
+    ) throws -> [CellMeasurement] {
         var iterations: [Int] = []
         for cell in cells {
             iterations.append(try calibrate(cell, plan: plan, sink: &sink))
@@ -133,6 +135,8 @@ enum Harness {
             }
             progress("  round \(round + 1)/\(plan.rounds)")
         }
-        return cells.indices.map { CellMeasurement(label: cells[$0].label, iterationsPerRound: iterations[$0], samples: samples[$0]) }
+        return cells.indices.map {
+            CellMeasurement(label: cells[$0].label, iterationsPerRound: iterations[$0], samples: samples[$0])
+        }
     }
 }

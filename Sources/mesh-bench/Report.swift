@@ -30,19 +30,19 @@ struct BenchEnvironment: Codable {
 
     static var compilerVersion: String {
         #if compiler(>=7.0)
-        return "Swift >= 7.0"
+            return "Swift >= 7.0"
         #elseif compiler(>=6.5)
-        return "Swift 6.5"
+            return "Swift 6.5"
         #elseif compiler(>=6.4)
-        return "Swift 6.4"
+            return "Swift 6.4"
         #elseif compiler(>=6.3)
-        return "Swift 6.3"
+            return "Swift 6.3"
         #elseif compiler(>=6.2)
-        return "Swift 6.2"
+            return "Swift 6.2"
         #elseif compiler(>=6.1)
-        return "Swift 6.1"
+            return "Swift 6.1"
         #else
-        return "Swift 6.0"
+            return "Swift 6.0"
         #endif
     }
 

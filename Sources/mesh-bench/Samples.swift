@@ -31,16 +31,36 @@ enum WireSamples {
     }
 
     static let acceleratorModels: [AcceleratorModel] = [
-        .init(kind: .gpu, vendor: "nvidia", model: "h800", memoryMiB: 81_920, interconnect: .nvlink, unitsPerDevice: 64, displayModel: "NVIDIA H800"),
-        .init(kind: .gpu, vendor: "nvidia", model: "a800", memoryMiB: 81_920, interconnect: .nvlink, unitsPerDevice: 40, displayModel: "NVIDIA A800"),
-        .init(kind: .gpu, vendor: "nvidia", model: "h20", memoryMiB: 98_304, interconnect: .nvlink, unitsPerDevice: 30, displayModel: "NVIDIA H20"),
-        .init(kind: .gpu, vendor: "nvidia", model: "l40s", memoryMiB: 49_152, interconnect: .roce, unitsPerDevice: 24, displayModel: "NVIDIA L40S"),
-        .init(kind: .npu, vendor: "huawei", model: "ascend-910b", memoryMiB: 65_536, interconnect: .hccs, unitsPerDevice: 48, displayModel: "Ascend 910B"),
-        .init(kind: .npu, vendor: "huawei", model: "ascend-310p", memoryMiB: 24_576, interconnect: .roce, unitsPerDevice: 8, displayModel: "Ascend 310P"),
-        .init(kind: .npu, vendor: "cambricon", model: "mlu370-x8", memoryMiB: 49_152, interconnect: .roce, unitsPerDevice: 16, displayModel: "MLU370-X8"),
-        .init(kind: .npu, vendor: "cambricon", model: "mlu590", memoryMiB: 81_920, interconnect: .roce, unitsPerDevice: 40, displayModel: "MLU590"),
-        .init(kind: .gpu, vendor: "hygon", model: "dcu-k100", memoryMiB: 65_536, interconnect: .infiniband, unitsPerDevice: 24, displayModel: "Hygon DCU K100"),
-        .init(kind: .gpu, vendor: "hygon", model: "dcu-z100l", memoryMiB: 32_768, interconnect: .infiniband, unitsPerDevice: 12, displayModel: "Hygon DCU Z100L"),
+        .init(
+            kind: .gpu, vendor: "nvidia", model: "h800", memoryMiB: 81_920, interconnect: .nvlink, unitsPerDevice: 64,
+            displayModel: "NVIDIA H800"),
+        .init(
+            kind: .gpu, vendor: "nvidia", model: "a800", memoryMiB: 81_920, interconnect: .nvlink, unitsPerDevice: 40,
+            displayModel: "NVIDIA A800"),
+        .init(
+            kind: .gpu, vendor: "nvidia", model: "h20", memoryMiB: 98_304, interconnect: .nvlink, unitsPerDevice: 30,
+            displayModel: "NVIDIA H20"),
+        .init(
+            kind: .gpu, vendor: "nvidia", model: "l40s", memoryMiB: 49_152, interconnect: .roce, unitsPerDevice: 24,
+            displayModel: "NVIDIA L40S"),
+        .init(
+            kind: .npu, vendor: "huawei", model: "ascend-910b", memoryMiB: 65_536, interconnect: .hccs, unitsPerDevice: 48,
+            displayModel: "Ascend 910B"),
+        .init(
+            kind: .npu, vendor: "huawei", model: "ascend-310p", memoryMiB: 24_576, interconnect: .roce, unitsPerDevice: 8,
+            displayModel: "Ascend 310P"),
+        .init(
+            kind: .npu, vendor: "cambricon", model: "mlu370-x8", memoryMiB: 49_152, interconnect: .roce, unitsPerDevice: 16,
+            displayModel: "MLU370-X8"),
+        .init(
+            kind: .npu, vendor: "cambricon", model: "mlu590", memoryMiB: 81_920, interconnect: .roce, unitsPerDevice: 40,
+            displayModel: "MLU590"),
+        .init(
+            kind: .gpu, vendor: "hygon", model: "dcu-k100", memoryMiB: 65_536, interconnect: .infiniband, unitsPerDevice: 24,
+            displayModel: "Hygon DCU K100"),
+        .init(
+            kind: .gpu, vendor: "hygon", model: "dcu-z100l", memoryMiB: 32_768, interconnect: .infiniband, unitsPerDevice: 12,
+            displayModel: "Hygon DCU Z100L"),
     ]
 
     struct Site {
@@ -121,8 +141,11 @@ enum WireSamples {
             let groupCount = [1, 1, 1, 2, 2, 3][rng.index(below: 6)]
             var models = [acceleratorModels[primary]]
             while models.count < groupCount {
-                let sameVendor = acceleratorModels.filter { $0.vendor == models[0].vendor && !models.map(\.model).contains($0.model) }
-                let candidate = rng.chance(permille: 850) && !sameVendor.isEmpty ? pick(sameVendor, &rng) : pick(acceleratorModels, &rng)
+                let sameVendor = acceleratorModels.filter {
+                    $0.vendor == models[0].vendor && !models.map(\.model).contains($0.model)
+                }
+                let candidate =
+                    rng.chance(permille: 850) && !sameVendor.isEmpty ? pick(sameVendor, &rng) : pick(acceleratorModels, &rng)
                 if !models.map(\.model).contains(candidate.model) { models.append(candidate) }
             }
             var groups: [AcceleratorGroup] = []
@@ -133,9 +156,11 @@ enum WireSamples {
                 let count = UInt32(g == 0 ? pick([16, 32, 64, 128, 256, 512], &rng) : pick([8, 16, 32, 64], &rng))
                 devices += UInt64(count)
                 computeUnits += UInt64(count) * m.unitsPerDevice
-                groups.append(must { () throws(VocabularyError) in
-                    try AcceleratorGroup(kind: m.kind, vendor: m.vendor, model: m.model, count: count, memoryMiBPerDevice: m.memoryMiB)
-                })
+                groups.append(
+                    must { () throws(VocabularyError) in
+                        try AcceleratorGroup(
+                            kind: m.kind, vendor: m.vendor, model: m.model, count: count, memoryMiBPerDevice: m.memoryMiB)
+                    })
             }
             // Host CPUs add a little capacity of their own; hosts carry 8 devices and 2 TiB each.
             let hosts = (devices + 7) / 8

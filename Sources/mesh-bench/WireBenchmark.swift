@@ -252,7 +252,7 @@ enum WireBenchmark {
 }
 
 #if DEBUG
-let isDebugBuild = true
+    let isDebugBuild = true
 #else
-let isDebugBuild = false
+    let isDebugBuild = false
 #endif

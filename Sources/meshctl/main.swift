@@ -68,7 +68,9 @@ func decode(_ arguments: [String]) throws -> Int32 {
     do {
         while let frame = try decoder.next() {
             let h = frame.header
-            print("frame \(index): \(h.type.name ?? "unknown") (\(h.type)) v\(h.typeVersion) flags 0x\(String(h.flags.rawValue, radix: 16)) correlation \(h.correlationID), \(frame.bytes.count) bytes")
+            print(
+                "frame \(index): \(h.type.name ?? "unknown") (\(h.type)) v\(h.typeVersion) flags 0x\(String(h.flags.rawValue, radix: 16)) correlation \(h.correlationID), \(frame.bytes.count) bytes"
+            )
             switch try WireMessage.decode(frame) {
             case .message(let message, _, _): print(describe(message))
             case .skipped: print("(skipped: unknown type or version, flagged ignorable)")
