@@ -1,1 +1,0 @@
-// MeshGossip: see README "What works today".

@@ -1,0 +1,629 @@
+public import MeshCore
+
+/// One member as this node sees it.
+public struct MemberState: Hashable, Sendable {
+    /// The latest fact accepted about the member.
+    public var update: MemberUpdate
+    /// When this node accepted that fact.
+    public var changedAt: MeshInstant
+    /// Set while the member is suspect.
+    var suspicion: Suspicion?
+    /// For dead and left members: when the tombstone may be forgotten.
+    var tombstoneUntil: MeshInstant?
+}
+
+/// An open suspicion (Lifeguard §IV-B): starts at the ceiling and shrinks with each independent
+/// confirmation toward the floor.
+struct Suspicion: Hashable, Sendable {
+    var startedAt: MeshInstant
+    /// Who first raised it; its own repeats are not confirmations.
+    var originator: NodeID
+    /// Distinct other members that confirmed it, at most ``MembershipConfig/suspicionConfirmations``.
+    var confirmers: [NodeID]
+    var minMilliseconds: UInt64
+    var maxMilliseconds: UInt64
+    var deadline: MeshInstant
+}
+
+/// An update waiting to be piggybacked, with how often it has been sent.
+struct Broadcast: Hashable, Sendable {
+    var update: MemberUpdate
+    var transmits: UInt64
+    /// Insertion order: among equally-sent updates, newer go first.
+    var order: UInt64
+}
+
+/// The probe of the current protocol period.
+struct PendingProbe: Hashable, Sendable {
+    var target: NodeID
+    var timeoutAt: MeshInstant
+    var indirectSent: Bool
+    var expectedNacks: Int
+    var nacks: Int
+    var acked: Bool
+    /// The transport refused the connection: a strong signal.
+    var refused: Bool
+}
+
+/// An indirect probe this node relays for another member.
+struct HelpRequest: Hashable, Sendable {
+    var requester: NodeID
+    var target: NodeID
+    var deadline: MeshInstant
+    var wantsNack: Bool
+}
+
+/// SWIM with Lifeguard, as a pure state machine (after apple/swift-cluster-membership's
+/// `SWIM.Instance`).
+///
+/// Every input is a method that takes the current instant and a seeded generator and returns the
+/// directives for the shell; the instance never reads a clock, draws system randomness or iterates
+/// a dictionary to decide anything (sorted ID arrays carry every order). It ends every answer with
+/// a ``MembershipDirective/scheduleTick(at:)`` naming when it next needs ``onTick(now:rng:)``.
+///
+/// Rules it keeps:
+/// - an update about a member is accepted only if it is newer by SWIM's precedence (higher
+///   incarnation, or at the same incarnation suspect over alive and dead/left over both);
+/// - a dead or left member stays a tombstone for ``MembershipConfig/tombstoneMilliseconds`` and
+///   can only return at a higher incarnation (no resurrection);
+/// - this node's own incarnation only grows, and every change is persisted through
+///   ``MembershipDirective/persistIncarnation(_:)``.
+public struct Membership: Sendable {
+    /// The configuration in force.
+    public let config: MembershipConfig
+    /// This node's own current fact (alive, or left after ``leave(now:rng:)``).
+    public internal(set) var me: MemberUpdate
+    /// Lifeguard's local health multiplier (memberlist's "awareness"): 0 is healthy.
+    public internal(set) var localHealth: Int = 0
+
+    var members: [NodeID: MemberState] = [:]
+    /// Alive and suspect members, sorted.
+    var liveIDs: [NodeID] = []
+    /// Suspect members, sorted.
+    var suspectIDs: [NodeID] = []
+    /// Dead and left members (tombstones), sorted.
+    var goneIDs: [NodeID] = []
+    var seeds: [NetAddress]
+
+    /// Pending updates by how often they were sent (`broadcastLevels[k]` were sent k times), oldest
+    /// first within a level: taking the least-sent, newest updates costs O(limit), not O(queue).
+    var broadcastLevels: [[Broadcast]] = []
+    var broadcastCount = 0
+    /// Members whose fact changed lately, oldest first (bounded), for ``MembershipConfig/recentRepeatCount``.
+    var recent: [(node: NodeID, at: MeshInstant)] = []
+    var broadcastOrder: UInt64 = 0
+    var probeOrder: [NodeID] = []
+    var probeIndex = 0
+    var pending: PendingProbe?
+    var helps: [HelpRequest] = []
+
+    var nextProbeAt: MeshInstant
+    var nextGossipAt: MeshInstant
+    var nextRejoinAt: MeshInstant
+    var rejoinDelayMilliseconds: UInt64
+    var nextSweepAt: MeshInstant
+    var lastScheduled: MeshInstant?
+
+    /// Creates the core for node `me` (its incarnation MUST be above any it used before: persisted
+    /// plus one), knowing `initialMembers` (e.g. from a previous run or a bootstrap list) and the
+    /// `seeds` to rejoin through when alone.
+    public init(
+        me: MemberUpdate, config: MembershipConfig, seeds: [NetAddress] = [], initialMembers: [MemberUpdate] = [],
+        now: MeshInstant
+    ) {
+        precondition(me.status == .alive, "a node starts alive, got \(me)")
+        self.config = config
+        self.me = me
+        self.seeds = seeds.sorted()
+        nextProbeAt = now
+        nextGossipAt = now
+        nextRejoinAt = now + .milliseconds(config.rejoinBaseMilliseconds)
+        rejoinDelayMilliseconds = config.rejoinBaseMilliseconds
+        nextSweepAt = now + .milliseconds(config.probeIntervalMilliseconds)
+        for update in initialMembers where update.node != me.node && members.count < config.maxMembers {
+            insert(update, now: now)
+        }
+    }
+
+    // MARK: - Queries
+
+    /// The number of members believed alive or suspect, this node included.
+    public var liveCount: Int { liveIDs.count + 1 }
+
+    /// The current fact about `node`, or nil when unknown (or its tombstone expired).
+    public func member(_ node: NodeID) -> MemberUpdate? {
+        node == me.node ? me : members[node]?.update
+    }
+
+    /// Every known member (tombstones included) in node order.
+    public var allMembers: [MemberUpdate] {
+        (liveIDs + goneIDs).sorted().compactMap { members[$0]?.update }
+    }
+
+    /// Alive and suspect members in node order.
+    public var liveMembers: [NodeID] { liveIDs }
+
+    /// How many updates wait for retransmission.
+    public var pendingBroadcastCount: Int { broadcastCount }
+
+    /// The current suspicion deadline for `node`, if it is suspect (for tests and diagnostics).
+    public func suspicionDeadline(of node: NodeID) -> MeshInstant? { members[node]?.suspicion?.deadline }
+
+    // MARK: - Inputs
+
+    /// Drives timers: probe periods, indirect probes, gossip, suspicion expiry, relayed-probe nacks,
+    /// rejoin attempts, tombstone expiry.
+    public mutating func onTick(now: MeshInstant, rng: inout SeededRandom) -> [MembershipDirective] {
+        var out: [MembershipDirective] = []
+        if me.status == .alive {
+            probeTimers(now: now, rng: &rng, into: &out)
+        }
+        expireSuspicions(now: now, into: &out)
+        expireHelps(now: now, into: &out)
+        if now >= nextGossipAt {
+            gossip(now: now, rng: &rng, into: &out)
+            nextGossipAt = now + .milliseconds(config.gossipIntervalMilliseconds)
+        }
+        if me.status == .alive, now >= nextRejoinAt { rejoin(now: now, rng: &rng, into: &out) }
+        if now >= nextSweepAt {
+            sweepTombstones(now: now)
+            nextSweepAt = now + .milliseconds(config.probeIntervalMilliseconds)
+        }
+        schedule(now: now, into: &out)
+        return out
+    }
+
+    /// A PROBE arrived. Answers with an ack when this node is the target.
+    public mutating func onProbe(
+        from: NodeID, fromIncarnation: UInt64, target: NodeID, updates: [MemberUpdate], now: MeshInstant,
+        rng: inout SeededRandom
+    ) -> [MembershipDirective] {
+        var out: [MembershipDirective] = []
+        guard target == me.node, from != me.node else {
+            schedule(now: now, into: &out)
+            return out
+        }
+        apply(updates, source: from, now: now, into: &out)
+        impliedAlive(from, incarnation: fromIncarnation, now: now, into: &out)
+        var extra: [MemberUpdate] = []
+        if config.lifeguard, let known = members[from], known.update.status == .dead || known.update.status == .left,
+            known.update.incarnation >= fromIncarnation
+        {
+            // Buddy notice toward the prober: it is a tombstone here and must refute.
+            extra.append(known.update)
+        }
+        var piggyback = extra + (config.piggybackOnAcks ? takeUpdates(limit: config.maxPiggybackedUpdates - extra.count) : [])
+        piggyback += recentFacts(now: now, rng: &rng, excluding: piggyback, limit: config.maxPiggybackedUpdates - piggyback.count)
+        out.append(
+            .send(
+                .probeAck(target: me.node, incarnation: me.incarnation, updates: piggyback), to: from,
+                address: members[from]?.update.address))
+        schedule(now: now, into: &out)
+        return out
+    }
+
+    /// A PROBE_ACK arrived: `target` is alive at `incarnation`.
+    public mutating func onProbeAck(
+        target: NodeID, incarnation: UInt64, updates: [MemberUpdate], now: MeshInstant, rng: inout SeededRandom
+    ) -> [MembershipDirective] {
+        var out: [MembershipDirective] = []
+        apply(updates, source: target, now: now, into: &out)
+        if target != me.node {
+            impliedAlive(target, incarnation: incarnation, now: now, into: &out)
+            if pending?.target == target { pending?.acked = true }
+            // Relay to those who asked us to probe `target`.
+            var kept: [HelpRequest] = []
+            for help in helps {
+                if help.target == target {
+                    out.append(
+                        .send(
+                            .probeAck(target: target, incarnation: incarnation, updates: []), to: help.requester,
+                            address: members[help.requester]?.update.address))
+                } else {
+                    kept.append(help)
+                }
+            }
+            helps = kept
+        }
+        schedule(now: now, into: &out)
+        return out
+    }
+
+    /// An INDIRECT_PROBE arrived: probe `target` on behalf of `from`.
+    public mutating func onIndirectProbe(
+        from: NodeID, target: NodeID, targetAddress: NetAddress, wantsNack: Bool, updates: [MemberUpdate],
+        now: MeshInstant, rng: inout SeededRandom
+    ) -> [MembershipDirective] {
+        var out: [MembershipDirective] = []
+        apply(updates, source: from, now: now, into: &out)
+        if target != me.node, from != me.node, me.status == .alive, helps.count < config.maxHelpRequests {
+            // Answer with a nack before the requester's own period ends (memberlist: 80 % of it).
+            let wait = config.probeTimeoutMilliseconds * 8 / 10
+            helps.append(HelpRequest(requester: from, target: target, deadline: now + .milliseconds(wait), wantsNack: wantsNack))
+            out.append(
+                .send(
+                    .probe(from: me.node, fromIncarnation: me.incarnation, target: target, updates: []), to: target,
+                    address: targetAddress))
+        }
+        schedule(now: now, into: &out)
+        return out
+    }
+
+    /// A NACK arrived: the helper is alive but `target` did not answer it.
+    public mutating func onNack(
+        helper: NodeID, target: NodeID, now: MeshInstant, rng: inout SeededRandom
+    ) -> [MembershipDirective] {
+        var out: [MembershipDirective] = []
+        if pending?.target == target, pending?.indirectSent == true { pending?.nacks += 1 }
+        schedule(now: now, into: &out)
+        return out
+    }
+
+    /// The transport could not deliver a probe to `node`. A refused connection is a strong signal
+    /// (the host is up, the process is not) and moves straight to indirect probes; a timeout is
+    /// weak and changes nothing beyond the missing ack.
+    public mutating func onProbeFailure(
+        _ node: NodeID, failure: ProbeFailure, now: MeshInstant, rng: inout SeededRandom
+    ) -> [MembershipDirective] {
+        var out: [MembershipDirective] = []
+        switch failure {
+        case .connectionRefused:
+            if pending?.target == node, pending?.acked == false {
+                pending?.refused = true
+                if pending?.indirectSent == false { pending?.timeoutAt = now }
+                probeTimers(now: now, rng: &rng, into: &out)
+            }
+        case .timeout:
+            break
+        }
+        schedule(now: now, into: &out)
+        return out
+    }
+
+    /// The shell opened a link (e.g. to a seed) and learned the peer's identity. An unknown peer is
+    /// added as alive (at the incarnation given, usually 0, which its first ack corrects) and probed.
+    public mutating func onPeerConnected(_ peer: MemberUpdate, now: MeshInstant, rng: inout SeededRandom) -> [MembershipDirective]
+    {
+        var out: [MembershipDirective] = []
+        guard peer.node != me.node else {
+            schedule(now: now, into: &out)
+            return out
+        }
+        if members[peer.node] == nil, members.count < config.maxMembers {
+            insert(peer, now: now)
+            out.append(.memberChanged(peer, previous: nil))
+        }
+        rejoinDelayMilliseconds = config.rejoinBaseMilliseconds
+        out.append(
+            .send(
+                .probe(from: me.node, fromIncarnation: me.incarnation, target: peer.node, updates: [me]), to: peer.node,
+                address: peer.address))
+        schedule(now: now, into: &out)
+        return out
+    }
+
+    /// Leaves gracefully: announces `left` at a higher incarnation to ``MembershipConfig/gossipFanout``
+    /// members at once and keeps gossiping it; other nodes record a departure, not a failure, and
+    /// never probe or rejoin this node again at this incarnation.
+    public mutating func leave(now: MeshInstant, rng: inout SeededRandom) -> [MembershipDirective] {
+        var out: [MembershipDirective] = []
+        guard me.status == .alive else {
+            schedule(now: now, into: &out)
+            return out
+        }
+        me.incarnation += 1
+        me.status = .left
+        out.append(.persistIncarnation(me.incarnation))
+        enqueue(me)
+        pending = nil
+        gossip(now: now, rng: &rng, into: &out)
+        nextGossipAt = now + .milliseconds(config.gossipIntervalMilliseconds)
+        schedule(now: now, into: &out)
+        return out
+    }
+
+    // MARK: - Probing
+
+    mutating func probeTimers(now: MeshInstant, rng: inout SeededRandom, into out: inout [MembershipDirective]) {
+        let scale = UInt64(config.lifeguard ? localHealth + 1 : 1)
+        if var probe = pending, !probe.acked, !probe.indirectSent, now >= probe.timeoutAt {
+            let helpers = randomLive(count: config.indirectProbeCount, excluding: probe.target, rng: &rng)
+            let address = members[probe.target]?.update.address
+            for helper in helpers {
+                if let address {
+                    out.append(
+                        .send(
+                            .indirectProbe(
+                                from: me.node, target: probe.target, targetAddress: address, wantsNack: config.lifeguard,
+                                updates: []), to: helper, address: members[helper]?.update.address))
+                }
+            }
+            probe.indirectSent = true
+            probe.expectedNacks = config.lifeguard && address != nil ? helpers.count : 0
+            pending = probe
+        }
+        guard now >= nextProbeAt else { return }
+        if let probe = pending {
+            pending = nil
+            finishProbe(probe, now: now, into: &out)
+        }
+        nextProbeAt = now + .milliseconds(config.probeIntervalMilliseconds * scale)
+        guard let target = nextProbeTarget(rng: &rng), let state = members[target] else { return }
+        var piggyback: [MemberUpdate] = [me]
+        if config.lifeguard, state.update.status == .suspect { piggyback.append(state.update) }  // buddy notice
+        piggyback += takeUpdates(limit: config.maxPiggybackedUpdates - piggyback.count, excluding: state.update.node)
+        piggyback += recentFacts(now: now, rng: &rng, excluding: piggyback, limit: config.maxPiggybackedUpdates - piggyback.count)
+        pending = PendingProbe(
+            target: target, timeoutAt: now + .milliseconds(config.probeTimeoutMilliseconds * scale), indirectSent: false,
+            expectedNacks: 0, nacks: 0, acked: false, refused: false)
+        out.append(
+            .send(
+                .probe(from: me.node, fromIncarnation: me.incarnation, target: target, updates: piggyback), to: target,
+                address: state.update.address))
+    }
+
+    mutating func finishProbe(_ probe: PendingProbe, now: MeshInstant, into out: inout [MembershipDirective]) {
+        if probe.acked {
+            adjustHealth(-1)
+            return
+        }
+        // Lifeguard: missing nacks mean our own links or process are the problem.
+        var delta = 1
+        if probe.expectedNacks > 0, probe.nacks < probe.expectedNacks { delta += probe.expectedNacks - probe.nacks }
+        adjustHealth(delta)
+        guard let state = members[probe.target], state.update.status == .alive || state.update.status == .suspect else { return }
+        var suspect = state.update
+        suspect.status = .suspect
+        apply([suspect], source: me.node, now: now, into: &out)
+        if probe.refused, config.lifeguard, var s = members[probe.target]?.suspicion {
+            // Strong signal: the process is gone; wait only the floor.
+            s.deadline = s.startedAt + .milliseconds(s.minMilliseconds)
+            members[probe.target]?.suspicion = s
+        }
+    }
+
+    mutating func adjustHealth(_ delta: Int) {
+        guard config.lifeguard else { return }
+        localHealth = Swift.min(Swift.max(localHealth + delta, 0), config.maxLocalHealth - 1)
+    }
+
+    mutating func nextProbeTarget(rng: inout SeededRandom) -> NodeID? {
+        for _ in 0..<2 {
+            while probeIndex < probeOrder.count {
+                let candidate = probeOrder[probeIndex]
+                probeIndex += 1
+                if let state = members[candidate], state.update.status == .alive || state.update.status == .suspect {
+                    return candidate
+                }
+            }
+            probeOrder = rng.shuffled(liveIDs)
+            probeIndex = 0
+            if probeOrder.isEmpty { return nil }
+        }
+        return nil
+    }
+
+    /// Up to `count` distinct random live members other than `excluding`.
+    mutating func randomLive(count: Int, excluding: NodeID?, rng: inout SeededRandom) -> [NodeID] {
+        var chosen: [NodeID] = []
+        let available = liveIDs.count - (excluding.map { binarySearch(liveIDs, $0).found ? 1 : 0 } ?? 0)
+        let want = Swift.min(count, available)
+        var attempts = 0
+        while chosen.count < want, attempts < want * 8 + 16 {
+            attempts += 1
+            let candidate = liveIDs[rng.index(below: liveIDs.count)]
+            if candidate != excluding, !chosen.contains(candidate) { chosen.append(candidate) }
+        }
+        return chosen
+    }
+
+    // MARK: - Gossip
+
+    mutating func gossip(now: MeshInstant, rng: inout SeededRandom, into out: inout [MembershipDirective]) {
+        guard broadcastCount > 0 else { return }
+        for peer in randomLive(count: config.gossipFanout, excluding: nil, rng: &rng) {
+            let updates = takeUpdates(limit: config.maxPiggybackedUpdates, excluding: nil)
+            if updates.isEmpty { break }
+            out.append(
+                .send(
+                    .probe(from: me.node, fromIncarnation: me.incarnation, target: peer, updates: updates), to: peer,
+                    address: members[peer]?.update.address))
+        }
+    }
+
+    /// `mult · ⌈log10(n + 1)⌉` transmissions per update (memberlist's retransmit limit).
+    var retransmitLimit: UInt64 {
+        var digits: UInt64 = 0
+        var power: UInt64 = 1
+        let x = UInt64(liveCount + 1)
+        while power < x {
+            power *= 10
+            digits += 1
+        }
+        return config.retransmitMultiplier * Swift.max(digits, 1)
+    }
+
+    /// The least-sent (then newest) pending updates, counting this transmission.
+    mutating func takeUpdates(limit: Int, excluding: NodeID? = nil) -> [MemberUpdate] {
+        guard limit > 0, broadcastCount > 0 else { return [] }
+        let limitTransmits = retransmitLimit
+        var result: [MemberUpdate] = []
+        var taken: [Broadcast] = []
+        var level = 0
+        while level < broadcastLevels.count, result.count < limit {
+            var index = broadcastLevels[level].count - 1
+            while index >= 0, result.count < limit {
+                let broadcast = broadcastLevels[level][index]
+                if broadcast.update.node != excluding {
+                    result.append(broadcast.update)
+                    broadcastLevels[level].remove(at: index)
+                    taken.append(broadcast)
+                }
+                index -= 1
+            }
+            level += 1
+        }
+        for var broadcast in taken.reversed() {
+            broadcast.transmits += 1
+            if broadcast.transmits >= limitTransmits {
+                broadcastCount -= 1
+                continue
+            }
+            let k = Int(broadcast.transmits)
+            while broadcastLevels.count <= k { broadcastLevels.append([]) }
+            broadcastLevels[k].append(broadcast)
+        }
+        return result
+    }
+
+    /// Whether an update about `node` is waiting to be sent.
+    func isPending(_ node: NodeID) -> Bool {
+        broadcastLevels.contains { level in level.contains { $0.update.node == node } }
+    }
+
+    /// Up to ``MembershipConfig/recentRepeatCount`` random facts that changed lately and are not
+    /// already in `excluding` (membership anti-entropy).
+    mutating func recentFacts(now: MeshInstant, rng: inout SeededRandom, excluding: [MemberUpdate], limit: Int) -> [MemberUpdate]
+    {
+        let horizon = MeshInstant(milliseconds: now.milliseconds &- Swift.min(now.milliseconds, config.recentWindowMilliseconds))
+        recent.removeAll { $0.at < horizon }
+        guard config.recentRepeatCount > 0, limit > 0, !recent.isEmpty else { return [] }
+        var out: [MemberUpdate] = []
+        for _ in 0..<Swift.min(config.recentRepeatCount, limit) {
+            let node = recent[rng.index(below: recent.count)].node
+            guard let fact = member(node), !excluding.contains(where: { $0.node == node }), !out.contains(fact) else { continue }
+            out.append(fact)
+        }
+        return out
+    }
+
+    mutating func noteRecent(_ node: NodeID, now: MeshInstant) {
+        guard config.recentRepeatCount > 0 else { return }
+        recent.removeAll { $0.node == node }
+        if recent.count >= 256 { recent.removeFirst() }
+        recent.append((node, now))
+    }
+
+    mutating func enqueue(_ update: MemberUpdate) {
+        for level in broadcastLevels.indices {
+            let before = broadcastLevels[level].count
+            broadcastLevels[level].removeAll { $0.update.node == update.node }
+            broadcastCount -= before - broadcastLevels[level].count
+        }
+        if broadcastCount >= config.maxBroadcasts {
+            // Drop the most-sent (then oldest) to stay within the bound.
+            if let level = broadcastLevels.lastIndex(where: { !$0.isEmpty }) {
+                broadcastLevels[level].removeFirst()
+                broadcastCount -= 1
+            }
+        }
+        broadcastOrder += 1
+        if broadcastLevels.isEmpty { broadcastLevels.append([]) }
+        broadcastLevels[0].append(Broadcast(update: update, transmits: 0, order: broadcastOrder))
+        broadcastCount += 1
+    }
+
+    // MARK: - Rejoin
+
+    mutating func rejoin(now: MeshInstant, rng: inout SeededRandom, into out: inout [MembershipDirective]) {
+        let dead = goneIDs.filter { members[$0]?.update.status == .dead }
+        if !dead.isEmpty {
+            let target = dead[rng.index(below: dead.count)]
+            if let state = members[target] {
+                // Carry the death notice so the member, if alive, refutes at a higher incarnation.
+                out.append(
+                    .send(
+                        .probe(from: me.node, fromIncarnation: me.incarnation, target: target, updates: [me, state.update]),
+                        to: target, address: state.update.address))
+            }
+        } else if liveIDs.isEmpty, !seeds.isEmpty {
+            out.append(.connect(seeds[rng.index(below: seeds.count)]))
+        }
+        // Jittered exponential backoff; reset when a dead member comes back or a seed connects.
+        let jitter = rng.next(below: rejoinDelayMilliseconds / 2 + 1)
+        nextRejoinAt = now + .milliseconds(rejoinDelayMilliseconds * 3 / 4 + jitter)
+        rejoinDelayMilliseconds = Swift.min(rejoinDelayMilliseconds * 2, config.rejoinMaxMilliseconds)
+    }
+
+    // MARK: - Timers
+
+    mutating func expireSuspicions(now: MeshInstant, into out: inout [MembershipDirective]) {
+        var expired: [MemberUpdate] = []
+        for id in suspectIDs {
+            if let state = members[id], let s = state.suspicion, s.deadline <= now {
+                var dead = state.update
+                dead.status = .dead
+                expired.append(dead)
+            }
+        }
+        if !expired.isEmpty { apply(expired, source: me.node, now: now, into: &out) }
+    }
+
+    mutating func expireHelps(now: MeshInstant, into out: inout [MembershipDirective]) {
+        guard !helps.isEmpty else { return }
+        var kept: [HelpRequest] = []
+        for help in helps {
+            if help.deadline <= now {
+                if help.wantsNack, config.lifeguard {
+                    out.append(
+                        .send(
+                            .nack(helper: me.node, target: help.target), to: help.requester,
+                            address: members[help.requester]?.update.address))
+                }
+            } else {
+                kept.append(help)
+            }
+        }
+        helps = kept
+    }
+
+    mutating func sweepTombstones(now: MeshInstant) {
+        var kept: [NodeID] = []
+        for id in goneIDs {
+            if let until = members[id]?.tombstoneUntil, until <= now {
+                members[id] = nil
+            } else {
+                kept.append(id)
+            }
+        }
+        goneIDs = kept
+    }
+
+    mutating func schedule(now: MeshInstant, into out: inout [MembershipDirective]) {
+        var next = now + .milliseconds(config.rejoinMaxMilliseconds)
+        if me.status == .alive {
+            next = Swift.min(next, Swift.min(nextRejoinAt, nextProbeAt))
+            if let probe = pending, !probe.acked, !probe.indirectSent { next = Swift.min(next, probe.timeoutAt) }
+        }
+        if broadcastCount > 0 { next = Swift.min(next, Swift.max(nextGossipAt, now)) }
+        if !goneIDs.isEmpty { next = Swift.min(next, nextSweepAt) }
+        for help in helps { next = Swift.min(next, help.deadline) }
+        for id in suspectIDs { if let d = members[id]?.suspicion?.deadline { next = Swift.min(next, d) } }
+        next = Swift.max(next, now)
+        out.append(.scheduleTick(at: next))
+        lastScheduled = next
+    }
+}
+
+extension Membership {
+    /// Re-announces this node at a higher incarnation (e.g. after its address or role changed),
+    /// so every member learns the new fact through gossip.
+    public mutating func announce(now: MeshInstant, rng: inout SeededRandom) -> [MembershipDirective] {
+        var out: [MembershipDirective] = []
+        if me.status == .alive {
+            me.incarnation += 1
+            out.append(.persistIncarnation(me.incarnation))
+            enqueue(me)
+        }
+        schedule(now: now, into: &out)
+        return out
+    }
+}
+
+extension Membership {
+    /// A random alive or suspect member (for gossip layered on this membership), or nil when alone.
+    public func randomPeer(rng: inout SeededRandom) -> MemberUpdate? {
+        guard !liveIDs.isEmpty else { return nil }
+        return members[liveIDs[rng.index(below: liveIDs.count)]]?.update
+    }
+}

@@ -1,0 +1,104 @@
+public import MeshCore
+
+/// The knobs of the liveness protocol, with presets for ComputeMesh and for the baselines it is
+/// measured against in the same simulator runs.
+///
+/// Every duration is in milliseconds and every count is bounded: the core never keeps more than
+/// ``maxMembers`` members, ``maxBroadcasts`` pending updates or ``maxHelpRequests`` indirect probes
+/// it forwards for others.
+public struct MembershipConfig: Hashable, Sendable {
+    /// How often a member is probed (SWIM protocol period), before the local health multiplier.
+    public var probeIntervalMilliseconds: UInt64
+    /// How long a direct probe waits for its ack before indirect probes start.
+    public var probeTimeoutMilliseconds: UInt64
+    /// How many helpers relay an indirect probe (SWIM's k).
+    public var indirectProbeCount: Int
+    /// How often updates are pushed to ``gossipFanout`` random members when some are pending.
+    public var gossipIntervalMilliseconds: UInt64
+    /// How many members each gossip round reaches.
+    public var gossipFanout: Int
+    /// Whether acks carry piggybacked updates back (push-pull). memberlist's gossip is push-only.
+    public var piggybackOnAcks: Bool
+    /// Each update is sent `retransmitMultiplier · ⌈log10(n + 1)⌉` times (memberlist's formula).
+    public var retransmitMultiplier: UInt64
+    /// The most updates piggybacked on one message (the wire allows 64).
+    public var maxPiggybackedUpdates: Int
+    /// Suspicion timeout floor: `suspicionMinMultiplier · max(1, log10 n) · probeInterval`.
+    public var suspicionMinMultiplier: UInt64
+    /// Suspicion timeout ceiling, as a multiple of the floor (Lifeguard starts here).
+    public var suspicionMaxMultiplier: UInt64
+    /// Independent confirmations that shrink the suspicion timeout to its floor (Lifeguard's K).
+    public var suspicionConfirmations: Int
+    /// Enables Lifeguard: local health multiplier, nacks, dynamic suspicion and the buddy notice.
+    /// Off gives plain SWIM with a fixed suspicion timeout (the floor).
+    public var lifeguard: Bool
+    /// The local health multiplier ranges over `0..<maxLocalHealth`.
+    public var maxLocalHealth: Int
+    /// How long a dead or left member is remembered, so that it cannot return at the same
+    /// incarnation. Longer than any partition the deployment is meant to heal from.
+    public var tombstoneMilliseconds: UInt64
+    /// First delay between rejoin attempts to dead members or seeds; doubles on each failure.
+    public var rejoinBaseMilliseconds: UInt64
+    /// Largest delay between rejoin attempts.
+    public var rejoinMaxMilliseconds: UInt64
+    /// The most members (alive, suspect, and tombstones) the core keeps.
+    public var maxMembers: Int
+    /// The most pending updates awaiting retransmission.
+    public var maxBroadcasts: Int
+    /// The most indirect probes this node relays at once.
+    public var maxHelpRequests: Int
+    /// Anti-entropy for membership: each probe and ack also carries up to this many facts that
+    /// changed within ``recentWindowMilliseconds``, whatever their retransmit count, so a node the
+    /// epidemic missed still learns them from the members it talks to every second. 0 disables.
+    public var recentRepeatCount: Int
+    /// How long a change counts as recent.
+    public var recentWindowMilliseconds: UInt64
+
+    /// Creates a configuration; start from a preset and change what you need.
+    public init(
+        probeIntervalMilliseconds: UInt64 = 1000, probeTimeoutMilliseconds: UInt64 = 500, indirectProbeCount: Int = 3,
+        gossipIntervalMilliseconds: UInt64 = 200, gossipFanout: Int = 3, piggybackOnAcks: Bool = true,
+        retransmitMultiplier: UInt64 = 4, maxPiggybackedUpdates: Int = 16, suspicionMinMultiplier: UInt64 = 4,
+        suspicionMaxMultiplier: UInt64 = 6, suspicionConfirmations: Int = 3, lifeguard: Bool = true,
+        maxLocalHealth: Int = 8, tombstoneMilliseconds: UInt64 = 3_600_000, rejoinBaseMilliseconds: UInt64 = 2000,
+        rejoinMaxMilliseconds: UInt64 = 30_000, maxMembers: Int = 65_536, maxBroadcasts: Int = 4096,
+        maxHelpRequests: Int = 64, recentRepeatCount: Int = 2, recentWindowMilliseconds: UInt64 = 30_000
+    ) {
+        precondition(probeTimeoutMilliseconds < probeIntervalMilliseconds, "probe timeout must be below the interval")
+        precondition(indirectProbeCount >= 0 && gossipFanout >= 0 && maxLocalHealth >= 1, "counts must be positive")
+        precondition(maxPiggybackedUpdates > 0 && maxPiggybackedUpdates <= 64, "the wire carries at most 64 updates")
+        precondition(suspicionMaxMultiplier >= 1 && suspicionConfirmations >= 1, "suspicion bounds must be positive")
+        self.probeIntervalMilliseconds = probeIntervalMilliseconds
+        self.probeTimeoutMilliseconds = probeTimeoutMilliseconds
+        self.indirectProbeCount = indirectProbeCount
+        self.gossipIntervalMilliseconds = gossipIntervalMilliseconds
+        self.gossipFanout = gossipFanout
+        self.piggybackOnAcks = piggybackOnAcks
+        self.retransmitMultiplier = retransmitMultiplier
+        self.maxPiggybackedUpdates = maxPiggybackedUpdates
+        self.suspicionMinMultiplier = suspicionMinMultiplier
+        self.suspicionMaxMultiplier = suspicionMaxMultiplier
+        self.suspicionConfirmations = suspicionConfirmations
+        self.lifeguard = lifeguard
+        self.maxLocalHealth = maxLocalHealth
+        self.tombstoneMilliseconds = tombstoneMilliseconds
+        self.rejoinBaseMilliseconds = rejoinBaseMilliseconds
+        self.rejoinMaxMilliseconds = rejoinMaxMilliseconds
+        self.maxMembers = maxMembers
+        self.maxBroadcasts = maxBroadcasts
+        self.maxHelpRequests = maxHelpRequests
+        self.recentRepeatCount = recentRepeatCount
+        self.recentWindowMilliseconds = recentWindowMilliseconds
+    }
+
+    /// ComputeMesh: SWIM + Lifeguard, push-pull gossip every 200 ms to 3.
+    public static let computeMesh = MembershipConfig()
+
+    /// memberlist's `DefaultLANConfig`: probe 1 s / 500 ms, 3 indirect, push gossip every 200 ms to
+    /// 3, retransmit 4·⌈log10(n+1)⌉, suspicion ×4 up to ×6, Lifeguard's awareness and nacks.
+    /// (Its 30 s full-state TCP push-pull is not modelled: the wire has no full-state message.)
+    public static let memberlistLAN = MembershipConfig(piggybackOnAcks: false, recentRepeatCount: 0)
+
+    /// Plain SWIM: the same probing, push gossip, fixed suspicion timeout, no Lifeguard.
+    public static let plainSWIM = MembershipConfig(piggybackOnAcks: false, lifeguard: false, recentRepeatCount: 0)
+}

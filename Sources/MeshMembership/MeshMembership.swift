@@ -1,1 +1,0 @@
-// MeshMembership: see README "What works today".

@@ -1,1 +1,0 @@
-// MeshNode: see README "What works today".

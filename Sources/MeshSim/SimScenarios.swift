@@ -1,0 +1,258 @@
+public import MeshCore
+public import MeshGossip
+public import MeshMembership
+public import MeshNode
+
+/// The protocol variants compared in the same harness.
+public enum SimPreset: String, CaseIterable, Sendable {
+    /// SWIM + Lifeguard with push-pull piggybacking (this project).
+    case computeMesh
+    /// memberlist's LAN defaults: push-only gossip 200 ms × 3, Lifeguard awareness and nacks.
+    case memberlist
+    /// Plain SWIM: no Lifeguard, fixed suspicion timeout, push-only gossip.
+    case plainSWIM
+
+    /// The node configuration of the preset.
+    public var nodeConfig: NodeConfig {
+        switch self {
+        case .computeMesh: NodeConfig(membership: .computeMesh)
+        case .memberlist: NodeConfig(membership: .memberlistLAN)
+        case .plainSWIM: NodeConfig(membership: .plainSWIM)
+        }
+    }
+}
+
+/// Result of one dissemination run.
+public struct DisseminationRun: Sendable {
+    /// 200 ms rounds from the event until the last live node knew it; nil if some never did.
+    public var rounds: Int?
+    public var informed: Int
+    public var live: Int
+    public var violation: SimViolation?
+}
+
+/// Result of one failure-detection run.
+public struct DetectionRun: Sendable {
+    /// Healthy (never crashed) nodes that some node declared dead.
+    public var healthyDeclaredDead: Int
+    /// Healthy nodes that some node suspected.
+    public var healthySuspected: Int
+    /// Per crashed node: milliseconds from the crash to the first suspicion anywhere.
+    public var firstSuspicionMilliseconds: [UInt64]
+    /// Per crashed node: milliseconds from the crash to the first "dead" anywhere.
+    public var firstDeathMilliseconds: [UInt64]
+    public var violation: SimViolation?
+}
+
+/// Result of one partition-heal run.
+public struct HealRun: Sendable {
+    /// Milliseconds from the heal until every view converged; nil if not within the bound.
+    public var convergeMilliseconds: UInt64?
+    public var violation: SimViolation?
+}
+
+/// Result of one inventory-bandwidth run.
+public struct BandwidthRun: Sendable {
+    /// Mean bytes per second sent per node while records change.
+    public var busyBytesPerSecondPerNode: Double
+    /// Mean bytes per second sent per node when nothing changes.
+    public var idleBytesPerSecondPerNode: Double
+    /// The largest DIGEST frame, in bytes.
+    public var maxDigestBytes: Int
+    /// Records delivered per (update × receiving node).
+    public var receiptsPerUpdatePerNode: Double
+    /// Fraction of (node, origin) pairs whose newest record matched the origin's at the end.
+    public var convergedFraction: Double
+    public var violation: SimViolation?
+}
+
+/// The scenarios of issue 3, shared by the test suite's seed sweep and `mesh-bench sim`.
+public enum SimScenarios {
+    /// One membership event (a node re-announces itself at a higher incarnation) at a random node
+    /// of `n`; counts 200 ms rounds until every live node holds it.
+    public static func dissemination(n: Int, lossPermille: UInt64, seed: UInt64, preset: SimPreset) -> DisseminationRun {
+        let sim = Simulator(
+            count: n, seed: seed, nodeConfig: preset.nodeConfig,
+            network: SimNetworkConfig(lossPermille: lossPermille, minDelayMilliseconds: 1, maxDelayMilliseconds: 20))
+        sim.run(until: MeshInstant(milliseconds: 2_500))
+        var pick = SeededRandom(seed: seed ^ 0xD155)
+        let origin = pick.index(below: n)
+        let originID = sim.ids[origin]
+        var informed = Array(repeating: false, count: n)
+        informed[origin] = true
+        var informedCount = 1
+        var lastAt = sim.now
+        let start = sim.now
+        sim.with(origin) { core, rng, now in core.announce(now: now, rng: &rng) }
+        let target = sim.node(origin)!.me.incarnation
+        sim.onEvent = { observer, event, at in
+            if case .memberChanged(let update, _) = event, update.node == originID, update.incarnation >= target,
+                !informed[observer]
+            {
+                informed[observer] = true
+                informedCount += 1
+                lastAt = at
+            }
+        }
+        var t = start
+        while informedCount < n, sim.violation == nil, t.since(start).milliseconds < 60_000 {
+            t = t + .milliseconds(200)
+            sim.run(until: t)
+        }
+        let rounds = informedCount == n ? Int((lastAt.since(start).milliseconds + 199) / 200) : nil
+        return DisseminationRun(rounds: rounds, informed: informedCount, live: n, violation: sim.violation)
+    }
+
+    /// `n` nodes, `slowPermille` of them slow (they handle frames and timers up to
+    /// `slowDelayMilliseconds` late), for `durationMilliseconds`; `crashes` healthy-looking nodes
+    /// crash at random times in the middle of the run.
+    public static func failureDetection(
+        n: Int, slowPermille: UInt64, slowDelayMilliseconds: UInt64, durationMilliseconds: UInt64, crashes: Int, seed: UInt64,
+        preset: SimPreset
+    ) -> DetectionRun {
+        let sim = Simulator(
+            count: n, seed: seed, nodeConfig: preset.nodeConfig,
+            network: SimNetworkConfig(
+                lossPermille: 0, minDelayMilliseconds: 1, maxDelayMilliseconds: 10,
+                slowNodeDelayMilliseconds: slowDelayMilliseconds))
+        var pick = SeededRandom(seed: seed ^ 0x5109)
+        var order = pick.shuffled(Array(0..<n))
+        let slowCount = Int(UInt64(n) * slowPermille / 1000)
+        for i in order.prefix(slowCount) { sim.slow[i] = true }
+        order.removeFirst(slowCount)
+        let crashed = Array(order.prefix(crashes))
+        var crashAt: [Int: UInt64] = [:]
+        for c in crashed {
+            crashAt[c] = durationMilliseconds / 4 + pick.next(below: durationMilliseconds / 2)
+        }
+        let ids = sim.ids
+        var indexOf: [NodeID: Int] = [:]
+        for (i, id) in ids.enumerated() { indexOf[id] = i }
+        var suspected = Array(repeating: false, count: n)
+        var dead = Array(repeating: false, count: n)
+        var firstSuspicion: [Int: UInt64] = [:]
+        var firstDeath: [Int: UInt64] = [:]
+        sim.onEvent = { _, event, at in
+            guard case .memberChanged(let update, _) = event, let t = indexOf[update.node] else { return }
+            if update.status == .suspect {
+                suspected[t] = true
+                if let c = crashAt[t], at.milliseconds >= c, firstSuspicion[t] == nil { firstSuspicion[t] = at.milliseconds - c }
+            }
+            if update.status == .dead {
+                dead[t] = true
+                if let c = crashAt[t], at.milliseconds >= c, firstDeath[t] == nil { firstDeath[t] = at.milliseconds - c }
+            }
+        }
+        let crashOrder = crashed.sorted { crashAt[$0]! < crashAt[$1]! }
+        for c in crashOrder {
+            sim.run(until: MeshInstant(milliseconds: crashAt[c]!))
+            sim.crash(c)
+        }
+        sim.run(until: MeshInstant(milliseconds: durationMilliseconds))
+        let healthy = (0..<n).filter { crashAt[$0] == nil }
+        return DetectionRun(
+            healthyDeclaredDead: healthy.filter { dead[$0] }.count, healthySuspected: healthy.filter { suspected[$0] }.count,
+            firstSuspicionMilliseconds: crashOrder.compactMap { firstSuspicion[$0] },
+            firstDeathMilliseconds: crashOrder.compactMap { firstDeath[$0] }, violation: sim.violation)
+    }
+
+    /// `n` nodes split in two halves for `partitionMilliseconds`, then healed; measures how long
+    /// until every view is correct again (bounded by `boundMilliseconds`).
+    public static func partitionHeal(
+        n: Int, partitionMilliseconds: UInt64, boundMilliseconds: UInt64, seed: UInt64, preset: SimPreset
+    ) -> HealRun {
+        let sim = Simulator(count: n, seed: seed, nodeConfig: preset.nodeConfig, network: .lan)
+        sim.run(until: MeshInstant(milliseconds: 5_000))
+        sim.partition = .split(nodes: n, at: n / 2)
+        sim.run(until: MeshInstant(milliseconds: 5_000 + partitionMilliseconds))
+        sim.partition = .none(nodes: n)
+        let healed = sim.now
+        var t = healed
+        while sim.violation == nil, t.since(healed).milliseconds <= boundMilliseconds {
+            t = t + .milliseconds(500)
+            sim.run(until: t)
+            if sim.unconverged().isEmpty {
+                return HealRun(convergeMilliseconds: t.since(healed).milliseconds, violation: sim.violation)
+            }
+        }
+        return HealRun(convergeMilliseconds: nil, violation: sim.violation)
+    }
+
+    /// `regions × perRegion` nodes, one pool each; every node changes its pool's availability every
+    /// `changeIntervalMilliseconds` (jittered) during the busy phase, then nothing changes.
+    public static func bandwidth(
+        regions: Int, perRegion: Int, changeIntervalMilliseconds: UInt64, busyMilliseconds: UInt64, idleMilliseconds: UInt64,
+        seed: UInt64
+    ) -> BandwidthRun {
+        let n = regions * perRegion
+        let sim = Simulator(count: n, seed: seed, nodeConfig: SimPreset.computeMesh.nodeConfig, network: .lan, regions: regions)
+        var pick = SeededRandom(seed: seed ^ 0xBA5D)
+        var sequence = Array(repeating: UInt64(0), count: n)
+        let horizon = MeshInstant(milliseconds: 1 << 40)
+        func issue(_ i: Int, descriptor: Bool) {
+            sequence[i] += 1
+            let id = sim.ids[i]
+            let pool = try! ComputeID(owner: id, path: ["pool"])
+            let body: RecordBody =
+                descriptor
+                ? .descriptor(
+                    PoolDescriptor(
+                        id: pool, architecture: .x86_64, accelerators: [], computeUnits: 1000, memoryMiB: 65_536,
+                        interconnect: .roce, pricePerUnitHour: Price(microYuan: 1_500_000), residency: try! Region("sim-r0"),
+                        certifications: [], greenEnergyPermille: 400))
+                : .availability(
+                    PoolAvailability(
+                        id: pool, freeComputeUnits: pick.next(below: 1000), freeMemoryMiB: pick.next(below: 65_536),
+                        freeAccelerators: [], pricePerUnitHour: Price(microYuan: 1_000_000 + pick.next(below: 1_000_000))))
+            let record = InventoryRecord(
+                origin: id, epoch: sim.epoch(of: i), sequence: sequence[i], issuedAt: sim.now, validUntil: horizon, body: body,
+                signature: Array(repeating: 0xA5, count: 64))
+            sim.with(i) { core, rng, now in core.issue(record, now: now, rng: &rng) }
+        }
+        // Registration, then let it settle.
+        for i in 0..<n { issue(i, descriptor: true) }
+        sim.run(until: MeshInstant(milliseconds: 60_000))
+        // Busy phase.
+        var nextChange = (0..<n).map { _ in 60_000 + pick.next(below: changeIntervalMilliseconds) }
+        let busyStart = sim.now
+        let sentBefore = sim.sentBytes.reduce(0, +)
+        let recordsBefore = sim.traffic.recordsDelivered
+        var updates: UInt64 = 0
+        let busyEnd = busyStart + .milliseconds(busyMilliseconds)
+        var t = busyStart
+        while t < busyEnd, sim.violation == nil {
+            t = t + .milliseconds(100)
+            sim.run(until: t)
+            for i in 0..<n where nextChange[i] <= t.milliseconds {
+                issue(i, descriptor: false)
+                updates += 1
+                nextChange[i] = t.milliseconds + changeIntervalMilliseconds / 2 + pick.next(below: changeIntervalMilliseconds)
+            }
+        }
+        // Let the last changes spread, then measure idle traffic.
+        sim.run(until: busyEnd + .milliseconds(20_000))
+        let busyBytes = sim.sentBytes.reduce(0, +) - sentBefore
+        let busyRecords = sim.traffic.recordsDelivered - recordsBefore
+        let idleStart = sim.now
+        let idleBefore = sim.sentBytes.reduce(0, +)
+        sim.run(until: idleStart + .milliseconds(idleMilliseconds))
+        let idleBytes = sim.sentBytes.reduce(0, +) - idleBefore
+        // Convergence of the inventory: every node holds every region peer's newest version.
+        var matched = 0
+        var pairs = 0
+        for o in 0..<n {
+            guard let core = sim.node(o) else { continue }
+            for t in sim.regionMembers(of: o) where t != o {
+                pairs += 1
+                if core.inventory.version(of: sim.ids[t]).sequence == sequence[t] { matched += 1 }
+            }
+        }
+        let busySeconds = Double(busyMilliseconds + 20_000) / 1000
+        return BandwidthRun(
+            busyBytesPerSecondPerNode: Double(busyBytes) / busySeconds / Double(n),
+            idleBytesPerSecondPerNode: Double(idleBytes) / (Double(idleMilliseconds) / 1000) / Double(n),
+            maxDigestBytes: sim.traffic.maxDigestBytes,
+            receiptsPerUpdatePerNode: updates == 0 ? 0 : Double(busyRecords) / Double(updates) / Double(perRegion - 1),
+            convergedFraction: pairs == 0 ? 1 : Double(matched) / Double(pairs), violation: sim.violation)
+    }
+}

@@ -1,0 +1,260 @@
+import Foundation
+import MeshCore
+import MeshSim
+
+/// `mesh-bench sim --scenario NAME`: the simulator's scenarios of issue 3, ours beside the
+/// memberlist-LAN and plain-SWIM baselines run through the same harness in the same run.
+enum SimCommand: BenchCommand {
+    static let name = "sim"
+    static let summary = "simulated dissemination, failure detection, partition heal, bandwidth (vs baselines)"
+    static let details = """
+        Runs a scenario of the deterministic simulator over many seeds, for ComputeMesh (SWIM + Lifeguard,
+        push-pull piggybacking) and, in the same run, the baselines memberlist-LAN (push-only gossip
+        200 ms x 3, Lifeguard awareness) and plain SWIM (no Lifeguard). Every frame goes through the real
+        codec. Reports p50/p99 over seeds.
+
+        scenarios:
+          dissemination  one event at a random node; 200 ms rounds until every live node knows it (1 % and 30 % loss)
+          detection      10 % slow nodes, some crashes: healthy nodes declared dead; time to first suspicion/death
+          partition      split in two halves, heal, time until every view converges
+          bandwidth      one pool per node changing every 30 s: bytes/s per node busy and idle, digest size, receipts
+          cost           10 regions x 1,000 nodes (membership + inventory): wall time and peak memory
+          all            every scenario above with its defaults
+        """
+    static let options = [
+        OptionSpec(name: "scenario", valueName: "NAME", help: "dissemination, detection, partition, bandwidth, cost or all"),
+        OptionSpec(name: "nodes", valueName: "N", help: "cluster size (default: the scenario's)"),
+        OptionSpec(name: "seeds", valueName: "K", help: "seeds per preset (default: the scenario's)"),
+        OptionSpec(name: "minutes", valueName: "M", help: "simulated minutes (detection: run length; partition: split length)"),
+        OptionSpec(name: "json", valueName: "PATH", help: "also write the figures as JSON to PATH"),
+        OptionSpec(name: "quick", valueName: nil, help: "small sizes and few seeds, for smoke checks"),
+    ]
+
+    static func run(_ options: ParsedOptions, commandLine: [String]) throws(UsageError) -> Int32 {
+        guard let scenario = options.value("scenario") else {
+            throw UsageError("--scenario is required: dissemination, detection, partition, bandwidth, cost or all", command: self)
+        }
+        let valid = ["dissemination", "detection", "partition", "bandwidth", "cost", "all"]
+        guard valid.contains(scenario) else {
+            throw UsageError("unknown scenario '\(scenario)'; valid: \(valid.joined(separator: ", "))", command: self)
+        }
+        func positive(_ name: String) throws(UsageError) -> Int? {
+            guard let text = options.value(name) else { return nil }
+            guard let value = Int(text), value > 0 else {
+                throw UsageError("--\(name) needs a positive integer, got '\(text)'", command: self)
+            }
+            return value
+        }
+        let nodes = try positive("nodes")
+        let seeds = try positive("seeds")
+        let minutes = try positive("minutes")
+        let quick = options.has("quick")
+        var report = SimReport(
+            commandLine: commandLine.joined(separator: " "), buildConfiguration: isDebugBuild ? "debug" : "release",
+            loadAverageAtStart: BenchEnvironment.loadAverage(), rows: [])
+        let scenarios = scenario == "all" ? Array(valid.dropLast()) : [scenario]
+        for name in scenarios {
+            let started = Date()
+            switch name {
+            case "dissemination":
+                SimBench.dissemination(n: nodes ?? (quick ? 200 : 1000), seeds: seeds ?? (quick ? 3 : 20), into: &report)
+            case "detection":
+                SimBench.detection(
+                    n: nodes ?? (quick ? 200 : 1000), seeds: seeds ?? (quick ? 1 : 3), minutes: minutes ?? (quick ? 3 : 60),
+                    into: &report)
+            case "partition":
+                SimBench.partition(
+                    n: nodes ?? (quick ? 200 : 2000), seeds: seeds ?? (quick ? 2 : 5), minutes: minutes ?? (quick ? 2 : 10),
+                    into: &report)
+            case "bandwidth":
+                SimBench.bandwidth(perRegion: nodes ?? (quick ? 200 : 1000), seeds: seeds ?? (quick ? 1 : 3), into: &report)
+            default: SimBench.cost(perRegion: nodes ?? (quick ? 100 : 1000), into: &report)
+            }
+            Console.progress(String(format: "mesh-bench sim: %@ took %.1f s wall", name, Date().timeIntervalSince(started)))
+        }
+        print(report.table())
+        if let path = options.value("json") {
+            do {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                try encoder.encode(report).write(to: URL(fileURLWithPath: path))
+                Console.progress("wrote \(path)")
+            } catch {
+                Console.error("mesh-bench sim: cannot write \(path): \(error)")
+                return ExitCode.failure
+            }
+        }
+        return report.rows.contains { $0.violations > 0 } ? ExitCode.failure : ExitCode.success
+    }
+}
+
+/// One line of the report: a figure for one preset, p50 and p99 over seeds.
+struct SimRow: Codable {
+    var scenario: String
+    var preset: String
+    var figure: String
+    var p50: Double
+    var p99: Double
+    var max: Double
+    var seeds: Int
+    /// Seeds in which the figure could not be measured (e.g. some node never informed).
+    var failures: Int
+    /// Invariant violations seen.
+    var violations: Int
+    var note: String
+}
+
+struct SimReport: Codable {
+    var commandLine: String
+    var buildConfiguration: String
+    var loadAverageAtStart: Double?
+    var rows: [SimRow]
+
+    func table() -> String {
+        var lines = [
+            "scenario        preset        figure                                   p50        p99        max   seeds fail viol"
+        ]
+        for r in rows {
+            func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s : s + String(repeating: " ", count: w - s.count) }
+            func num(_ v: Double) -> String {
+                let s = v == v.rounded() && abs(v) < 1e9 ? String(Int(v)) : String(format: "%.2f", v)
+                return String(repeating: " ", count: Swift.max(0, 10 - s.count)) + s
+            }
+            lines.append(
+                pad(r.scenario, 16) + pad(r.preset, 14) + pad(r.figure, 38) + num(r.p50) + " " + num(r.p99) + " " + num(r.max)
+                    + String(format: " %6d %4d %4d", r.seeds, r.failures, r.violations) + (r.note.isEmpty ? "" : "  " + r.note))
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+enum SimBench {
+    static let presets: [SimPreset] = [.computeMesh, .memberlist, .plainSWIM]
+
+    static func row(
+        _ scenario: String, _ preset: String, _ figure: String, _ values: [Double], seeds: Int, failures: Int = 0,
+        violations: Int = 0, note: String = ""
+    ) -> SimRow {
+        SimRow(
+            scenario: scenario, preset: preset, figure: figure, p50: Stats.percentile(values, 0.5),
+            p99: Stats.percentile(values, 0.99), max: values.max() ?? 0, seeds: seeds, failures: failures, violations: violations,
+            note: note)
+    }
+
+    static func dissemination(n: Int, seeds: Int, into report: inout SimReport) {
+        for loss: UInt64 in [10, 300] {
+            for preset in presets {
+                var rounds: [Double] = []
+                var failures = 0
+                var violations = 0
+                for s in 0..<seeds {
+                    let run = SimScenarios.dissemination(n: n, lossPermille: loss, seed: UInt64(s + 1), preset: preset)
+                    if let r = run.rounds { rounds.append(Double(r)) } else { failures += 1 }
+                    if run.violation != nil { violations += 1 }
+                }
+                Console.progress("dissemination n=\(n) loss=\(loss)‰ \(preset.rawValue): \(rounds)")
+                report.rows.append(
+                    row(
+                        "dissemination", preset.rawValue, "rounds to 100% (n=\(n), loss \(Double(loss) / 10)%)", rounds,
+                        seeds: seeds,
+                        failures: failures, violations: violations))
+            }
+        }
+    }
+
+    static func detection(n: Int, seeds: Int, minutes: Int, into report: inout SimReport) {
+        for preset in presets {
+            var falseDead: [Double] = []
+            var falseSuspect: [Double] = []
+            var suspicion: [Double] = []
+            var death: [Double] = []
+            var violations = 0
+            for s in 0..<seeds {
+                let run = SimScenarios.failureDetection(
+                    n: n, slowPermille: 100, slowDelayMilliseconds: 2_000, durationMilliseconds: UInt64(minutes) * 60_000,
+                    crashes: 10, seed: UInt64(s + 1), preset: preset)
+                falseDead.append(Double(run.healthyDeclaredDead))
+                falseSuspect.append(Double(run.healthySuspected))
+                suspicion += run.firstSuspicionMilliseconds.map { Double($0) / 1000 }
+                death += run.firstDeathMilliseconds.map { Double($0) / 1000 }
+                if run.violation != nil { violations += 1 }
+                Console.progress("detection n=\(n) \(preset.rawValue) seed \(s + 1): false dead \(run.healthyDeclaredDead)")
+            }
+            let label = "(n=\(n), 10% slow, \(minutes) min)"
+            report.rows.append(
+                row(
+                    "detection", preset.rawValue, "healthy declared dead \(label)", falseDead, seeds: seeds,
+                    violations: violations))
+            report.rows.append(row("detection", preset.rawValue, "healthy suspected", falseSuspect, seeds: seeds))
+            report.rows.append(row("detection", preset.rawValue, "crash -> first suspicion (s)", suspicion, seeds: seeds))
+            report.rows.append(row("detection", preset.rawValue, "crash -> first declared dead (s)", death, seeds: seeds))
+        }
+    }
+
+    static func partition(n: Int, seeds: Int, minutes: Int, into report: inout SimReport) {
+        for preset in presets {
+            var times: [Double] = []
+            var failures = 0
+            var violations = 0
+            for s in 0..<seeds {
+                let run = SimScenarios.partitionHeal(
+                    n: n, partitionMilliseconds: UInt64(minutes) * 60_000, boundMilliseconds: 180_000, seed: UInt64(s + 1),
+                    preset: preset)
+                if let ms = run.convergeMilliseconds { times.append(Double(ms) / 1000) } else { failures += 1 }
+                if run.violation != nil { violations += 1 }
+                Console.progress(
+                    "partition n=\(n) \(preset.rawValue) seed \(s + 1): \(run.convergeMilliseconds.map(String.init) ?? "no convergence")"
+                )
+            }
+            report.rows.append(
+                row(
+                    "partition", preset.rawValue, "heal -> all views converge (s), \(minutes) min split", times, seeds: seeds,
+                    failures: failures, violations: violations, note: failures > 0 ? "fail = not within 180 s" : ""))
+        }
+    }
+
+    static func bandwidth(perRegion: Int, seeds: Int, into report: inout SimReport) {
+        var busy: [Double] = []
+        var idle: [Double] = []
+        var digest: [Double] = []
+        var receipts: [Double] = []
+        var converged: [Double] = []
+        var violations = 0
+        for s in 0..<seeds {
+            let run = SimScenarios.bandwidth(
+                regions: 1, perRegion: perRegion, changeIntervalMilliseconds: 30_000, busyMilliseconds: 120_000,
+                idleMilliseconds: 60_000, seed: UInt64(s + 1))
+            busy.append(run.busyBytesPerSecondPerNode / 1000)
+            idle.append(run.idleBytesPerSecondPerNode / 1000)
+            digest.append(Double(run.maxDigestBytes))
+            receipts.append(run.receiptsPerUpdatePerNode)
+            converged.append(run.convergedFraction * 100)
+            if run.violation != nil { violations += 1 }
+        }
+        let p = SimPreset.computeMesh.rawValue
+        let label = "(region of \(perRegion), change every 30 s)"
+        report.rows.append(row("bandwidth", p, "KB/s sent per node, busy \(label)", busy, seeds: seeds, violations: violations))
+        report.rows.append(row("bandwidth", p, "KB/s sent per node, idle", idle, seeds: seeds))
+        report.rows.append(row("bandwidth", p, "largest DIGEST frame (bytes)", digest, seeds: seeds))
+        report.rows.append(row("bandwidth", p, "records received per update per node", receipts, seeds: seeds))
+        report.rows.append(row("bandwidth", p, "inventory converged at end (%)", converged, seeds: seeds))
+    }
+
+    static func cost(perRegion: Int, into report: inout SimReport) {
+        let started = Date()
+        let run = SimScenarios.bandwidth(
+            regions: 10, perRegion: perRegion, changeIntervalMilliseconds: 30_000, busyMilliseconds: 30_000,
+            idleMilliseconds: 10_000, seed: 1)
+        let wall = Date().timeIntervalSince(started)
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let peakMiB = Double(usage.ru_maxrss) / 1024
+        let p = SimPreset.computeMesh.rawValue
+        report.rows.append(
+            row(
+                "cost", p, "wall seconds, 10 x \(perRegion) nodes, 100 s simulated", [wall], seeds: 1,
+                violations: run.violation == nil ? 0 : 1))
+        report.rows.append(row("cost", p, "peak resident memory (MiB)", [peakMiB], seeds: 1))
+        report.rows.append(row("cost", p, "KB/s sent per node (busy)", [run.busyBytesPerSecondPerNode / 1000], seeds: 1))
+    }
+}

@@ -1,0 +1,57 @@
+import MeshCore
+
+@testable import MeshMembership
+
+/// Small fixtures for driving a `Membership` core by hand.
+enum Fixture {
+    static func id(_ n: UInt64) -> NodeID { NodeID(w0: n, w1: 0, w2: 0, w3: 0) }
+
+    static func update(_ n: UInt64, incarnation: UInt64 = 0, status: MemberStatus = .alive) -> MemberUpdate {
+        MemberUpdate(
+            node: id(n), address: NetAddress(host: "10.0.0.\(n)", port: 7946), role: .industry,
+            region: try! Region("cn-east"), incarnation: incarnation, status: status)
+    }
+
+    static func at(_ ms: UInt64) -> MeshInstant { MeshInstant(milliseconds: ms) }
+
+    /// A core for node 1 that knows nodes 2...`members`.
+    static func core(members: UInt64, config: MembershipConfig = .computeMesh) -> Membership {
+        Membership(me: update(1), config: config, initialMembers: (2...Swift.max(members, 2)).map { update($0) }, now: .zero)
+    }
+}
+
+extension [MembershipDirective] {
+    /// The messages sent, with their recipients.
+    var sent: [(MembershipMessage, NodeID)] {
+        compactMap {
+            if case .send(let message, let to, _) = $0 { return (message, to) }
+            return nil
+        }
+    }
+
+    var probes: [(target: NodeID, updates: [MemberUpdate])] {
+        sent.compactMap {
+            if case .probe(_, _, let target, let updates) = $0.0 { return (target, updates) }
+            return nil
+        }
+    }
+
+    var indirectProbes: [(helper: NodeID, target: NodeID)] {
+        sent.compactMap {
+            if case .indirectProbe(_, let target, _, _, _) = $0.0 { return ($0.1, target) }
+            return nil
+        }
+    }
+
+    var changes: [MemberUpdate] {
+        compactMap {
+            if case .memberChanged(let update, _) = $0 { return update }
+            return nil
+        }
+    }
+
+    var scheduled: MeshInstant? {
+        for directive in reversed() { if case .scheduleTick(let at) = directive { return at } }
+        return nil
+    }
+}
