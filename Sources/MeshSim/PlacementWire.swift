@@ -94,19 +94,11 @@ public enum PlacementLedgerBridge {
             let v = version(d.id)
             return .poolRegistered(StoredPool(descriptor: d, epoch: v.epoch, sequence: v.sequence))
         case .holdPlaced(let h):
-            return .holdPlaced(
-                StoredHold(
-                    holdID: h.holdID, requestID: h.requestID, requester: h.requester, pool: h.pool, tenant: h.tenant,
-                    computeUnits: h.computeUnits, memoryMiB: h.memoryMiB, acceleratorCount: h.acceleratorCount,
-                    acceleratorGroup: h.acceleratorGroup, pricePerUnitHour: h.pricePerUnitHour, createdAt: h.createdAt,
-                    expiresAt: h.expiresAt))
+            return .holdPlaced(h)
         case .holdReleased(let id): return .holdReleased(id)
         case .holdExpired(let id): return .holdExpired(id)
         case .leaseStarted(let a):
-            return .leaseStarted(
-                StoredLease(
-                    lease: a.lease, acceleratorGroup: a.acceleratorGroup, requester: a.requester, requestID: a.requestID,
-                    idempotencyKey: a.idempotencyKey))
+            return .leaseStarted(a)
         case .leaseRenewed(let id, let at): return .leaseRenewed(id, expiresAt: at)
         case .leaseReleased(let id): return .leaseReleased(id)
         case .leaseExpired(let id): return .leaseExpired(id)
@@ -117,17 +109,7 @@ public enum PlacementLedgerBridge {
     public static func snapshot(_ state: LedgerState) -> OwnerLedgerSnapshot {
         OwnerLedgerSnapshot(
             pools: state.pools.map(\.descriptor),
-            holds: state.holds.map {
-                Hold(
-                    holdID: $0.holdID, requestID: $0.requestID, requester: $0.requester, pool: $0.pool, tenant: $0.tenant,
-                    computeUnits: $0.computeUnits, memoryMiB: $0.memoryMiB, acceleratorCount: $0.acceleratorCount,
-                    acceleratorGroup: $0.acceleratorGroup, pricePerUnitHour: $0.pricePerUnitHour, createdAt: $0.createdAt,
-                    expiresAt: $0.expiresAt)
-            },
-            leases: state.leases.map {
-                ActiveLease(
-                    lease: $0.lease, acceleratorGroup: $0.acceleratorGroup, requester: $0.requester, requestID: $0.requestID,
-                    idempotencyKey: $0.idempotencyKey)
-            }, ledgerVersion: state.ledgerVersion)
+            holds: state.holds,
+            leases: state.leases, ledgerVersion: state.ledgerVersion)
     }
 }

@@ -1,58 +1,5 @@
 public import MeshCore
 
-/// A hold as the store keeps it (mirrors `MeshPlacement.Hold`; the store does not depend on the
-/// placement core, so the shell maps one to the other field for field).
-public struct StoredHold: Hashable, Sendable {
-    public var holdID: HoldID
-    public var requestID: RequestID
-    public var requester: NodeID
-    public var pool: ComputeID
-    public var tenant: TenantID
-    public var computeUnits: UInt64
-    public var memoryMiB: UInt64
-    public var acceleratorCount: UInt32
-    public var acceleratorGroup: Int?
-    public var pricePerUnitHour: Price
-    public var createdAt: MeshInstant
-    public var expiresAt: MeshInstant
-
-    public init(
-        holdID: HoldID, requestID: RequestID, requester: NodeID, pool: ComputeID, tenant: TenantID, computeUnits: UInt64,
-        memoryMiB: UInt64, acceleratorCount: UInt32, acceleratorGroup: Int?, pricePerUnitHour: Price, createdAt: MeshInstant,
-        expiresAt: MeshInstant
-    ) {
-        self.holdID = holdID
-        self.requestID = requestID
-        self.requester = requester
-        self.pool = pool
-        self.tenant = tenant
-        self.computeUnits = computeUnits
-        self.memoryMiB = memoryMiB
-        self.acceleratorCount = acceleratorCount
-        self.acceleratorGroup = acceleratorGroup
-        self.pricePerUnitHour = pricePerUnitHour
-        self.createdAt = createdAt
-        self.expiresAt = expiresAt
-    }
-}
-
-/// A lease as the store keeps it (mirrors `MeshPlacement.ActiveLease`).
-public struct StoredLease: Hashable, Sendable {
-    public var lease: Lease
-    public var acceleratorGroup: Int?
-    public var requester: NodeID
-    public var requestID: RequestID
-    public var idempotencyKey: String
-
-    public init(lease: Lease, acceleratorGroup: Int?, requester: NodeID, requestID: RequestID, idempotencyKey: String) {
-        self.lease = lease
-        self.acceleratorGroup = acceleratorGroup
-        self.requester = requester
-        self.requestID = requestID
-        self.idempotencyKey = idempotencyKey
-    }
-}
-
 /// A registered pool as stored, with the inventory version it was published at.
 public struct StoredPool: Hashable, Sendable {
     public var descriptor: PoolDescriptor
@@ -69,11 +16,11 @@ public struct StoredPool: Hashable, Sendable {
 /// One change to the ledger, applied in order within one committed batch.
 public enum LedgerEntry: Hashable, Sendable {
     case poolRegistered(StoredPool)
-    case holdPlaced(StoredHold)
+    case holdPlaced(Hold)
     case holdReleased(HoldID)
     case holdExpired(HoldID)
     /// The hold `lease.lease.holdID` became this lease.
-    case leaseStarted(StoredLease)
+    case leaseStarted(ActiveLease)
     case leaseRenewed(LeaseID, expiresAt: MeshInstant)
     case leaseReleased(LeaseID)
     case leaseExpired(LeaseID)
@@ -107,12 +54,12 @@ public enum LedgerEntry: Hashable, Sendable {
 /// The live ledger as stored: registered pools, active holds, active leases, in ID order.
 public struct LedgerState: Hashable, Sendable {
     public var pools: [StoredPool]
-    public var holds: [StoredHold]
-    public var leases: [StoredLease]
+    public var holds: [Hold]
+    public var leases: [ActiveLease]
     /// The version of the last committed batch.
     public var ledgerVersion: UInt64
 
-    public init(pools: [StoredPool] = [], holds: [StoredHold] = [], leases: [StoredLease] = [], ledgerVersion: UInt64 = 0) {
+    public init(pools: [StoredPool] = [], holds: [Hold] = [], leases: [ActiveLease] = [], ledgerVersion: UInt64 = 0) {
         self.pools = pools
         self.holds = holds
         self.leases = leases
@@ -172,8 +119,8 @@ public protocol LedgerStore {
 public struct InMemoryLedgerStore: LedgerStore, Sendable {
     public private(set) var state = LedgerState()
     private var pools: [ComputeID: StoredPool] = [:]
-    private var holds: [HoldID: StoredHold] = [:]
-    private var leases: [LeaseID: StoredLease] = [:]
+    private var holds: [HoldID: Hold] = [:]
+    private var leases: [LeaseID: ActiveLease] = [:]
     private var leasedHolds: Set<HoldID> = []
     private var auditTrail: [AuditRecord] = []
     /// Every committed batch, in order, when `keepsHistory` is true.
@@ -215,10 +162,10 @@ public struct InMemoryLedgerStore: LedgerStore, Sendable {
     private enum Undo {
         case pool(ComputeID, StoredPool?)
         case unplaceHold(HoldID)
-        case restoreHold(StoredHold)
-        case unstartLease(StoredHold, LeaseID)
+        case restoreHold(Hold)
+        case unstartLease(Hold, LeaseID)
         case renew(LeaseID, MeshInstant)
-        case restoreLease(StoredLease)
+        case restoreLease(ActiveLease)
     }
 
     private mutating func revert(_ step: Undo) {

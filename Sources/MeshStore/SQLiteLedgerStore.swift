@@ -111,7 +111,7 @@ public final class SQLiteLedgerStore: LedgerStore {
                    created_at, expires_at FROM holds WHERE state = 1 ORDER BY hold_id
             """, bind: []
         ) { row throws(StoreError) in
-            StoredHold(
+            Hold(
                 holdID: try vocabulary { () throws(VocabularyError) in try HoldID(hex: row.text(0)) },
                 requestID: try vocabulary { () throws(VocabularyError) in try RequestID(hex: row.text(1)) },
                 requester: try vocabulary { () throws(VocabularyError) in try NodeID(hex: row.text(2)) },
@@ -136,7 +136,7 @@ public final class SQLiteLedgerStore: LedgerStore {
                 computeUnits: row.uint(6), memoryMiB: row.uint(7), acceleratorCount: UInt32(truncatingIfNeeded: row.uint(8)),
                 pricePerUnitHour: Price(microYuan: row.uint(10)), startsAt: MeshInstant(milliseconds: row.uint(11)),
                 expiresAt: MeshInstant(milliseconds: row.uint(12)))
-            return StoredLease(
+            return ActiveLease(
                 lease: lease, acceleratorGroup: row.optionalInt(9),
                 requester: try vocabulary { () throws(VocabularyError) in try NodeID(hex: row.text(3)) },
                 requestID: try vocabulary { () throws(VocabularyError) in try RequestID(hex: row.text(2)) },

@@ -308,7 +308,7 @@ enum PlacementCommand: BenchCommand {
 
     static func holdEntry(_ n: UInt64, pool: ComputeID) -> LedgerEntry {
         .holdPlaced(
-            StoredHold(
+            Hold(
                 holdID: HoldID(value: UInt128(n)), requestID: RequestID(value: UInt128(n)), requester: pool.owner, pool: pool,
                 tenant: try! TenantID("bench"), computeUnits: 1, memoryMiB: 1, acceleratorCount: 0, acceleratorGroup: nil,
                 pricePerUnitHour: Price(microYuan: 1), createdAt: .zero, expiresAt: MeshInstant(milliseconds: 2_000)))

@@ -50,19 +50,11 @@ func entry(_ change: LedgerChange) -> LedgerEntry {
     switch change {
     case .poolRegistered(let d): .poolRegistered(StoredPool(descriptor: d, epoch: 1, sequence: 1))
     case .holdPlaced(let h):
-        .holdPlaced(
-            StoredHold(
-                holdID: h.holdID, requestID: h.requestID, requester: h.requester, pool: h.pool, tenant: h.tenant,
-                computeUnits: h.computeUnits,
-                memoryMiB: h.memoryMiB, acceleratorCount: h.acceleratorCount, acceleratorGroup: h.acceleratorGroup,
-                pricePerUnitHour: h.pricePerUnitHour, createdAt: h.createdAt, expiresAt: h.expiresAt))
+        .holdPlaced(h)
     case .holdReleased(let id): .holdReleased(id)
     case .holdExpired(let id): .holdExpired(id)
     case .leaseStarted(let a):
-        .leaseStarted(
-            StoredLease(
-                lease: a.lease, acceleratorGroup: a.acceleratorGroup, requester: a.requester, requestID: a.requestID,
-                idempotencyKey: a.idempotencyKey))
+        .leaseStarted(a)
     case .leaseRenewed(let id, let at): .leaseRenewed(id, expiresAt: at)
     case .leaseReleased(let id): .leaseReleased(id)
     case .leaseExpired(let id): .leaseExpired(id)
@@ -72,18 +64,8 @@ func entry(_ change: LedgerChange) -> LedgerEntry {
 func snapshot(_ state: LedgerState) -> OwnerLedgerSnapshot {
     OwnerLedgerSnapshot(
         pools: state.pools.map(\.descriptor),
-        holds: state.holds.map {
-            Hold(
-                holdID: $0.holdID, requestID: $0.requestID, requester: $0.requester, pool: $0.pool, tenant: $0.tenant,
-                computeUnits: $0.computeUnits,
-                memoryMiB: $0.memoryMiB, acceleratorCount: $0.acceleratorCount, acceleratorGroup: $0.acceleratorGroup,
-                pricePerUnitHour: $0.pricePerUnitHour, createdAt: $0.createdAt, expiresAt: $0.expiresAt)
-        },
-        leases: state.leases.map {
-            ActiveLease(
-                lease: $0.lease, acceleratorGroup: $0.acceleratorGroup, requester: $0.requester, requestID: $0.requestID,
-                idempotencyKey: $0.idempotencyKey)
-        }, ledgerVersion: state.ledgerVersion)
+        holds: state.holds,
+        leases: state.leases, ledgerVersion: state.ledgerVersion)
 }
 
 // MARK: - Acknowledgements

@@ -24,15 +24,15 @@ enum StoreFixture {
         residency: try! Region("cn-east"), certifications: [try! Certification("finance-grade")], greenEnergyPermille: 620,
         policy: .any([.sectorIn([.finance]), .not(.tenantIn([try! TenantID("blocked")]))]), displayName: "Hall 1")
 
-    static func hold(_ n: UInt128, units: UInt64 = 5, expiresAt: UInt64 = 2_000) -> StoredHold {
-        StoredHold(
+    static func hold(_ n: UInt128, units: UInt64 = 5, expiresAt: UInt64 = 2_000) -> Hold {
+        Hold(
             holdID: HoldID(value: n), requestID: RequestID(value: n), requester: requester, pool: pool.id,
             tenant: try! TenantID("acme"), computeUnits: units, memoryMiB: 1024, acceleratorCount: 1, acceleratorGroup: 0,
             pricePerUnitHour: Price(microYuan: 1_500_000), createdAt: .zero, expiresAt: MeshInstant(milliseconds: expiresAt))
     }
 
-    static func lease(from hold: StoredHold, _ n: UInt128, key: String) -> StoredLease {
-        StoredLease(
+    static func lease(from hold: Hold, _ n: UInt128, key: String) -> ActiveLease {
+        ActiveLease(
             lease: Lease(
                 leaseID: LeaseID(value: n), holdID: hold.holdID, pool: hold.pool, tenant: hold.tenant,
                 computeUnits: hold.computeUnits,
@@ -114,8 +114,8 @@ struct LedgerStoreTests {
         let register: [LedgerEntry] = [.poolRegistered(StoredPool(descriptor: StoreFixture.pool, epoch: 1, sequence: 1))]
         try sqlite.commit(register, ledgerVersion: 1, at: .zero)
         try memory.commit(register, ledgerVersion: 1, at: .zero)
-        var holds: [StoredHold] = []
-        var leases: [StoredLease] = []
+        var holds: [Hold] = []
+        var leases: [ActiveLease] = []
         var next: UInt128 = 1
         for version in 2..<300 as Range<UInt64> {
             var batch: [LedgerEntry] = []
