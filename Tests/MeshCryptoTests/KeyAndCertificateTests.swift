@@ -15,6 +15,7 @@ import Testing
 
     @Test func keySurvivesPEMFileWithOwnerOnlyPermissions() throws {
         let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let key = try Ed25519PrivateKey.generate()
         let path = dir + "/node.key"
         try key.save(to: path)

@@ -43,6 +43,7 @@ import Testing
     @Test func admitIssuesTheCredentialOrListsEveryUnmetConditionAndAuditsBoth() throws {
         #expect(FileManager.default.isExecutableFile(atPath: Self.meshctl), "meshctl not found at \(Self.meshctl)")
         let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let authority = dir + "/authority"
         #expect(try run(["authority", "init", authority]).status == 0)
         let rootKeyMode = try FileManager.default.attributesOfItem(atPath: authority + "/root.key")[.posixPermissions] as! Int

@@ -39,6 +39,7 @@ struct TestPKI {
     }
 }
 
+/// A fresh directory for one test; the caller removes it (`defer`).
 func temporaryDirectory(_ name: String = #function) throws -> String {
     let path = NSTemporaryDirectory() + "meshcrypto-\(name.filter(\.isLetter))-\(UUID().uuidString.prefix(8))"
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

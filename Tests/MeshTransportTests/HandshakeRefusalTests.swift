@@ -70,6 +70,7 @@ import Testing
 
     @Test func tls12ClientIsRefusedUsingOpenSSLSClient() async throws {
         let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let identity = try pki.node()
         try identity.key.save(to: dir + "/node.key")
         try saveCertificates(identity.chain, to: dir + "/node.pem")
