@@ -88,6 +88,12 @@ let package = Package(
         ),
 
         // MARK: - Tests
+        .target(
+            name: "MeshTestSupport",
+            dependencies: ["MeshCore", "MeshCrypto"],
+            path: "Tests/MeshTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "MeshCoreTests", dependencies: ["MeshCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MeshWireTests",
@@ -106,10 +112,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "MeshStoreTests", dependencies: ["MeshCore", "MeshStore"], swiftSettings: swiftSettings),
-        .testTarget(name: "MeshCryptoTests", dependencies: ["MeshCore", "MeshCrypto"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MeshCryptoTests",
+            dependencies: ["MeshCore", "MeshCrypto", "MeshTestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "MeshTransportTests",
-            dependencies: ["MeshCore", "MeshWire", "MeshCrypto", "MeshTransport"],
+            dependencies: ["MeshCore", "MeshWire", "MeshCrypto", "MeshTransport", "MeshTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

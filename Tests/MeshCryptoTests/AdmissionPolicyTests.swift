@@ -1,4 +1,5 @@
 import MeshCrypto
+import MeshTestSupport
 import Testing
 
 @Suite struct AdmissionPolicyTests {

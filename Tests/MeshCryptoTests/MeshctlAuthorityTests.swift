@@ -1,6 +1,7 @@
 import Foundation
 import MeshCore
 import MeshCrypto
+import MeshTestSupport
 import Testing
 
 /// `meshctl authority` and `meshctl cert` as a user runs them: the built executable, a temp dir.

@@ -1,6 +1,7 @@
 import Foundation
 import MeshCore
 import MeshCrypto
+import MeshTestSupport
 import MeshTransport
 import MeshWire
 import Testing

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import MeshCore
 import MeshCrypto
+import MeshTestSupport
 import MeshTransport
 import MeshWire
 import Synchronization

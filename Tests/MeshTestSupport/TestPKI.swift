@@ -1,16 +1,18 @@
-import Foundation
-import MeshCore
-import MeshCrypto
+public import Foundation
+public import MeshCore
+public import MeshCrypto
 
 /// A federation for tests: a root, one admitted operator, and helpers to issue node certificates.
-struct TestPKI {
-    let rootKey: Ed25519PrivateKey
-    let root: Certificate
-    let operatorKey: Ed25519PrivateKey
-    let operatorCertificate: Certificate
-    let operatorBinding = OperatorBinding(operatorName: "East Compute Co", licenceNumber: "B1-20260001", publicInstitution: false)
+/// Shared by every test target that needs certificates.
+public struct TestPKI: Sendable {
+    public let rootKey: Ed25519PrivateKey
+    public let root: Certificate
+    public let operatorKey: Ed25519PrivateKey
+    public let operatorCertificate: Certificate
+    public let operatorBinding = OperatorBinding(
+        operatorName: "East Compute Co", licenceNumber: "B1-20260001", publicInstitution: false)
 
-    init() throws {
+    public init() throws {
         rootKey = try Ed25519PrivateKey.generate()
         root = try CertificateAuthority.makeRoot(key: rootKey)
         operatorKey = try Ed25519PrivateKey.generate()
@@ -18,16 +20,16 @@ struct TestPKI {
             publicKey: operatorKey.publicKey, binding: operatorBinding, root: root, rootKey: rootKey)
     }
 
-    var trust: FederationTrust { get throws { try FederationTrust(root: root) } }
+    public var trust: FederationTrust { get throws { try FederationTrust(root: root) } }
 
-    func binding(for key: Ed25519PrivateKey, role: Role = .regional, nodeID: NodeID? = nil) throws -> NodeBinding {
+    public func binding(for key: Ed25519PrivateKey, role: Role = .regional, nodeID: NodeID? = nil) throws -> NodeBinding {
         NodeBinding(
             nodeID: nodeID ?? key.nodeID, role: role, region: try Region("cn-east"), sectors: role == .industry ? [.finance] : [],
             operatorName: operatorBinding.operatorName, licenceNumber: operatorBinding.licenceNumber)
     }
 
     /// A node identity (key and chain) with the given role and validity.
-    func node(
+    public func node(
         role: Role = .regional, validity: CertificateAuthority.Validity = .days(30), mismatchedNodeID: NodeID? = nil
     ) throws -> TLSIdentity {
         let key = try Ed25519PrivateKey.generate()
@@ -40,8 +42,8 @@ struct TestPKI {
 }
 
 /// A fresh directory for one test; the caller removes it (`defer`).
-func temporaryDirectory(_ name: String = #function) throws -> String {
-    let path = NSTemporaryDirectory() + "meshtransport-\(name.filter(\.isLetter))-\(UUID().uuidString.prefix(8))"
+public func temporaryDirectory(_ name: String = #function) throws -> String {
+    let path = NSTemporaryDirectory() + "computemesh-\(name.filter(\.isLetter))-\(UUID().uuidString.prefix(8))"
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }
