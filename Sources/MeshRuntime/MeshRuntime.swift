@@ -3,14 +3,16 @@
 #endif
 
 /// The node process: event loop, timers, directive interpreter, configuration, lifecycle,
-/// signals, metrics and the admin endpoint (DESIGN.md §2). Not built yet.
+/// signals, metrics and the admin endpoint (DESIGN.md §2). Not built yet: the cores and the
+/// transport it will compose exist (MeshNode, MeshTransport, MeshStore).
 public enum MeshRuntime {
     /// Explains that the daemon is not built yet and exits with status 2.
     public static func refuseToStartYet() -> Never {
         let text = """
-            meshd: the node process is not built yet (transport, membership, gossip and placement come with
-            the open issues). Nothing was started. What works today: the wire protocol (`swift test`,
-            `meshctl wire decode`). See README.md, "What works today".
+            meshd: the node process is not built yet: the runtime that composes the transport, membership,
+            gossip and placement cores into a running node arrives with the open issues. Nothing was started.
+            What works today: `swift test`, `meshctl wire decode`, `meshctl authority ...`, `mesh-bench`.
+            See README.md, "What works today".
 
             """
         var bytes = Array(text.utf8)
