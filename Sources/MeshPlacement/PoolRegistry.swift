@@ -99,10 +99,9 @@ public struct PoolRegistry: Sendable {
         if pools[id] == nil && pools.count >= maxPools {
             throw RegistrationError("node already has \(pools.count) pools; the limit is \(maxPools)")
         }
+        // Rules of placement; the wire's limits come from PoolDescriptor.validate() below, so a
+        // registered pool can always be gossiped.
         if spec.computeUnits == 0 { throw RegistrationError("a pool needs at least one compute unit") }
-        if spec.accelerators.count > PoolDescriptor.maxAcceleratorGroups {
-            throw RegistrationError("more than \(PoolDescriptor.maxAcceleratorGroups) accelerator groups")
-        }
         if spec.accelerators.contains(where: { $0.count == 0 }) {
             throw RegistrationError("an accelerator group has no devices")
         }
@@ -113,25 +112,14 @@ public struct PoolRegistry: Sendable {
             }
             seenClasses.append(group.className)
         }
-        let certifications = Array(Set(spec.certifications)).sorted()
-        if certifications.count > PoolDescriptor.maxCertifications {
-            throw RegistrationError("more than \(PoolDescriptor.maxCertifications) certifications")
-        }
-        let services = Array(Set(spec.services)).sorted()
-        if services.count > PoolDescriptor.maxServices {
-            throw RegistrationError("more than \(PoolDescriptor.maxServices) services")
-        }
-        if spec.greenEnergyPermille > 1000 {
-            throw RegistrationError("green-energy share \(spec.greenEnergyPermille)‰ is above 1000‰")
-        }
-        if spec.policy.depth > PolicyExpr.maxDepth { throw RegistrationError("policy nests deeper than \(PolicyExpr.maxDepth)") }
-        if spec.displayName.utf8.count > 256 { throw RegistrationError("display name longer than 256 bytes") }
         if case .unknown(let code) = spec.architecture { throw RegistrationError("unknown architecture code \(code)") }
         let descriptor = PoolDescriptor(
             id: id, architecture: spec.architecture, accelerators: spec.accelerators, computeUnits: spec.computeUnits,
             memoryMiB: spec.memoryMiB, interconnect: spec.interconnect, pricePerUnitHour: spec.pricePerUnitHour,
-            residency: spec.residency, certifications: certifications, greenEnergyPermille: spec.greenEnergyPermille,
-            policy: spec.policy, services: services, displayName: spec.displayName)
+            residency: spec.residency, certifications: Array(Set(spec.certifications)).sorted(),
+            greenEnergyPermille: spec.greenEnergyPermille, policy: spec.policy,
+            services: Array(Set(spec.services)).sorted(), displayName: spec.displayName)
+        do { try descriptor.validate() } catch { throw RegistrationError(error.description) }
         sequence += 1
         let result = RegisteredPool(descriptor: descriptor, epoch: epoch, sequence: sequence)
         pools[id] = result

@@ -135,6 +135,14 @@ struct RegistrationTests {
         var green = spec(["green"])
         green.greenEnergyPermille = 1001
         #expect(throws: RegistrationError.self) { try registry.register(green) }
+        var named = spec(["named"])
+        named.displayName = String(repeating: "x", count: PoolDescriptor.maxDisplayNameBytes + 1)
+        #expect(throws: RegistrationError.self, "a name the wire cannot carry must not be registered") {
+            try registry.register(named)
+        }
+        named.displayName = String(repeating: "x", count: PoolDescriptor.maxDisplayNameBytes)
+        #expect(throws: Never.self) { try registry.register(named) }
+        registry = PoolRegistry(node: node, maxPools: 1)
         #expect(throws: Never.self) { try registry.register(spec(["one"])) }
         #expect(throws: RegistrationError.self) { try registry.register(spec(["two"])) }
     }
