@@ -60,7 +60,10 @@ let package = Package(
         ),
         .target(
             name: "MeshRuntime",
-            dependencies: ["MeshNode", "MeshTransport", "MeshStore", "MeshCrypto"],
+            dependencies: [
+                "MeshCore", "MeshWire", "MeshMembership", "MeshGossip", "MeshPlacement", "MeshNode", "MeshTransport",
+                "MeshStore", "MeshCrypto",
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -73,7 +76,7 @@ let package = Package(
         .executableTarget(name: "meshd", dependencies: ["MeshRuntime"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "meshctl",
-            dependencies: ["MeshCore", "MeshWire", "MeshCrypto"],
+            dependencies: ["MeshCore", "MeshWire", "MeshCrypto", "MeshTransport", "MeshRuntime"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -125,6 +128,16 @@ let package = Package(
         .testTarget(
             name: "MeshSimTests",
             dependencies: ["MeshCore", "MeshWire", "MeshSim", "MeshMembership", "MeshGossip", "MeshPlacement", "MeshStore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeshNodeTests",
+            dependencies: ["MeshCore", "MeshWire", "MeshNode", "MeshMembership", "MeshGossip", "MeshPlacement"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeshRuntimeTests",
+            dependencies: ["MeshCore", "MeshWire", "MeshRuntime", "MeshTransport", "MeshCrypto", "MeshTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]
