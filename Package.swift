@@ -52,7 +52,7 @@ let package = Package(
 
         // MARK: - Shells
         .target(name: "MeshCrypto", dependencies: ["MeshCore", "COpenSSL"], swiftSettings: swiftSettings),
-        .target(name: "MeshStore", dependencies: ["MeshCore", "CSQLite"], swiftSettings: swiftSettings),
+        .target(name: "MeshStore", dependencies: ["MeshCore", "MeshPlacement", "CSQLite"], swiftSettings: swiftSettings),
         .target(
             name: "MeshTransport",
             dependencies: ["MeshWire", "MeshCrypto", "CLinuxShim"],

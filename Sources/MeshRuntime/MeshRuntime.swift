@@ -1,22 +1,89 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Dispatch
+import Foundation
+import Glibc
+import MeshCore
+import MeshTransport
 
-/// The node process: event loop, timers, directive interpreter, configuration, lifecycle,
-/// signals, metrics and the admin endpoint (DESIGN.md §2). Not built yet: the cores and the
-/// transport it will compose exist (MeshNode, MeshTransport, MeshStore).
-public enum MeshRuntime {
-    /// Explains that the daemon is not built yet and exits with status 2.
-    public static func refuseToStartYet() -> Never {
-        let text = """
-            meshd: the node process is not built yet: the runtime that composes the transport, membership,
-            gossip and placement cores into a running node arrives with the open issues. Nothing was started.
-            What works today: `swift test`, `meshctl wire decode`, `meshctl authority ...`, `mesh-bench`.
-            See README.md, "What works today".
+/// `meshd`'s command line: parse, load the configuration, run one node until SIGTERM or SIGINT.
+///
+/// Contract (relied on by `meshctl demo` and the integration tests): once listening, the daemon
+/// prints exactly one line to standard output,
+/// `meshd: NAME listening on HOST:PORT as ROLE node NODEID in REGION`, and flushes it. Logs go to
+/// standard error. SIGTERM or SIGINT make it leave the mesh gracefully and exit 0. A bad
+/// configuration or credentials: one paragraph on standard error naming the file and the field,
+/// exit 2.
+public enum MeshDaemon {
+    static let usage = """
+        usage: meshd --config FILE [--log-level trace|debug|info|warning|error]
 
-            """
-        var bytes = Array(text.utf8)
-        _ = write(2, &bytes, bytes.count)
-        exit(2)
+        Runs one ComputeMesh node (regional or industry) from a JSON configuration file; see
+        deploy/examples/ and README.md. Stops gracefully on SIGTERM or SIGINT.
+
+        """
+
+    /// Runs the daemon; returns the process exit status.
+    public static func main(_ arguments: [String]) -> Int32 {
+        var configPath: String?
+        var level = TransportLogger.Level.info
+        var i = 0
+        while i < arguments.count {
+            switch arguments[i] {
+            case "--config" where i + 1 < arguments.count:
+                configPath = arguments[i + 1]
+                i += 2
+            case "--log-level" where i + 1 < arguments.count:
+                let names: [TransportLogger.Level] = [.trace, .debug, .info, .warning, .error]
+                guard let match = names.first(where: { $0.description == arguments[i + 1] }) else {
+                    return fail("unknown log level '\(arguments[i + 1])': use trace, debug, info, warning or error")
+                }
+                level = match
+                i += 2
+            case "--help", "-h", "help":
+                print(usage, terminator: "")
+                return 0
+            default:
+                return fail("unexpected argument '\(arguments[i])'\n\n\(usage)")
+            }
+        }
+        guard let configPath else { return fail("--config FILE is required\n\n\(usage)") }
+        let resolved: ResolvedConfiguration
+        do { resolved = try NodeConfiguration.load(configPath).1 } catch { return fail(error.description) }
+        let logger = TransportLogger.standardError(label: "meshd.\(resolved.name)", minimumLevel: level)
+        let node: Node
+        let bound: NetAddress
+        do {
+            node = try Node(configuration: resolved, logger: logger)
+            bound = try node.start()
+        } catch {
+            return fail("\(configPath): \(error.description)")
+        }
+        FileHandle.standardOutput.write(
+            Data(
+                "meshd: \(resolved.name) listening on \(bound) as \(resolved.role) node \(node.nodeID.hex) in \(resolved.region)\n"
+                    .utf8))
+
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        signal(SIGPIPE, SIG_IGN)
+        var sources: [any DispatchSourceSignal] = []
+        for number in [SIGTERM, SIGINT] {
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { node.stop() }
+            source.resume()
+            sources.append(source)
+        }
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            await node.run()
+            done.signal()
+        }
+        done.wait()
+        sources.forEach { $0.cancel() }
+        return 0
+    }
+
+    static func fail(_ text: String) -> Int32 {
+        FileHandle.standardError.write(Data("meshd: \(text)\n".utf8))
+        return 2
     }
 }

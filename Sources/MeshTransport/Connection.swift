@@ -278,7 +278,8 @@ final class Connection: EventLoopHandler {
                 decoder.limits.maxFrameBytes = Int(welcome.maxFrameBytes)
                 let info = PeerInfo(
                     nodeID: welcome.nodeID, role: welcome.role, region: welcome.region, address: remote, inbound: false,
-                    certificate: tls?.peer?.binding)
+                    certificate: tls?.peer?.binding, listenAddress: remote.map { NetAddress(host: $0.host, port: $0.port) },
+                    incarnation: welcome.incarnation)
                 opened(info)
             case .reject(let reject):
                 fail(.rejected(reject.reason, reject.message))
@@ -373,7 +374,7 @@ final class Connection: EventLoopHandler {
         opened(
             PeerInfo(
                 nodeID: hello.nodeID, role: hello.role, region: hello.region, address: remote, inbound: true,
-                certificate: certificate))
+                certificate: certificate, listenAddress: hello.listenAddress, incarnation: hello.incarnation))
     }
 
     private func opened(_ info: PeerInfo) {

@@ -125,6 +125,11 @@ public struct PeerInfo: Sendable, Equatable {
     public var inbound: Bool
     /// The certificate binding when TLS is on.
     public var certificate: NodeBinding?
+    /// Where the peer accepts connections: from its HELLO (inbound; absent for consoles) or the
+    /// address we dialed (outbound).
+    public var listenAddress: NetAddress? = nil
+    /// The peer's membership incarnation from its HELLO or WELCOME.
+    public var incarnation: UInt64 = 0
 }
 
 /// What the transport reports to its owner, on the reactor thread.

@@ -1,5 +1,5 @@
-// meshd: the node daemon. The event loop, transport and cores it runs arrive with the issues that
-// build them; until then it says so plainly instead of pretending to run.
+// meshd: the node process. `meshd --config FILE` runs one regional or industry node.
+import Foundation
 import MeshRuntime
 
-MeshRuntime.refuseToStartYet()
+exit(MeshDaemon.main(Array(CommandLine.arguments.dropFirst())))

@@ -1,0 +1,253 @@
+import Foundation
+import MeshCore
+import MeshRuntime
+import MeshTestSupport
+import MeshTransport
+import MeshWire
+import Synchronization
+import Testing
+
+/// A console as a test uses it: one connection, requests answered by correlation ID.
+final class TestConsole: Sendable {
+    let transport: Transport
+    let connection: ConnectionID
+    /// Answers by correlation ID, and EVENT frames, filled by the reader task.
+    final class Inbox: Sendable {
+        let answers = Mutex<[UInt64: WireMessage]>([:])
+        let events = Mutex<[Event]>([])
+    }
+    let inbox = Inbox()
+    let nextCorrelation = Atomic<UInt64>(1)
+
+    init(connectingTo address: NetAddress, tls: TLSSetup? = nil) async throws {
+        let (stream, feed) = Transport.eventStream()
+        let identity = LocalIdentity(
+            nodeID: NodeID(w0: UInt64.random(in: 1...UInt64.max), w1: 0, w2: 0, w3: 0), role: .operatorConsole,
+            region: try Region("cn-north"))
+        transport = try Transport(
+            configuration: TransportConfiguration(identity: identity, tls: tls, allowPlaintext: tls == nil),
+            logger: .silent, onEvent: feed)
+        (connection, _) = try await transport.connect(to: SocketAddress(host: address.host, port: address.port))
+        let inbox = self.inbox
+        Task {
+            for await event in stream {
+                guard case .frame(_, let message, let correlationID, _) = event else { continue }
+                if case .event(let e) = message {
+                    inbox.events.withLock { $0.append(e) }
+                } else {
+                    inbox.answers.withLock { $0[correlationID] = message }
+                }
+            }
+        }
+    }
+
+    /// Sends a request and waits for the answer with its correlation ID.
+    func ask(_ message: WireMessage, within seconds: Double = 10) async throws -> WireMessage {
+        let correlation = nextCorrelation.add(1, ordering: .relaxed).oldValue
+        transport.send(message, correlationID: correlation, on: connection)
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if let answer = inbox.answers.withLock({ $0.removeValue(forKey: correlation) }) { return answer }
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
+        throw RuntimeError("no answer to \(message.type.name ?? "?") within \(seconds) s")
+    }
+
+    func status() async throws -> Status {
+        guard case .status(let s) = try await ask(.statusRequest(StatusRequest())) else { throw RuntimeError("not STATUS") }
+        return s
+    }
+
+    func inventory() async throws -> Inventory {
+        guard case .inventory(let i) = try await ask(.inventoryRequest(InventoryRequest())) else {
+            throw RuntimeError("not INVENTORY")
+        }
+        return i
+    }
+
+    func close() { transport.shutdown() }
+}
+
+/// A few nodes in one process over loopback, each with its own data directory.
+final class TestMesh {
+    var nodes: [String: Node] = [:]
+    var tasks: [Task<Void, Never>] = []
+    let directory: URL
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("meshrt-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    @discardableResult
+    func start(_ config: NodeConfiguration) throws -> Node {
+        let resolved = try config.resolve(relativeTo: directory.path)
+        let node = try Node(configuration: resolved, logger: .standardError(label: config.name, minimumLevel: .warning))
+        try node.start()
+        nodes[config.name] = node
+        tasks.append(Task { await node.run() })
+        return node
+    }
+
+    func address(_ name: String) -> String { nodes[name]!.boundAddress.description }
+
+    func stop() async {
+        for (_, node) in nodes.sorted(by: { $0.key < $1.key }) { node.stop() }
+        for task in tasks { await task.value }
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+/// Waits until `condition` holds, checking every 50 ms.
+func eventually(
+    within seconds: Double, _ what: @autoclosure () -> String, _ condition: () async throws -> Bool
+) async throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try await condition() { return }
+        try await Task.sleep(nanoseconds: 50_000_000)
+    }
+    Issue.record("not within \(seconds) s: \(what())")
+    throw RuntimeError("timed out: \(what())")
+}
+
+func pool(
+    _ name: String, gpus: UInt32 = 0, npus: UInt32 = 0, units: UInt64, price: Double, sectors: [String]? = nil
+)
+    -> PoolConfiguration
+{
+    var accelerators: [PoolConfiguration.Accelerator] = []
+    if gpus > 0 { accelerators.append(.init(kind: "gpu", vendor: "nvidia", model: "a100", count: gpus, memoryMiB: 81_920)) }
+    if npus > 0 {
+        accelerators.append(.init(kind: "npu", vendor: "huawei", model: "ascend-910b", count: npus, memoryMiB: 65_536))
+    }
+    return PoolConfiguration(
+        name: name, architecture: npus > 0 ? "aarch64" : "x86_64", accelerators: accelerators, computeUnits: units,
+        memoryMiB: 1 << 20, pricePerUnitHour: price, acceptsSectors: sectors)
+}
+
+func request(
+    key: String, origin: NodeID, units: UInt64, accelerator: AcceleratorKind? = nil, count: UInt32 = 0,
+    sector: Sector = .finance, seconds: UInt64 = 10
+) throws -> PlacementRequest {
+    var rng = SeededRandom(seed: UInt64(key.hashValue.magnitude) | 1)
+    let now = UInt64(Date().timeIntervalSince1970 * 1_000)
+    return PlacementRequest(
+        requestID: .random(using: &rng), tenant: try TenantID("acme-bank"), sector: sector, idempotencyKey: key,
+        demand: Demand(
+            accelerator: try accelerator.map { try AcceleratorClass(kind: $0) }, acceleratorCount: count, computeUnits: units),
+        leaseDuration: .milliseconds(600_000), deadline: MeshInstant(milliseconds: now + seconds * 1_000), origin: origin)
+}
+
+@Suite("Node process, in-process mesh over loopback", .timeLimit(.minutes(2)), .serialized)
+struct NodeIntegrationTests {
+    static func regional(
+        _ name: String, region: String, seeds: [String] = [], backbone: [String] = [], pools: [PoolConfiguration]
+    )
+        -> NodeConfiguration
+    {
+        NodeConfiguration(
+            name: name, role: "regional", region: region, listen: "127.0.0.1:0", seeds: seeds, backbone: backbone,
+            dataDirectory: name, plaintext: true, randomSeed: UInt64(name.utf8.reduce(7) { $0 &* 31 &+ UInt64($1) }),
+            pools: pools)
+    }
+
+    @Test func anIndustryNodePlacesInItsRegionSpillsOverToAnotherAndExplainsARefusal() async throws {
+        let mesh = try TestMesh()
+        do {
+            let north1 = try mesh.start(
+                Self.regional("north-1", region: "cn-north", pools: [pool("a100", gpus: 8, units: 1_000, price: 2.5)]))
+            try mesh.start(
+                Self.regional(
+                    "north-2", region: "cn-north", seeds: [mesh.address("north-1")],
+                    pools: [pool("cpu", units: 4_000, price: 0.4, sectors: ["finance", "manufacturing"])]))
+            try mesh.start(
+                Self.regional(
+                    "east-1", region: "cn-east", backbone: [mesh.address("north-1")],
+                    pools: [pool("ascend", npus: 64, units: 8_000, price: 1.8)]))
+            let fin = try mesh.start(
+                NodeConfiguration(
+                    name: "fin-1", role: "industry", region: "cn-north", sectors: ["finance"], listen: "127.0.0.1:0",
+                    seeds: [mesh.address("north-1")], dataDirectory: "fin-1", plaintext: true, randomSeed: 11))
+            _ = north1
+            let console = try await TestConsole(connectingTo: fin.boundAddress)
+            defer { console.close() }
+
+            // Membership: the industry node sees both regional nodes of its region, alive.
+            try await eventually(within: 20, "fin-1 sees 3 alive members of cn-north") {
+                try await console.status().aliveMembers == 3
+            }
+            // Inventory: both regional pools of cn-north reached the industry node by gossip.
+            try await eventually(within: 20, "fin-1's inventory holds the 2 pools of cn-north") {
+                try await console.inventory().pools.count == 2
+            }
+
+            // 1. Fits in the region.
+            let inRegion = try request(key: "in-region", origin: fin.nodeID, units: 100, accelerator: .gpu, count: 4)
+            guard case .outcome(let placed) = try await console.ask(.place(inRegion)) else {
+                Issue.record("PLACE was not answered with OUTCOME")
+                return
+            }
+            guard case .placed(let leases) = placed.result else {
+                Issue.record("in-region request refused: \(placed.result)")
+                return
+            }
+            #expect(leases.count == 1)
+            #expect(leases.first?.pool.owner == north1.nodeID)
+            #expect(leases.first?.acceleratorCount == 4)
+            // The decision is explained on the node that made it, with the sum rule.
+            guard case .why(let why) = try await console.ask(.whyRequest(WhyRequest(requestID: inRegion.requestID))) else {
+                Issue.record("WHY not answered")
+                return
+            }
+            #expect(why.explanation.requestID == inRegion.requestID)
+
+            // 2. Only another region has NPUs: spillover through the regional node, across the backbone.
+            try await eventually(within: 30, "north-1 has east-1 on its backbone") {
+                let c = try await TestConsole(connectingTo: north1.boundAddress)
+                defer { c.close() }
+                let s = try await c.status()
+                return s.aliveMembers >= 3
+            }
+            var spilled: Outcome?
+            try await eventually(
+                within: 30, "an NPU request from cn-north is placed in cn-east (last: \(String(describing: spilled?.result)))"
+            ) {
+                let ask = try request(
+                    key: "spill-\(UUID().uuidString)", origin: fin.nodeID, units: 100, accelerator: .npu, count: 8)
+                guard case .outcome(let o) = try await console.ask(.place(ask)) else { return false }
+                spilled = o
+                if case .placed = o.result { return true }
+                return false
+            }
+            if case .placed(let l)? = spilled?.result {
+                #expect(l.first?.pool.owner == mesh.nodes["east-1"]!.nodeID)
+            }
+
+            // 3. Impossible: refused with a reason, nothing reserved.
+            let impossible = try request(key: "impossible", origin: fin.nodeID, units: 1_000_000)
+            guard case .outcome(let refused) = try await console.ask(.place(impossible), within: 20) else {
+                Issue.record("impossible PLACE not answered with OUTCOME")
+                return
+            }
+            guard case .refused(let reason, let message) = refused.result else {
+                Issue.record("an impossible request was placed: \(refused.result)")
+                return
+            }
+            #expect(!message.isEmpty, "refusal \(reason) carries no message")
+
+            // The owner's ledger holds exactly the in-region lease.
+            let ownerConsole = try await TestConsole(connectingTo: north1.boundAddress)
+            defer { ownerConsole.close() }
+            guard case .placements(let p) = try await ownerConsole.ask(.placementsRequest(PlacementsRequest())) else {
+                Issue.record("PLACEMENTS not answered")
+                return
+            }
+            #expect(p.leases.map(\.leaseID) == leases.map(\.leaseID))
+        } catch {
+            await mesh.stop()
+            throw error
+        }
+        await mesh.stop()
+    }
+}
