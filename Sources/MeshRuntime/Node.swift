@@ -10,6 +10,22 @@ import MeshStore
 public import MeshTransport
 import MeshWire
 
+/// A consistent view of a running node's state, taken on its event loop.
+public struct NodeSnapshot: Sendable {
+    /// Nodes with an open link, in node order.
+    public var linkedPeers: [NodeID]
+    /// Every member this node knows (itself excluded), in node order.
+    public var members: [MemberUpdate]
+    /// The serial of the revocation list in force (0: none).
+    public var revocationSerial: UInt64
+    /// Regional nodes of other regions this node exchanges summaries with.
+    public var backbone: [NodeID]
+    /// Pools this node owns.
+    public var pools: [ComputeID]
+    public var holds: Int
+    public var leases: Int
+}
+
 /// A failure that stops the node from starting or running: names what and what to do.
 public struct RuntimeError: Error, Sendable, CustomStringConvertible {
     public var description: String
@@ -35,6 +51,7 @@ public final class Node: @unchecked Sendable {
         case transport(TransportEvent)
         case tick
         case dialed(NetAddress, DialPurpose, Result<ConnectionID, TransportError>, PeerInfo?)
+        case inspect(@Sendable (NodeSnapshot?) -> Void)
         case stop
     }
 
@@ -301,6 +318,16 @@ public final class Node: @unchecked Sendable {
         return boundAddress
     }
 
+    /// What the node holds now, read on its event loop (for tests and diagnostics); nil once
+    /// the node has stopped.
+    public func snapshot() async -> NodeSnapshot? {
+        await withCheckedContinuation { continuation in
+            if case .terminated = feed.yield(.inspect { continuation.resume(returning: $0) }) {
+                continuation.resume(returning: nil)
+            }
+        }
+    }
+
     /// Asks ``run()`` to leave the mesh gracefully and return.
     public func stop() { feed.yield(.stop) }
 
@@ -322,6 +349,10 @@ public final class Node: @unchecked Sendable {
         try? await Task.sleep(nanoseconds: 300_000_000)
         transport.shutdown()
         feed.finish()
+        // Whoever still waits on the node learns that it stopped.
+        for await input in inputs {
+            if case .inspect(let reply) = input { reply(nil) }
+        }
     }
 
     func handle(_ input: Input) {
@@ -333,6 +364,12 @@ public final class Node: @unchecked Sendable {
             onTransport(event, now: now)
         case .dialed(let address, let purpose, let result, let peer):
             onDialed(address, purpose, result, peer, now: now)
+        case .inspect(let reply):
+            reply(
+                NodeSnapshot(
+                    linkedPeers: links.keys.sorted(), members: core.membership.allMembers, revocationSerial: revocationSerial,
+                    backbone: backboneNodes.keys.sorted(), pools: owner.snapshot.pools.map(\.id), holds: owner.holdCount,
+                    leases: owner.leaseCount))
         case .stop:
             logger.info("leaving the mesh")
             perform(core.leave(now: now, rng: &rng), now: now)
@@ -377,6 +414,10 @@ public final class Node: @unchecked Sendable {
     func onTransport(_ event: TransportEvent, now: MeshInstant) {
         switch event {
         case .opened(let id, let peer):
+            if isRevoked(peer.nodeID) {
+                transport.close(id, reason: "the peer's certificate is revoked")
+                return
+            }
             peers[id] = peer
             if peer.role == .operatorConsole {
                 consoles[id] = false
@@ -576,7 +617,10 @@ public final class Node: @unchecked Sendable {
 
     // MARK: - Links
 
+    func isRevoked(_ node: NodeID) -> Bool { currentRevocations?.entries.contains { $0.node == node } ?? false }
+
     func send(_ message: WireMessage, to node: NodeID, address: NetAddress?) {
+        guard !isRevoked(node) else { return }
         if let id = links[node] {
             switch transport.send(message, on: id) {
             case .queued: return
@@ -629,6 +673,12 @@ public final class Node: @unchecked Sendable {
         switch result {
         case .success(let id):
             guard let peer else { return }
+            if isRevoked(peer.nodeID) {
+                // Whatever the TLS layer let through, a revoked node gets no link from us.
+                transport.close(id, reason: "the peer's certificate is revoked")
+                pendingSends[peer.nodeID] = nil
+                return
+            }
             peers[id] = peer
             if links[peer.nodeID] == nil { links[peer.nodeID] = id }
             flushPending(to: peer.nodeID)

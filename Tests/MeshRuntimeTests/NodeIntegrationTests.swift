@@ -1,5 +1,6 @@
 import Foundation
 import MeshCore
+import MeshCrypto
 import MeshRuntime
 import MeshTestSupport
 import MeshTransport
@@ -19,11 +20,13 @@ final class TestConsole: Sendable {
     let inbox = Inbox()
     let nextCorrelation = Atomic<UInt64>(1)
 
-    init(connectingTo address: NetAddress, tls: TLSSetup? = nil) async throws {
+    /// Plaintext when `certificate` is nil; else TLS with that operator-console identity.
+    init(connectingTo address: NetAddress, certificate: TLSIdentity? = nil, trust: FederationTrust? = nil) async throws {
         let (stream, feed) = Transport.eventStream()
+        let tls = try certificate.map { try TLSSetup(identity: $0, trust: trust!) }
         let identity = LocalIdentity(
-            nodeID: NodeID(w0: UInt64.random(in: 1...UInt64.max), w1: 0, w2: 0, w3: 0), role: .operatorConsole,
-            region: try Region("cn-north"))
+            nodeID: certificate?.key.nodeID ?? NodeID(w0: UInt64.random(in: 1...UInt64.max), w1: 0, w2: 0, w3: 0),
+            role: .operatorConsole, region: try Region(certificate == nil ? "cn-north" : "cn-east"))
         transport = try Transport(
             configuration: TransportConfiguration(identity: identity, tls: tls, allowPlaintext: tls == nil),
             logger: .silent, onEvent: feed)
