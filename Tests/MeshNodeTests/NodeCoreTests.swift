@@ -57,4 +57,106 @@ struct NodeCoreTests {
         let out = a.onMessage(.ping(Ping(nonce: 7, sentAt: .zero)), from: Self.id(9), now: .zero, rng: &rng)
         #expect(out.contains(.emit(.ignored(.ping, from: Self.id(9)))))
     }
+
+    // MARK: - Inventory gossip between two cores, messages carried by hand
+
+    static func record(origin: NodeID, sequence: UInt64, units: UInt64) -> InventoryRecord {
+        let id = try! ComputeID(owner: origin, path: ["pool"])
+        return InventoryRecord(
+            origin: origin, epoch: 1, sequence: sequence, issuedAt: .zero, validUntil: MeshInstant(milliseconds: 600_000),
+            body: .availability(
+                PoolAvailability(
+                    id: id, freeComputeUnits: units, freeMemoryMiB: 0, freeAccelerators: [], pricePerUnitHour: Price(microYuan: 1)
+                )))
+    }
+
+    /// Delivers every `.send` between the two cores until none is left (at most `rounds`).
+    static func pump(
+        _ first: [NodeDirective], from sender: NodeID, _ a: inout NodeCore, _ b: inout NodeCore, now: MeshInstant,
+        rng: inout SeededRandom, rounds: Int = 16
+    ) -> [NodeDirective] {
+        var everything: [NodeDirective] = []
+        var queue = first.map { (sender, $0) }
+        var round = 0
+        while !queue.isEmpty && round < rounds * 8 {
+            round += 1
+            let (from, directive) = queue.removeFirst()
+            everything.append(directive)
+            guard case .send(let message, let to, _, _) = directive else { continue }
+            if to == a.me.node {
+                queue += a.onMessage(message, from: from, now: now, rng: &rng).map { (a.me.node, $0) }
+            } else if to == b.me.node {
+                queue += b.onMessage(message, from: from, now: now, rng: &rng).map { (b.me.node, $0) }
+            }
+        }
+        return everything
+    }
+
+    @Test func anIssuedRecordIsPushedInTheBulkLaneAndLearnedByThePeer() {
+        var rng = SeededRandom(seed: 4)
+        var a = NodeCore(
+            me: Self.member(1, port: 7001), config: NodeConfig(), members: [Self.member(2, port: 7002)], now: .zero, rng: &rng)
+        var b = NodeCore(
+            me: Self.member(2, port: 7002), config: NodeConfig(), members: [Self.member(1, port: 7001)], now: .zero, rng: &rng)
+        let record = Self.record(origin: a.me.node, sequence: 1, units: 10)
+        _ = a.issue(record, now: .zero, rng: &rng)
+        let tick = a.onTick(now: MeshInstant(milliseconds: 1), rng: &rng)
+        let pushes = tick.filter { d in
+            if case .send(.delta(let delta), to: Self.id(2), _, .bulk) = d { return delta.records.contains(record) }
+            return false
+        }
+        #expect(pushes.count == 1, "expected one DELTA push to node 2 in the bulk lane: \(tick)")
+        let learned = Self.pump(pushes, from: a.me.node, &a, &b, now: MeshInstant(milliseconds: 2), rng: &rng)
+        #expect(learned.contains(.emit(.recordsLearned(count: 1, from: Self.id(1)))))
+        #expect(b.inventory.records(of: a.me.node) == [record])
+    }
+
+    @Test func aPeerThatMissedThePushCatchesUpThroughTheDigestExchange() {
+        var rng = SeededRandom(seed: 5)
+        var a = NodeCore(
+            me: Self.member(1, port: 7001), config: NodeConfig(), members: [Self.member(2, port: 7002)], now: .zero, rng: &rng)
+        var b = NodeCore(
+            me: Self.member(2, port: 7002), config: NodeConfig(), members: [Self.member(1, port: 7001)], now: .zero, rng: &rng)
+        let records = (1...3).map { Self.record(origin: a.me.node, sequence: $0, units: 10 * $0) }
+        for r in records { _ = a.issue(r, now: .zero, rng: &rng) }
+        // Every push is lost: a's pushes go nowhere.
+        var now = MeshInstant(milliseconds: 1)
+        for _ in 0..<10 {
+            _ = a.onTick(now: now, rng: &rng)
+            now = now + .milliseconds(200)
+        }
+        #expect(b.inventory.records(of: a.me.node).isEmpty)
+        // b's anti-entropy timer fires: DIGEST → DIGEST with entries → DELTA.
+        var exchanged: [NodeDirective] = []
+        for _ in 0..<3 {
+            now = now + .milliseconds(NodeConfig().digestIntervalMilliseconds)
+            let tick = b.onTick(now: now, rng: &rng).filter { if case .send(.digest, _, _, _) = $0 { true } else { false } }
+            exchanged += Self.pump(tick, from: b.me.node, &a, &b, now: now, rng: &rng)
+        }
+        #expect(exchanged.contains { if case .send(.digest, _, _, .bulk) = $0 { true } else { false } })
+        // The newest record per pool wins (field-level records replace older versions of the same field).
+        #expect(b.inventory.version(of: a.me.node) == a.inventory.version(of: a.me.node))
+        #expect(b.inventory.liveRecords(now: now) == a.inventory.liveRecords(now: now))
+    }
+
+    @Test func leavingAnnouncesLeftAtAHigherIncarnationAndPersistsItFirst() {
+        var rng = SeededRandom(seed: 6)
+        var a = NodeCore(
+            me: Self.member(1, port: 7001), config: NodeConfig(), members: [Self.member(2, port: 7002)], now: .zero, rng: &rng)
+        let out = a.leave(now: MeshInstant(milliseconds: 10), rng: &rng)
+        let persisted = out.firstIndex { if case .persist(.incarnation(2)) = $0 { true } else { false } }
+        let announced = out.firstIndex { d in
+            if case .send(.probe(let p), _, _, .liveness) = d {
+                return p.updates.contains { $0.node == Self.id(1) && $0.status == .left }
+            }
+            if case .send(.probeAck(let p), _, _, .liveness) = d {
+                return p.updates.contains { $0.node == Self.id(1) && $0.status == .left }
+            }
+            return false
+        }
+        #expect(a.me.status == .left)
+        #expect(persisted != nil, "the higher incarnation is persisted: \(out)")
+        #expect(announced != nil, "the departure is sent in the liveness lane: \(out)")
+        if let persisted, let announced { #expect(persisted < announced, "persisted before it is sent") }
+    }
 }
