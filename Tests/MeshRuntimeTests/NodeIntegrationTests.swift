@@ -204,6 +204,21 @@ struct NodeIntegrationTests {
                 return
             }
             #expect(why.explanation.requestID == inRegion.requestID)
+            #expect(why.explanation.obeysSumRule, "rejected + scored != considered: \(why.explanation)")
+            #expect(why.explanation.chosen == leases.first?.pool)
+            // "Why not" for a pool: the chosen pool's verdict is its score vector.
+            let chosen = try #require(leases.first?.pool)
+            guard
+                case .why(let whyPool) = try await console.ask(
+                    .whyRequest(WhyRequest(requestID: inRegion.requestID, pool: chosen)))
+            else {
+                Issue.record("WHY for a pool not answered")
+                return
+            }
+            guard case .scored? = whyPool.focus?.outcome else {
+                Issue.record("the chosen pool has no score vector: \(String(describing: whyPool.focus))")
+                return
+            }
 
             // 2. Only another region has NPUs: spillover through the regional node, across the backbone.
             try await eventually(within: 30, "north-1 has east-1 on its backbone") {
@@ -226,6 +241,9 @@ struct NodeIntegrationTests {
             if case .placed(let l)? = spilled?.result {
                 #expect(l.first?.pool.owner == mesh.nodes["east-1"]!.nodeID)
             }
+            // The path of hops: the industry node, a regional node of cn-north, then east-1.
+            let path = spilled?.explanation.path ?? []
+            #expect(path.first == fin.nodeID && path.last == mesh.nodes["east-1"]!.nodeID && path.count >= 3, "path \(path)")
 
             // 3. Impossible: refused with a reason, nothing reserved.
             let impossible = try request(key: "impossible", origin: fin.nodeID, units: 1_000_000)
