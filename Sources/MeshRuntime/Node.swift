@@ -108,6 +108,9 @@ public final class Node: @unchecked Sendable {
     var nextRevocationCheckAt: MeshInstant
     var nextBackboneDialAt: MeshInstant
 
+    /// Records arrived or expired since the requester's view was last rebuilt.
+    var viewDirty = true
+
     // Own records.
     var recordSequence: UInt64 = 0
     static let recordValidityMilliseconds: UInt64 = 60_000
@@ -399,6 +402,11 @@ public final class Node: @unchecked Sendable {
         if now >= nextRevocationCheckAt {
             nextRevocationCheckAt = now + .milliseconds(1_000)
             checkRevocationFile(now: now)
+            viewDirty = true
+        }
+        // The view is rebuilt at most once per tick (50 ms), however many records arrived.
+        if viewDirty {
+            viewDirty = false
             refreshView(now: now)
         }
         if now >= nextBackboneDialAt {
@@ -748,6 +756,9 @@ public final class Node: @unchecked Sendable {
         let pool = try registry.register(spec)
         perform(owner.register(pool.descriptor, now: now), now: now)
         publish(pool.descriptor, now: now)
+        // A pool is placeable here as soon as its registration is acknowledged.
+        refreshView(now: now)
+        viewDirty = false
         return pool
     }
 
@@ -766,7 +777,7 @@ public final class Node: @unchecked Sendable {
     func publishAvailability(_ pool: ComputeID, now: MeshInstant) {
         guard let availability = owner.availability(of: pool) else { return }
         perform(core.issue(nextRecord(.availability(availability), now: now), now: now, rng: &rng), now: now)
-        refreshView(now: now)
+        viewDirty = true
     }
 
     func publishAllPools(now: MeshInstant) {
@@ -862,7 +873,7 @@ public final class Node: @unchecked Sendable {
                 now: now)
             if configuration.role == .industry { updateSpilloverPeers() }
         case .recordsLearned:
-            refreshView(now: now)
+            viewDirty = true
         case .summariesLearned:
             break
         case .ignored(let type, let from):
