@@ -148,6 +148,15 @@ public struct NodeCore: Sendable {
             let all = Array(summaries.summaries.prefix(FieldLimits.maxRegionSummaries))
             out.append(
                 .send(.regionSummaries(RegionSummaries(summaries: all)), to: peer.node, address: peer.address, lane: .bulk))
+            // Industry nodes see their region in full and the others as summaries: each interval
+            // one industry member of the region, at random, gets them too.
+            let industry = membership.allMembers.filter { $0.role == .industry && $0.status == .alive }
+            if !industry.isEmpty {
+                let member = industry[rng.index(below: industry.count)]
+                out.append(
+                    .send(
+                        .regionSummaries(RegionSummaries(summaries: all)), to: member.node, address: member.address, lane: .bulk))
+            }
         }
         schedule(now: now, into: &out)
         return out

@@ -57,11 +57,7 @@ public enum MeshDaemon {
         } catch {
             return fail("\(configPath): \(error.description)")
         }
-        FileHandle.standardOutput.write(
-            Data(
-                "meshd: \(resolved.name) listening on \(bound) as \(resolved.role) node \(node.nodeID.hex) in \(resolved.region)\n"
-                    .utf8))
-
+        // Signals are handled before the readiness line: a supervisor may stop us as soon as it sees it.
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
         signal(SIGPIPE, SIG_IGN)
@@ -72,6 +68,11 @@ public enum MeshDaemon {
             source.resume()
             sources.append(source)
         }
+        FileHandle.standardOutput.write(
+            Data(
+                "meshd: \(resolved.name) listening on \(bound) as \(resolved.role) node \(node.nodeID.hex) in \(resolved.region)\n"
+                    .utf8))
+
         let done = DispatchSemaphore(value: 0)
         Task.detached {
             await node.run()

@@ -1,7 +1,8 @@
-// meshctl: the operator's command-line tool. Today it inspects the wire protocol; the console,
-// the authority commands and `demo` arrive with the node process (see README, "What works today").
+// meshctl: the operator's command-line tool: the wire protocol, the federation's PKI, a console on
+// a running node (ConsoleCommands.swift) and a guided tour of a mesh on loopback (Demo.swift).
 import Foundation
 import MeshCore
+import MeshRuntime
 import MeshWire
 
 let usage = """
@@ -21,7 +22,12 @@ let usage = """
       cert issue --operator DIR --role ROLE --region REGION [--sector S]... --out DIR
                  [--key FILE] [--days N]
                                       issue a node certificate under an admitted operator
-      demo                            run the mesh demo (arrives with the node process)
+      console --node HOST:PORT (--credentials DIR | --plaintext) [--json] COMMAND
+                                      inspect and drive a running node: status, members,
+                                      inventory, placements, why, register, place, watch
+                                      (`meshctl console help` lists them)
+      demo [--dir DIR] [--keep]       start a 6-node mesh on loopback, place requests through it,
+                                      explain them, and stop it (needs meshd next to meshctl)
       help                            show this text
     """
 
@@ -98,16 +104,20 @@ func run(_ arguments: [String]) throws -> Int32 {
         return 0
     case ("authority", "init"), ("authority", "admit"), ("authority", "revoke"), ("cert", "issue"):
         return try runPKICommand(arguments)
+    case ("console", "help"?), ("console", "--help"?):
+        print(consoleUsage)
+        return 0
+    case ("console", _):
+        do { return try runConsole(Array(arguments.dropFirst())) } catch let error as ConsoleError {
+            FileHandle.standardError.write(Data("meshctl console: \(error)\n".utf8))
+            return error.status
+        }
     case ("demo", _):
-        FileHandle.standardError.write(
-            Data(
-                """
-                meshctl demo: the node process (meshd) does not exist yet, so there is no mesh to demonstrate.
-                What works today is the wire protocol: try `meshctl wire decode @Protocols/vectors/place.hex`
-                and `swift test`. See README.md, "What works today".
-
-                """.utf8))
-        return 2
+        return try runDemo(Array(arguments.dropFirst()))
+    case ("node", _):
+        // The node process itself, for `meshctl demo` when meshd was not built (`swift run
+        // meshctl demo` builds meshctl only): the same runtime as meshd, same arguments.
+        return MeshDaemon.main(Array(arguments.dropFirst()))
     case ("help", _), ("--help", _), ("-h", _), (nil, _):
         print(usage)
         return 0

@@ -159,4 +159,26 @@ struct NodeCoreTests {
         #expect(announced != nil, "the departure is sent in the liveness lane: \(out)")
         if let persisted, let announced { #expect(persisted < announced, "persisted before it is sent") }
     }
+
+    @Test func aRegionalNodeSendsRegionSummariesAcrossTheBackboneAndDownToItsIndustryNodes() {
+        var rng = SeededRandom(seed: 7)
+        var industry = Self.member(3, port: 7003)
+        industry.role = .industry
+        let east = MemberUpdate(
+            node: Self.id(9), address: NetAddress(host: "127.0.0.1", port: 7009), role: .regional, region: try! Region("cn-east"),
+            incarnation: 1, status: .alive)
+        var a = NodeCore(
+            me: Self.member(1, port: 7001), config: NodeConfig(), members: [industry], backbone: [east], now: .zero, rng: &rng)
+        let out = a.onTick(now: MeshInstant(milliseconds: NodeConfig().summaryIntervalMilliseconds + 1), rng: &rng)
+        let targets = out.compactMap { d -> NodeID? in
+            if case .send(.regionSummaries(let s), let to, _, .bulk) = d,
+                s.summaries.contains(where: { $0.region == Self.region })
+            {
+                return to
+            }
+            return nil
+        }
+        #expect(targets.contains(east.node), "the backbone peer gets the summaries: \(out)")
+        #expect(targets.contains(industry.node), "the region's industry node gets them too: \(out)")
+    }
 }

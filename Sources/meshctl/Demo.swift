@@ -1,0 +1,905 @@
+// meshctl demo: a guided tour of a ComputeMesh federation on loopback.
+//
+// In a fresh directory it creates a federation root, admits an operator, issues certificates for
+// six nodes (two regions × two regional nodes + one industry node) and a console, writes their
+// configurations with realistic pools, starts six `meshd` processes, and then, through the
+// console, shows membership, registration, inventory, three placements (in-region, spillover to
+// the other region, refused), an explanation and the owner's leases. Finally it stops every node
+// with SIGTERM and checks each exits 0. It exits 0 only if every step did what it says.
+import Dispatch
+import Foundation
+import Glibc
+import MeshCore
+import MeshCrypto
+import MeshRuntime
+import MeshTransport
+import MeshWire
+import Synchronization
+
+// MARK: - The mesh the demo builds
+
+/// One node of the demo mesh.
+struct DemoNode: Sendable {
+    var name: String
+    var role: Role
+    var region: String
+    var sector: String?
+    var pools: [PoolConfiguration]
+    var port: UInt16 = 0
+    var nodeID: NodeID?
+
+    var address: String { "127.0.0.1:\(port)" }
+}
+
+/// The demo's pools: GPU and NPU vendors, prices, residency, certifications, green share, sector
+/// policies. Prices are RMB per compute unit per hour.
+enum DemoMesh {
+    static func accelerator(
+        _ kind: String, _ vendor: String, _ model: String, _ count: UInt32, gib: UInt32
+    )
+        -> PoolConfiguration.Accelerator
+    {
+        .init(kind: kind, vendor: vendor, model: model, count: count, memoryMiB: gib * 1024)
+    }
+
+    static let tib: UInt64 = 1 << 20
+
+    static var nodes: [DemoNode] {
+        [
+            DemoNode(
+                name: "north-1", role: .regional, region: "cn-north",
+                pools: [
+                    PoolConfiguration(
+                        name: "h800-hall-1", architecture: "x86_64",
+                        accelerators: [accelerator("gpu", "nvidia", "h800", 64, gib: 80)],
+                        computeUnits: 6_400, memoryMiB: 8 * tib, interconnect: "infiniband", pricePerUnitHour: 3.2,
+                        certifications: ["finance-grade", "mlps-3"], greenEnergyPercent: 45,
+                        acceptsSectors: ["finance", "manufacturing", "research"])
+                ]),
+            DemoNode(
+                name: "north-2", role: .regional, region: "cn-north",
+                pools: [
+                    PoolConfiguration(
+                        name: "ascend-hall-2", architecture: "aarch64",
+                        accelerators: [accelerator("npu", "huawei", "ascend-910b", 128, gib: 64)], computeUnits: 9_600,
+                        memoryMiB: 16 * tib, interconnect: "hccs", pricePerUnitHour: 2.1, certifications: ["mlps-3"],
+                        greenEnergyPercent: 70)
+                ]),
+            DemoNode(
+                name: "north-finance", role: .industry, region: "cn-north", sector: "finance",
+                pools: [
+                    PoolConfiguration(
+                        name: "dcu-trading", architecture: "x86_64",
+                        accelerators: [accelerator("gpu", "hygon", "dcu-z100", 16, gib: 32)], computeUnits: 800,
+                        memoryMiB: 1 * tib, interconnect: "roce", pricePerUnitHour: 4.5,
+                        certifications: ["finance-grade", "mlps-3"], greenEnergyPercent: 30, acceptsSectors: ["finance"])
+                ]),
+            DemoNode(
+                name: "east-1", role: .regional, region: "cn-east",
+                pools: [
+                    PoolConfiguration(
+                        name: "a800-wuhu-1", architecture: "x86_64",
+                        accelerators: [accelerator("gpu", "nvidia", "a800", 32, gib: 80)],
+                        computeUnits: 3_200, memoryMiB: 4 * tib, interconnect: "infiniband", pricePerUnitHour: 2.8,
+                        certifications: ["mlps-3"], greenEnergyPercent: 55,
+                        acceptsSectors: ["finance", "manufacturing", "research"])
+                ]),
+            DemoNode(
+                name: "east-2", role: .regional, region: "cn-east",
+                pools: [
+                    PoolConfiguration(
+                        name: "mlu-wuhu-2", architecture: "x86_64",
+                        accelerators: [accelerator("npu", "cambricon", "mlu370", 64, gib: 48)], computeUnits: 4_800,
+                        memoryMiB: 6 * tib, interconnect: "roce", pricePerUnitHour: 1.6, greenEnergyPercent: 80,
+                        acceptsSectors: ["manufacturing", "transport"])
+                ]),
+            DemoNode(
+                name: "east-manufacturing", role: .industry, region: "cn-east", sector: "manufacturing",
+                pools: [
+                    PoolConfiguration(
+                        name: "kunpeng-cad", architecture: "aarch64", computeUnits: 1_200, memoryMiB: 2 * tib,
+                        pricePerUnitHour: 0.6, greenEnergyPercent: 90, acceptsSectors: ["manufacturing"])
+                ]),
+        ]
+    }
+
+    /// The pool the demo registers through the console, on north-2.
+    static let registeredPool = PoolConfiguration(
+        name: "kunlun-hall-3", architecture: "x86_64", accelerators: [accelerator("npu", "kunlunxin", "p800", 32, gib: 96)],
+        computeUnits: 2_400, memoryMiB: 3 * tib, interconnect: "roce", pricePerUnitHour: 1.8, certifications: ["mlps-3"],
+        greenEnergyPercent: 60, acceptsSectors: ["education", "finance", "research"])
+
+    /// Fits in cn-north: 16 GPUs with finance-grade certification at most ¥4.00, data kept in
+    /// cn-north. Two pools qualify on hardware; the Hygon pool is over the price cap.
+    static let inRegionRequest = PlacementRequestFile(
+        tenant: "jingjin-securities", sector: "finance", idempotencyKey: "demo-risk-model-1",
+        accelerator: .init(kind: "gpu", vendor: nil, model: nil, count: 16), computeUnits: 1_600, memoryMiB: 1 << 20,
+        mode: "gang", maxPools: nil,
+        constraints: .init(
+            residency: ["cn-north"], certifications: ["finance-grade"], architectures: ["x86_64"], maxPricePerUnitHour: 4.0,
+            maxLatencyMilliseconds: nil),
+        weights: .init(price: 500, latency: 300, green: 200), leaseSeconds: 3_600, deadlineSeconds: 10)
+
+    /// Enters in cn-east, but only cn-north has H800s: the request spills over.
+    static let spilloverRequest = PlacementRequestFile(
+        tenant: "wuhu-auto-works", sector: "manufacturing", idempotencyKey: "demo-crash-sim-1",
+        accelerator: .init(kind: "gpu", vendor: "nvidia", model: "h800", count: 32), computeUnits: 3_200,
+        memoryMiB: 2 << 20, mode: "gang", maxPools: nil,
+        constraints: .init(
+            residency: ["cn-east", "cn-north"], certifications: nil, architectures: nil, maxPricePerUnitHour: nil,
+            maxLatencyMilliseconds: nil),
+        weights: .init(price: 300, latency: 300, green: 400), leaseSeconds: 7_200, deadlineSeconds: 10)
+
+    /// No pool anywhere has 4,096 GPUs: refused, with the reason.
+    static let refusedRequest = PlacementRequestFile(
+        tenant: "jingjin-securities", sector: "finance", idempotencyKey: "demo-too-big-1",
+        accelerator: .init(kind: "gpu", vendor: nil, model: nil, count: 4_096), computeUnits: 400_000, memoryMiB: nil,
+        mode: "gang", maxPools: nil, constraints: nil, weights: nil, leaseSeconds: 3_600, deadlineSeconds: 8)
+}
+
+// MARK: - Child processes
+
+/// A child process started with posix_spawn: standard output and error go to files.
+final class ChildProcess: @unchecked Sendable {
+    let pid: pid_t
+    let name: String
+    let stdoutPath: String
+    let stderrPath: String
+    private(set) var exitStatus: Int32?
+    private(set) var exitSignal: Int32?
+
+    private init(pid: pid_t, name: String, stdoutPath: String, stderrPath: String) {
+        self.pid = pid
+        self.name = name
+        self.stdoutPath = stdoutPath
+        self.stderrPath = stderrPath
+    }
+
+    static func spawn(
+        name: String, executable: String, arguments: [String], stdoutPath: String, stderrPath: String
+    ) throws -> ChildProcess {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        var argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) }
+        argv.append(nil)
+        defer { for p in argv { free(p) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        guard rc == 0 else {
+            throw ConsoleError("cannot start \(executable): \(String(cString: strerror(rc)))")
+        }
+        let child = ChildProcess(pid: pid, name: name, stdoutPath: stdoutPath, stderrPath: stderrPath)
+        DemoChildren.shared.withLock { $0.append(pid) }
+        return child
+    }
+
+    /// Whether it has exited (reaps it; records the status).
+    @discardableResult
+    func poll() -> Bool {
+        if exitStatus != nil || exitSignal != nil { return true }
+        var status: Int32 = 0
+        let rc = waitpid(pid, &status, WNOHANG)
+        guard rc == pid else { return false }
+        if status & 0x7f == 0 { exitStatus = (status >> 8) & 0xff } else { exitSignal = status & 0x7f }
+        DemoChildren.shared.withLock { $0.removeAll { $0 == pid } }
+        return true
+    }
+
+    /// Waits up to `seconds` for the exit.
+    func wait(seconds: Double) async -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if poll() { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return poll()
+    }
+
+    var exitDescription: String {
+        if let s = exitStatus { return "exit status \(s)" }
+        if let s = exitSignal { return "killed by signal \(s)" }
+        return "still running"
+    }
+
+    func signal(_ number: Int32) { if !poll() { kill(pid, number) } }
+
+    var standardOutput: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
+    var standardError: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+}
+
+/// Children still running, so that Ctrl-C or a failure stops them.
+enum DemoChildren {
+    static let shared = Mutex<[pid_t]>([])
+
+    /// SIGTERM to every child, then up to `seconds` for them to go, then SIGKILL.
+    static func stopAll(seconds: Double) {
+        let pids = shared.withLock { $0 }
+        for pid in pids { kill(pid, SIGTERM) }
+        let deadline = Date().addingTimeInterval(seconds)
+        var left = pids
+        while !left.isEmpty && Date() < deadline {
+            left.removeAll { pid in
+                var status: Int32 = 0
+                return waitpid(pid, &status, WNOHANG) == pid
+            }
+            usleep(20_000)
+        }
+        for pid in left {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
+        shared.withLock { $0.removeAll() }
+    }
+}
+
+/// A free TCP port on 127.0.0.1: bind port 0, read it back, close.
+func freeLoopbackPort() throws -> UInt16 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw ConsoleError("socket(): \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = 0
+    address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+    }
+    guard bound == 0 else { throw ConsoleError("bind 127.0.0.1:0: \(String(cString: strerror(errno)))") }
+    let named = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    guard named == 0 else { throw ConsoleError("getsockname: \(String(cString: strerror(errno)))") }
+    return UInt16(bigEndian: address.sin_port)
+}
+
+/// The path of the running executable.
+func ownExecutable() -> String {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    if n > 0 { return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+    return URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+}
+
+// MARK: - Command line
+
+let demoUsage = """
+    usage: meshctl demo [--dir DIR] [--keep]
+
+    Starts a six-node mesh on 127.0.0.1 (cn-north and cn-east, each with two regional nodes and one
+    industry node), drives it through the console, and stops it. DIR (default: a new temporary
+    directory) holds the authority, certificates, configurations, node logs and data; it is
+    removed at the end unless --keep is given. Runs meshd when it was built next to meshctl, else
+    the same runtime through `meshctl node`.
+    """
+
+/// `meshctl demo`: 0 when every step did what it claims, 1 when a step failed, 2 on misuse.
+func runDemo(_ arguments: [String]) throws -> Int32 {
+    var dir: String?
+    var keep = false
+    var i = 0
+    while i < arguments.count {
+        switch arguments[i] {
+        case "--keep": keep = true
+        case "--dir":
+            guard i + 1 < arguments.count else { throw CLIError("--dir needs a directory") }
+            dir = arguments[i + 1]
+            i += 1
+        case "--help", "-h", "help":
+            print(demoUsage)
+            return 0
+        default: throw CLIError("demo: unknown argument '\(arguments[i])'\n\n\(demoUsage)")
+        }
+        i += 1
+    }
+    let executable = ownExecutable()
+    // meshd next to meshctl when it was built; otherwise meshctl's own `node` command, which runs
+    // the same runtime (`swift run meshctl demo` on a clean checkout builds meshctl only).
+    let meshdPath = URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("meshd").path
+    let meshd: NodeLauncher =
+        FileManager.default.isExecutableFile(atPath: meshdPath)
+        ? NodeLauncher(executable: meshdPath, leadingArguments: [])
+        : NodeLauncher(executable: executable, leadingArguments: ["node"])
+    let root: String
+    if let dir {
+        if let existing = try? FileManager.default.contentsOfDirectory(atPath: dir), !existing.isEmpty {
+            throw CLIError("demo: \(dir) is not empty; give a new or empty directory, or leave out --dir")
+        }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        root = URL(fileURLWithPath: dir).standardizedFileURL.path
+    } else {
+        root = NSTemporaryDirectory() + "computemesh-demo-" + String(UUID().uuidString.prefix(8)).lowercased()
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    }
+    installDemoInterrupt(root: root, keep: keep)
+    let ok = try runBlocking { await DemoRun(root: root, meshctl: executable, meshd: meshd).run() }
+    DemoChildren.stopAll(seconds: 5)
+    if keep {
+        print("kept \(root) (configurations, certificates, node logs: nodes/*.log)")
+    } else {
+        try? FileManager.default.removeItem(atPath: root)
+    }
+    return ok ? 0 : 1
+}
+
+/// Ctrl-C stops every node, cleans up and exits 130.
+func installDemoInterrupt(root: String, keep: Bool) {
+    signal(SIGINT, SIG_IGN)
+    signal(SIGTERM, SIG_IGN)
+    for number in [SIGINT, SIGTERM] {
+        let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+        source.setEventHandler {
+            print("\ninterrupted: stopping the nodes")
+            DemoChildren.stopAll(seconds: 5)
+            if !keep { try? FileManager.default.removeItem(atPath: root) }
+            exit(130)
+        }
+        source.resume()
+        interruptSources.append(source)
+    }
+}
+
+// MARK: - The tour
+
+/// A step failed: what was expected and what was seen.
+struct DemoFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ text: String) { description = text }
+}
+
+/// One run of the tour. Used from one task only.
+final class DemoRun: @unchecked Sendable {
+    let root: String
+    let meshctl: String
+    let meshd: NodeLauncher
+    var nodes = DemoMesh.nodes
+    var processes: [String: ChildProcess] = [:]
+    var consoles: [String: ConsoleClient] = [:]
+    var names = NodeNames()
+    var results: [(title: String, passed: Bool, note: String)] = []
+    var stepNumber = 0
+    let totalSteps = 13
+    let started = Date()
+    var placedInRegion: Outcome?
+    var placedSpillover: Outcome?
+    var registeredID: ComputeID?
+
+    init(root: String, meshctl: String, meshd: NodeLauncher) {
+        self.root = root
+        self.meshctl = meshctl
+        self.meshd = meshd
+    }
+
+    func say(_ text: String) { print("  " + text) }
+    func indent(_ text: String) { print(text) }
+
+    func node(_ name: String) -> DemoNode { nodes.first { $0.name == name }! }
+    func console(_ name: String) -> ConsoleClient { consoles[name]! }
+
+    /// Runs one step; a thrown error fails it. Returns whether it passed.
+    @discardableResult
+    func step(_ title: String, _ body: () async throws -> String) async -> Bool {
+        stepNumber += 1
+        print("\n[\(stepNumber)/\(totalSteps)] \(title)")
+        do {
+            let note = try await body()
+            results.append((title, true, note))
+            return true
+        } catch {
+            print("  FAILED: \(error)")
+            results.append((title, false, "\(error)"))
+            return false
+        }
+    }
+
+    func run() async -> Bool {
+        print("ComputeMesh demo: two regions (cn-north, cn-east), each with two regional nodes and one industry node,")
+        print("all on 127.0.0.1, speaking mutual TLS 1.3. Working directory: \(root)")
+        var ok =
+            await step("Federation authority: a root, and an admitted operator") { try await federation() }
+        if ok { ok = await step("Certificates: six nodes and one operator console") { try await certificates() } }
+        if ok { ok = await step("Node configurations") { try configurations() } }
+        if ok { ok = await step("Start six meshd processes") { try await startNodes() } }
+        if ok { ok = await step("Membership: every node sees its region alive") { try await waitForMembership() } }
+        if ok { ok = await step("Register one more pool through the console") { try await registerPool() } }
+        if ok { ok = await step("Inventory as the finance industry node sees it") { try await showInventory() } }
+        if ok { ok = await step("Place a request that fits in its own region") { try await placeInRegion() } }
+        if ok { ok = await step("Place a request only the other region can serve (spillover)") { try await placeSpillover() } }
+        if ok { ok = await step("Place a request nobody can serve") { try await placeRefused() } }
+        if ok { ok = await step("Why: the explanation of the first placement") { try await showWhy() } }
+        if ok { ok = await step("Placements on the owning node") { try await showPlacements() } }
+        stepNumber = totalSteps - 1
+        for console in consoles.values { console.close() }
+        consoles = [:]
+        let stopped = await step("Stop: SIGTERM every node; each leaves the mesh and exits 0") { try await stopNodes() }
+        ok = ok && stopped
+        summary()
+        return ok && results.allSatisfy(\.passed) && results.count == totalSteps
+    }
+
+    // MARK: Steps
+
+    func pki(_ arguments: [String], log: String) async throws -> String {
+        let child = try ChildProcess.spawn(
+            name: "meshctl", executable: meshctl, arguments: arguments, stdoutPath: root + "/" + log,
+            stderrPath: root + "/" + log)
+        guard await child.wait(seconds: 20) else {
+            child.signal(SIGKILL)
+            throw DemoFailure("meshctl \(arguments.prefix(2).joined(separator: " ")) did not finish within 20 s")
+        }
+        let output = child.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard child.exitStatus == 0 else {
+            throw DemoFailure("meshctl \(arguments.joined(separator: " ")) ended with \(child.exitDescription):\n\(output)")
+        }
+        return output
+    }
+
+    func federation() async throws -> String {
+        try FileManager.default.createDirectory(atPath: root + "/logs", withIntermediateDirectories: true)
+        _ = try await pki(["authority", "init", root + "/authority"], log: "logs/authority-init.log")
+        say("created the federation root (an Ed25519 key and a self-signed certificate) in authority/")
+        let application = try operatorApplication()
+        _ = try await pki(
+            ["authority", "admit", application.path, "--authority", root + "/authority", "--out", root + "/operator"],
+            log: "logs/authority-admit.log")
+        say("admitted the operator in \(application.shown):")
+        say("registered capital, telecom licence, facilities, staff and integrity record meet the entry")
+        say("conditions; its credential (operator key and certificate) is in operator/")
+        return "root and operator"
+    }
+
+    /// deploy/examples/operator-application.json when run from the package, else a copy of it.
+    func operatorApplication() throws -> (path: String, shown: String) {
+        let relative = "deploy/examples/operator-application.json"
+        var candidates = [FileManager.default.currentDirectoryPath + "/" + relative]
+        var dir = URL(fileURLWithPath: meshctl).deletingLastPathComponent()
+        for _ in 0..<5 {
+            dir = dir.deletingLastPathComponent()
+            candidates.append(dir.path + "/" + relative)
+        }
+        if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) {
+            return (found, relative)
+        }
+        let path = root + "/operator-application.json"
+        try Data(embeddedApplication.utf8).write(to: URL(fileURLWithPath: path))
+        return (path, "operator-application.json (a copy of \(relative))")
+    }
+
+    func certificates() async throws -> String {
+        var rows: [[String]] = []
+        for index in nodes.indices {
+            let n = nodes[index]
+            var arguments = [
+                "cert", "issue", "--operator", root + "/operator", "--role", n.role.description, "--region", n.region,
+                "--out", root + "/nodes/" + n.name,
+            ]
+            if let sector = n.sector { arguments += ["--sector", sector] }
+            _ = try await pki(arguments, log: "logs/cert-\(n.name).log")
+            let key = try Ed25519PrivateKey(contentsOf: root + "/nodes/\(n.name)/node.key")
+            nodes[index].nodeID = key.nodeID
+            names.names[key.nodeID] = n.name
+            rows.append([n.name, n.role.description + (n.sector.map { " (\($0))" } ?? ""), n.region, key.nodeID.short + "…"])
+        }
+        _ = try await pki(
+            [
+                "cert", "issue", "--operator", root + "/operator", "--role", "operator", "--region", "cn-north", "--out",
+                root + "/console",
+            ],
+            log: "logs/cert-console.log")
+        rows.append(["console", "operator console", "cn-north", "-"])
+        say("each NodeID is the SHA-256 of the node's Ed25519 key; the certificate binds it to a role and region:")
+        indent(table(["name", "role", "region", "NodeID"], rows, indent: "    "))
+        return "7 certificates"
+    }
+
+    func configurations() throws -> String {
+        for index in nodes.indices { nodes[index].port = try freeLoopbackPort() }
+        var rows: [[String]] = []
+        for n in nodes {
+            let sameRegion = nodes.filter { $0.region == n.region && $0.name != n.name && $0.role == .regional }
+            let otherRegional = nodes.filter { $0.region != n.region && $0.role == .regional }
+            let config = NodeConfiguration(
+                name: n.name, role: n.role.description, region: n.region, sectors: n.sector.map { [$0] },
+                listen: n.address, seeds: sameRegion.map(\.address),
+                backbone: n.role == .regional ? otherRegional.map(\.address) : nil, dataDirectory: n.name + "/data",
+                credentials: .init(
+                    key: n.name + "/node.key", certificate: n.name + "/node.pem", root: n.name + "/root.pem",
+                    revocations: "../authority/revocations.frame"),
+                randomSeed: nil, pools: n.pools)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            let path = root + "/nodes/\(n.name).json"
+            try encoder.encode(config).write(to: URL(fileURLWithPath: path))
+            do { _ = try NodeConfiguration.load(path) } catch {
+                throw DemoFailure("the demo wrote a configuration meshd would refuse: \(error)")
+            }
+            let pools = n.pools.map { p in
+                let accelerators = (p.accelerators ?? []).map { "\($0.count)× \($0.vendor) \($0.model)" }.joined(separator: ", ")
+                return
+                    "\(p.name) (\(accelerators.isEmpty ? "CPU \(p.architecture)" : accelerators), ¥\(String(format: "%.2f", p.pricePerUnitHour)), \(Int(p.greenEnergyPercent ?? 0))% green)"
+            }.joined(separator: "; ")
+            rows.append([n.name, n.address, pools])
+        }
+        say("nodes/NAME.json for each node (the format of deploy/examples); regional nodes seed each other in")
+        say("their region and list the other region's regional nodes as backbone; industry nodes peer upward:")
+        indent(table(["node", "listens on", "pools"], rows, indent: "    "))
+        return "6 configurations"
+    }
+
+    func startNodes() async throws -> String {
+        for n in nodes {
+            let child = try ChildProcess.spawn(
+                name: n.name, executable: meshd.executable,
+                arguments: meshd.leadingArguments + ["--config", root + "/nodes/\(n.name).json"],
+                stdoutPath: root + "/nodes/\(n.name).out", stderrPath: root + "/nodes/\(n.name).log")
+            processes[n.name] = child
+        }
+        let deadline = Date().addingTimeInterval(15)
+        var lines: [String: String] = [:]
+        while lines.count < nodes.count {
+            for n in nodes where lines[n.name] == nil {
+                let child = processes[n.name]!
+                let out = child.standardOutput
+                if let newline = out.firstIndex(of: "\n") {
+                    lines[n.name] = String(out[..<newline])
+                } else if child.poll() {
+                    let log = child.standardError.split(separator: "\n").prefix(8).joined(separator: "\n    ")
+                    throw DemoFailure(
+                        "\(n.name) ended (\(child.exitDescription)) before listening. Its standard error:\n    \(log)")
+                }
+            }
+            if Date() > deadline {
+                let missing = nodes.filter { lines[$0.name] == nil }.map(\.name)
+                throw DemoFailure(
+                    "no 'listening' line within 15 s from \(missing.joined(separator: ", ")); see nodes/NAME.log")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        for n in nodes {
+            let line = lines[n.name]!
+            let expected =
+                "meshd: \(n.name) listening on \(n.address) as \(n.role) node \(n.nodeID!.hex) in \(n.region)"
+            guard line == expected else {
+                throw DemoFailure("\(n.name) printed\n    \(line)\n  expected\n    \(expected)")
+            }
+            say("\(n.name): listening on \(n.address) as \(n.role) node \(n.nodeID!.short)… in \(n.region)")
+        }
+        for n in nodes {
+            consoles[n.name] = try await ConsoleClient.connect(to: n.address, credentials: .directory(root + "/console"))
+        }
+        say("the operator console connected to all six over TLS with its operator certificate")
+        return "6 nodes listening"
+    }
+
+    func waitForMembership() async throws -> String {
+        let deadline = Date().addingTimeInterval(60)
+        let begin = Date()
+        var laggards: [String: String] = [:]
+        var lastReported = -5
+        while true {
+            laggards = [:]
+            for n in nodes {
+                let peers = nodes.filter { $0.region == n.region && $0.name != n.name }
+                let rows = try await console(n.name).members()
+                let alive = Set(rows.filter { $0.update.status == .alive }.map(\.update.node))
+                let missing = peers.filter { !alive.contains($0.nodeID!) }.map(\.name)
+                if !missing.isEmpty { laggards[n.name] = "does not yet see \(missing.joined(separator: ", ")) alive" }
+            }
+            let seconds = Int(Date().timeIntervalSince(begin))
+            let progress =
+                "  \(nodes.count - laggards.count)/\(nodes.count) nodes see every member of their region alive (\(seconds) s)"
+            if isatty(1) == 1 {
+                print("\r" + progress, terminator: "")
+                fflush(nil)
+            } else if laggards.isEmpty || seconds >= lastReported + 5 {
+                print(progress)
+                lastReported = seconds
+            }
+            if laggards.isEmpty { break }
+            if Date() > deadline {
+                if isatty(1) == 1 { print("") }
+                let detail = laggards.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: "; ")
+                throw DemoFailure("membership did not converge within 60 s: \(detail)")
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        if isatty(1) == 1 { print("") }
+        var rows: [[String]] = []
+        for n in nodes {
+            let s = try await console(n.name).status()
+            guard s.nodeID == n.nodeID, s.role == n.role, s.region.code == n.region else {
+                throw DemoFailure("\(n.name)'s STATUS says \(s.role) node \(s.nodeID.short) in \(s.region)")
+            }
+            rows.append([n.name, String(s.aliveMembers), String(s.suspectMembers), String(s.deadMembers), String(s.pools)])
+        }
+        say("every node's STATUS (SWIM with Lifeguard keeps these counts current):")
+        indent(table(["node", "alive", "suspect", "dead", "pools"], rows, indent: "    "))
+        say("north-1's membership list:")
+        indent(
+            formatMembers(try await console("north-1").members(), names: names).replacingOccurrences(of: "\n  ", with: "\n    ")
+                .replacingFirst("  ", with: "    "))
+        return "converged in \(Int(Date().timeIntervalSince(begin))) s"
+    }
+
+    func registerPool() async throws -> String {
+        let path = root + "/pools/kunlun-hall-3.json"
+        try FileManager.default.createDirectory(atPath: root + "/pools", withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(DemoMesh.registeredPool).write(to: URL(fileURLWithPath: path))
+        let pool = try loadPoolFile(path)
+        let target = node("north-2")
+        let status = try await console("north-2").status()
+        let descriptor = try poolDescriptor(pool, node: status.nodeID, region: status.region, path: path)
+        let registered = try await console("north-2").register(descriptor)
+        guard registered.id == descriptor.id else {
+            throw DemoFailure("POOL_REGISTERED names \(registered.id), expected \(descriptor.id)")
+        }
+        registeredID = registered.id
+        say("`meshctl console register pools/kunlun-hall-3.json` on \(target.name): 32 Kunlunxin P800 NPUs at ¥1.80,")
+        say("for education, finance and research; the node stored it durably, then answered POOL_REGISTERED:")
+        say("  \(names.pool(registered.id)) published as inventory record \(registered.epoch).\(registered.sequence)")
+        let after = try await console("north-2").status()
+        guard after.pools == status.pools + 1 else {
+            throw DemoFailure("north-2's STATUS shows \(after.pools) pools after registering; expected \(status.pools + 1)")
+        }
+        say("north-2's STATUS now counts \(after.pools) pools")
+        return "registered"
+    }
+
+    func showInventory() async throws -> String {
+        let viewer = "north-finance"
+        let northPools = nodes.filter { $0.region == "cn-north" }.reduce(0) { $0 + $1.pools.count } + 1
+        let begin = Date()
+        var view: (pools: [PoolRow], summaries: [RegionSummary]) = ([], [])
+        var seenNorth = 0
+        while true {
+            view = try await console(viewer).inventory(region: nil)
+            seenNorth =
+                view.pools.filter {
+                    if case .descriptor(let d) = $0.descriptor.body { return d.residency.code == "cn-north" }
+                    return false
+                }.count
+            if seenNorth >= northPools { break }
+            if Date().timeIntervalSince(begin) > 20 {
+                throw DemoFailure("after 20 s \(viewer) sees \(seenNorth) of the \(northPools) cn-north pools in full")
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        // Region summaries travel between regional nodes over the backbone (every 10 s); the
+        // first may be issued before the sender's region has converged, so wait for a full one.
+        let eastPools = UInt32(nodes.filter { $0.region == "cn-east" }.reduce(0) { $0 + $1.pools.count })
+        var backbone: [RegionSummary] = []
+        while true {
+            backbone = try await console("north-1").inventory(region: nil).summaries
+            let east = backbone.first { $0.region.code == "cn-east" }
+            if let east, east.poolCount >= eastPools { break }
+            if Date().timeIntervalSince(begin) > 30 {
+                throw DemoFailure(
+                    "after 30 s north-1 holds "
+                        + (east.map { "a summary of cn-east with \($0.poolCount) pools" } ?? "no summary of cn-east")
+                        + "; expected one with all \(eastPools) cn-east pools (backbone: east-1, east-2)")
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        view = try await console(viewer).inventory(region: nil)
+        say("\(viewer) holds its own region's pools in full, the registered one included (it arrived by")
+        say("gossip); availability shows free/total:")
+        indent(formatInventory(pools: view.pools, summaries: view.summaries, names: names))
+        if !view.summaries.contains(where: { $0.region.code == "cn-east" }) {
+            say("\(viewer) holds no summary of cn-east; its regional nodes do. north-1's summary of the other region:")
+            indent(
+                formatInventory(pools: [], summaries: backbone, names: names).replacingFirst("  (no pools in view)\n", with: ""))
+        }
+        return "\(seenNorth) pools in full; cn-east summarised on the backbone"
+    }
+
+    func place(_ file: PlacementRequestFile, through entry: String, name: String) async throws -> Outcome {
+        try FileManager.default.createDirectory(atPath: root + "/requests", withIntermediateDirectories: true)
+        let path = root + "/requests/\(name).json"
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(file).write(to: URL(fileURLWithPath: path))
+        let loaded = try PlacementRequestFile.load(path)
+        let request = try loaded.request(requestID: freshRequestID(), origin: node(entry).nodeID!, now: wallClockNow())
+        say(
+            "`meshctl console place requests/\(name).json` through \(entry): tenant \(request.tenant) (\(request.sector)) asks for"
+        )
+        say(
+            "  \(describeDemand(request.demand))"
+                + (request.constraints.residency.isEmpty
+                    ? "" : ", data in \(request.constraints.residency.map(\.code).joined(separator: " or "))")
+                + (request.constraints.certifications.isEmpty
+                    ? "" : ", certified \(request.constraints.certifications.map(\.name).joined(separator: ","))"))
+        let begin = Date()
+        let outcome = try await console(entry).place(request)
+        guard outcome.requestID == request.requestID else {
+            throw DemoFailure("OUTCOME names request \(outcome.requestID), expected \(request.requestID)")
+        }
+        say("OUTCOME after \(Int(Date().timeIntervalSince(begin) * 1000)) ms:")
+        indent(formatOutcome(outcome, names: names).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+        return outcome
+    }
+
+    func leases(_ outcome: Outcome) throws -> [Lease] {
+        switch outcome.result {
+        case .placed(let leases) where !leases.isEmpty: return leases
+        case .placed: throw DemoFailure("PLACED with no lease")
+        case .refused(let reason, let message): throw DemoFailure("expected a placement, got a refusal: \(reason): \(message)")
+        }
+    }
+
+    func placeInRegion() async throws -> String {
+        let outcome = try await place(DemoMesh.inRegionRequest, through: "north-finance", name: "in-region")
+        let lease = try leases(outcome)[0]
+        let owner = nodes.first { $0.nodeID == lease.pool.owner }
+        guard let owner, owner.region == "cn-north" else {
+            throw DemoFailure("expected a cn-north pool, got \(names.pool(lease.pool))")
+        }
+        guard lease.acceleratorCount == 16 else {
+            throw DemoFailure("the lease has \(lease.acceleratorCount) accelerators, not 16")
+        }
+        placedInRegion = outcome
+        say("placed in cn-north on \(names.pool(lease.pool)): of the finance-grade GPU pools there, the Hygon one")
+        say("is above the ¥4.00 price cap")
+        return "placed on \(names.pool(lease.pool))"
+    }
+
+    func placeSpillover() async throws -> String {
+        let outcome = try await place(DemoMesh.spilloverRequest, through: "east-manufacturing", name: "spillover")
+        let lease = try leases(outcome)[0]
+        guard let owner = nodes.first(where: { $0.nodeID == lease.pool.owner }), owner.region == "cn-north" else {
+            throw DemoFailure("expected the request to spill over to cn-north, got \(names.pool(lease.pool))")
+        }
+        placedSpillover = outcome
+        let path = outcome.explanation.path.map(names.callAll).joined(separator: " → ")
+        let decider = names.callAll(outcome.explanation.decidedBy)
+        say("it entered in cn-east, which has no H800s, and travelled \(path)")
+        say("(upward to a regional node, then over the backbone); \(decider) chose the pool, and")
+        say("\(owner.name), the pool's owner and the only writer of its ledger, committed the lease")
+        return "spilled over to \(owner.name)"
+    }
+
+    func placeRefused() async throws -> String {
+        let outcome = try await place(DemoMesh.refusedRequest, through: "north-finance", name: "refused")
+        guard case .refused(let reason, let message) = outcome.result else {
+            throw DemoFailure("4,096 GPUs in one pool was placed; expected a refusal")
+        }
+        say("refused as it should be: \(reason) — \(message)")
+        return "refused: \(reason)"
+    }
+
+    func showWhy() async throws -> String {
+        guard let outcome = placedInRegion else { throw DemoFailure("no placement to explain") }
+        let hygon = try ComputeID(owner: node("north-finance").nodeID!, path: ["dcu-trading"])
+        var asked = "north-finance"
+        var why: Why
+        do {
+            why = try await console(asked).why(outcome.requestID, pool: hygon)
+        } catch {
+            let decider = names.callAll(outcome.explanation.decidedBy)
+            guard consoles[decider] != nil, decider != asked else { throw error }
+            say("north-finance has no explanation (\(error)); asking the node that decided, \(decider)")
+            asked = decider
+            why = try await console(asked).why(outcome.requestID, pool: hygon)
+        }
+        say("`meshctl console why \(outcome.requestID) --pool \(names.pool(hygon))` on \(asked):")
+        indent(
+            formatExplanation(why.explanation, focus: why.focus, names: names).replacingOccurrences(of: "\n", with: "\n  ")
+                .replacingFirst("  ", with: "    "))
+        if why.focus == nil { throw DemoFailure("WHY with --pool came back without a verdict on that pool") }
+        guard why.explanation.requestID == outcome.requestID else {
+            throw DemoFailure("WHY explains request \(why.explanation.requestID), expected \(outcome.requestID)")
+        }
+        guard why.explanation.chosen == outcome.explanation.chosen else {
+            throw DemoFailure(
+                "WHY says the chosen pool was \(why.explanation.chosen.map(names.pool) ?? "none"), the outcome said \(outcome.explanation.chosen.map(names.pool) ?? "none")"
+            )
+        }
+        if let focus = why.focus {
+            guard case .filtered = focus.outcome else {
+                throw DemoFailure("the Hygon pool is above the price cap and should be filtered, but it was scored")
+            }
+        }
+        return "explained by \(asked)"
+    }
+
+    func showPlacements() async throws -> String {
+        guard let first = placedInRegion, let second = placedSpillover else { throw DemoFailure("no placements to show") }
+        let lease = try leases(first)[0]
+        let ownerName = names.callAll(lease.pool.owner)
+        let owned = try await console(ownerName).placements()
+        say("`meshctl console placements` on \(ownerName), the single writer of its pools' ledger:")
+        indent(formatLeases(owned, names: names))
+        var expected = [lease.leaseID]
+        let spill = try leases(second)[0]
+        if spill.pool.owner == lease.pool.owner { expected.append(spill.leaseID) }
+        for id in expected where !owned.contains(where: { $0.leaseID == id }) {
+            throw DemoFailure("\(ownerName) does not list lease \(id)")
+        }
+        let status = try await console(ownerName).status()
+        say(
+            "\(ownerName)'s STATUS: \(status.activeLeases) active lease(s), \(status.activeHolds) hold(s) (quotes that lost have lapsed or been released)"
+        )
+        return "\(owned.count) lease(s) on \(ownerName)"
+    }
+
+    func stopNodes() async throws -> String {
+        for n in nodes { processes[n.name]?.signal(SIGTERM) }
+        var problems: [String] = []
+        var rows: [[String]] = []
+        for n in nodes {
+            guard let child = processes[n.name] else { continue }
+            let exited = await child.wait(seconds: 10)
+            if !exited {
+                child.signal(SIGKILL)
+                _ = await child.wait(seconds: 2)
+                problems.append("\(n.name) did not exit within 10 s of SIGTERM (killed)")
+            } else if child.exitStatus != 0 {
+                let tail = child.standardError.split(separator: "\n").suffix(3).joined(separator: " | ")
+                problems.append("\(n.name) ended with \(child.exitDescription) (last log lines: \(tail))")
+            }
+            rows.append([n.name, child.exitDescription])
+        }
+        indent(table(["node", "after SIGTERM"], rows, indent: "    "))
+        if !problems.isEmpty { throw DemoFailure(problems.joined(separator: "; ")) }
+        return "all exited 0"
+    }
+
+    func summary() {
+        let seconds = Date().timeIntervalSince(started)
+        let passed = results.filter(\.passed).count
+        print("\nSummary (\(String(format: "%.1f", seconds)) s): \(passed) of \(totalSteps) steps did what they claim")
+        for r in results {
+            print("  \(r.passed ? "ok  " : "FAIL") \(r.title): \(r.note)")
+        }
+        if results.count < totalSteps { print("  (steps after the first failure were skipped)") }
+        if passed == totalSteps && results.count == totalSteps {
+            print("demo passed: the mesh formed, placed, spilled over, refused, explained and shut down cleanly")
+        } else {
+            print("demo FAILED; node logs are in \(root)/nodes/*.log (keep them with --keep)")
+        }
+    }
+}
+
+extension String {
+    func replacingFirst(_ target: String, with replacement: String) -> String {
+        guard let range = range(of: target) else { return self }
+        return replacingCharacters(in: range, with: replacement)
+    }
+}
+
+/// A copy of deploy/examples/operator-application.json, for a meshctl run outside the package.
+let embeddedApplication = """
+    {
+      "operatorName": "East Compute Co",
+      "construction": {
+        "name": "East Compute Construction Ltd",
+        "registeredCapitalRMB": 80000000,
+        "sustainedFundingEvidence": ["five-year credit line, 300 million RMB"]
+      },
+      "operating": {
+        "name": "East Compute Operations Ltd",
+        "publicInstitution": false,
+        "telecomLicenceNumber": "B1-20260001",
+        "facilities": ["Wuhu DC1, 2,000 racks"],
+        "equipment": ["4,096 accelerators"],
+        "personnel": { "engineers": 40 }
+      },
+      "integrityBreaches": [
+        { "date": "2020-01-10", "major": true, "description": "late tax filing, settled" },
+        { "date": "2025-03-02", "major": false, "description": "minor reporting delay" }
+      ]
+    }
+    """
+
+/// How the demo starts a node: `meshd`, or `meshctl node` (the same runtime) when meshd is absent.
+struct NodeLauncher {
+    var executable: String
+    var leadingArguments: [String]
+}

@@ -1,0 +1,90 @@
+import Foundation
+import Glibc
+import MeshCore
+import MeshRuntime
+import Testing
+
+/// `meshd` as an operator runs it: the built executable, a temp dir, signals.
+@Suite("meshd process", .serialized, .timeLimit(.minutes(1)))
+struct MeshdProcessTests {
+    /// The meshd built next to the test bundle (`swift test` builds every product).
+    static var meshd: String {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        var dir = bundle
+        for _ in 0..<3 {
+            let candidate = dir.appendingPathComponent("meshd").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return bundle.appendingPathComponent("meshd").path
+    }
+
+    func temporary() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meshd-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    @Test func aBadConfigurationExitsWithStatus2NamingTheFileAndTheField() throws {
+        let dir = try temporary()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("node.json").path
+        try Data(
+            #"{"name": "n", "role": "regional", "region": "cn-north", "listen": "127.0.0.1:0", "dataDirectory": "d", "plaintext": true, "pools": [{"name": "p", "architecture": "vax", "computeUnits": 1, "memoryMiB": 1, "pricePerUnitHour": 1}]}"#
+                .utf8
+        ).write(to: URL(fileURLWithPath: path))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.meshd)
+        process.arguments = ["--config", path]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = Pipe()
+        try process.run()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 2)
+        #expect(
+            text.contains(path) && text.contains("pools[0]") && text.contains("architecture") && text.contains("vax"), "\(text)")
+    }
+
+    @Test func aNodeAnnouncesWhereItListensAndStopsCleanlyOnSIGTERM() throws {
+        let dir = try temporary()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("node.json").path
+        try Data(
+            #"{"name": "solo", "role": "regional", "region": "cn-north", "listen": "127.0.0.1:0", "dataDirectory": "d", "plaintext": true}"#
+                .utf8
+        ).write(to: URL(fileURLWithPath: path))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.meshd)
+        process.arguments = ["--config", path]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // The readiness line is the first thing on standard output.
+        var line = ""
+        let deadline = Date().addingTimeInterval(20)
+        while !line.contains("\n") && Date() < deadline {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line += String(decoding: chunk, as: UTF8.self)
+        }
+        #expect(line.hasPrefix("meshd: solo listening on 127.0.0.1:"), "\(line)")
+        #expect(line.contains("as regional node") && line.contains("in cn-north"), "\(line)")
+        kill(process.processIdentifier, SIGTERM)
+        let stopBy = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < stopBy { usleep(20_000) }
+        if process.isRunning {
+            Issue.record("meshd did not stop within 10 s of SIGTERM")
+            kill(process.processIdentifier, SIGKILL)
+        }
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 0)
+        // Incarnation 1 was stored before the node spoke; leaving announced (and stored) 2, so a
+        // restart starts above anything the mesh has seen.
+        let incarnation = try String(contentsOfFile: dir.appendingPathComponent("d/incarnation").path, encoding: .utf8)
+        #expect(incarnation == "2")
+    }
+}
