@@ -24,6 +24,17 @@ public struct NodeSnapshot: Sendable {
     public var pools: [ComputeID]
     public var holds: Int
     public var leases: Int
+    /// Origins whose records the inventory store holds.
+    public var inventoryOrigins: Int
+    /// Pools in the placement view (own and gossiped, live or not).
+    public var viewPools: Int
+    /// The requester's counters: outcomes and work.
+    public var placed: Int
+    public var refused: Int
+    public var quoteRounds: Int
+    public var forwardsSent: Int
+    /// Durable ledger commits since the node started.
+    public var ledgerCommits: Int
 }
 
 /// A failure that stops the node from starting or running: names what and what to do.
@@ -110,6 +121,12 @@ public final class Node: @unchecked Sendable {
 
     /// Records arrived or expired since the requester's view was last rebuilt.
     var viewDirty = true
+    /// Pools put in the view by the last rebuild.
+    var viewPoolCount = 0
+    var ledgerCommits = 0
+    var metrics: MetricsEndpoint?
+    /// Where `GET /metrics` answers, when the configuration asks for it (the bound port for port 0).
+    public var metricsAddress: NetAddress? { metrics?.address }
 
     // Own records.
     var recordSequence: UInt64 = 0
@@ -318,6 +335,17 @@ public final class Node: @unchecked Sendable {
         // Pools restored from the ledger (registered earlier by a console) are published again.
         publishAllPools(now: now)
         checkRevocationFile(now: now)
+        if let address = configuration.metrics {
+            let id = nodeID
+            let role = configuration.role
+            let region = configuration.region
+            let endpoint = try MetricsEndpoint(address: address) { [weak self] in
+                guard let snapshot = await self?.snapshot() else { return "computemesh_up 0\n" }
+                return MetricsText.render(snapshot, node: id, role: role, region: region)
+            }
+            endpoint.start()
+            metrics = endpoint
+        }
         return boundAddress
     }
 
@@ -348,6 +376,7 @@ public final class Node: @unchecked Sendable {
             if stopping { break }
         }
         ticker.cancel()
+        metrics?.stop()
         // Let GOAWAY and the leave announcement reach the wire.
         try? await Task.sleep(nanoseconds: 300_000_000)
         transport.shutdown()
@@ -372,7 +401,10 @@ public final class Node: @unchecked Sendable {
                 NodeSnapshot(
                     linkedPeers: links.keys.sorted(), members: core.membership.allMembers, revocationSerial: revocationSerial,
                     backbone: backboneNodes.keys.sorted(), pools: owner.snapshot.pools.map(\.id), holds: owner.holdCount,
-                    leases: owner.leaseCount))
+                    leases: owner.leaseCount, inventoryOrigins: core.inventory.originCount, viewPools: viewPoolCount,
+                    placed: requester.counters.placed, refused: requester.counters.refused,
+                    quoteRounds: requester.counters.quoteRounds, forwardsSent: requester.counters.forwardsSent,
+                    ledgerCommits: ledgerCommits))
         case .stop:
             logger.info("leaving the mesh")
             perform(core.leave(now: now, rng: &rng), now: now)
@@ -578,6 +610,7 @@ public final class Node: @unchecked Sendable {
                 do { try store.commit(entries, ledgerVersion: version, at: now) } catch {
                     fatalStop("the ledger could not commit version \(version): \(error)")
                 }
+                ledgerCommits += 1
                 for change in changes { touched.append(contentsOf: pools(touchedBy: change)) }
             case .reply(let to, let message):
                 if to == nodeID {
@@ -801,6 +834,7 @@ public final class Node: @unchecked Sendable {
                 requester.view.withdraw(id)
             }
         }
+        viewPoolCount = descriptors.count
         for id in descriptors.keys.sorted() {
             let (record, descriptor) = descriptors[id]!
             let fresh = availability[id]

@@ -39,6 +39,8 @@ public struct NodeConfiguration: Codable, Sendable {
     public var plaintext: Bool?
     /// The seed of the node's random generator (default: drawn once from the system).
     public var randomSeed: UInt64?
+    /// `host:port` on loopback where `GET /metrics` answers in the Prometheus text format.
+    public var metrics: String?
     public var pools: [PoolConfiguration]?
 
     /// Where the node's key, certificate chain, the federation root and the revocation list are.
@@ -58,7 +60,7 @@ public struct NodeConfiguration: Codable, Sendable {
     public init(
         name: String, role: String, region: String, sectors: [String]? = nil, listen: String, seeds: [String]? = nil,
         backbone: [String]? = nil, dataDirectory: String, credentials: Credentials? = nil, plaintext: Bool? = nil,
-        randomSeed: UInt64? = nil, pools: [PoolConfiguration]? = nil
+        randomSeed: UInt64? = nil, metrics: String? = nil, pools: [PoolConfiguration]? = nil
     ) {
         self.name = name
         self.role = role
@@ -71,6 +73,7 @@ public struct NodeConfiguration: Codable, Sendable {
         self.credentials = credentials
         self.plaintext = plaintext
         self.randomSeed = randomSeed
+        self.metrics = metrics
         self.pools = pools
     }
 
@@ -136,6 +139,12 @@ public struct NodeConfiguration: Codable, Sendable {
         if seeds.count > 64 || backbone.count > 64 {
             throw ConfigurationError("fields 'seeds' and 'backbone' list at most 64 addresses each")
         }
+        let metrics = try self.metrics.map { m throws(ConfigurationError) in
+            try field("metrics") { () throws(VocabularyError) in try NetAddress(parsing: m) }
+        }
+        if let metrics, !["127.0.0.1", "::1", "localhost"].contains(metrics.host) {
+            throw ConfigurationError("field 'metrics': \(metrics) is not loopback; the metrics endpoint has no authentication")
+        }
         let plaintext = self.plaintext ?? false
         if plaintext {
             let loopback = ["127.0.0.1", "::1", "localhost"]
@@ -157,7 +166,7 @@ public struct NodeConfiguration: Codable, Sendable {
             backbone: backbone, dataDirectory: path(dataDirectory),
             keyPath: credentials.map { path($0.key) }, certificatePath: credentials.map { path($0.certificate) },
             rootPath: credentials.map { path($0.root) }, revocationsPath: credentials?.revocations.map { path($0) },
-            plaintext: plaintext, randomSeed: randomSeed, pools: specs)
+            plaintext: plaintext, randomSeed: randomSeed, metrics: metrics, pools: specs)
     }
 }
 
@@ -177,6 +186,7 @@ public struct ResolvedConfiguration: Sendable {
     public var revocationsPath: String?
     public var plaintext: Bool
     public var randomSeed: UInt64?
+    public var metrics: NetAddress?
     public var pools: [PoolSpec]
 }
 

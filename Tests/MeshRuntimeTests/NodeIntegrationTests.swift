@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import MeshCore
 import MeshCrypto
 import MeshRuntime
@@ -155,11 +156,37 @@ struct NodeIntegrationTests {
             pools: pools)
     }
 
+    /// One HTTP GET over a plain socket; returns the whole response.
+    static func get(_ address: NetAddress, _ path: String) async throws -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_port = address.port.bigEndian
+        inet_pton(AF_INET, address.host, &a.sin_addr)
+        let connected = withUnsafePointer(to: &a) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw RuntimeError("connect \(address): \(errno)") }
+        var request = Array("GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+        _ = write(fd, &request, request.count)
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = read(fd, &buffer, buffer.count)
+            if n <= 0 { break }
+            response += buffer[0..<n]
+        }
+        return String(decoding: response, as: UTF8.self)
+    }
+
     @Test func anIndustryNodePlacesInItsRegionSpillsOverToAnotherAndExplainsARefusal() async throws {
         let mesh = try TestMesh()
         do {
-            let north1 = try mesh.start(
-                Self.regional("north-1", region: "cn-north", pools: [pool("a100", gpus: 8, units: 1_000, price: 2.5)]))
+            var north1Config = Self.regional(
+                "north-1", region: "cn-north", pools: [pool("a100", gpus: 8, units: 1_000, price: 2.5)])
+            north1Config.metrics = "127.0.0.1:0"
+            let north1 = try mesh.start(north1Config)
             try mesh.start(
                 Self.regional(
                     "north-2", region: "cn-north", seeds: [mesh.address("north-1")],
@@ -256,6 +283,13 @@ struct NodeIntegrationTests {
                 return
             }
             #expect(!message.isEmpty, "refusal \(reason) carries no message")
+
+            // The owner's metrics, as Prometheus scrapes them.
+            let scrape = try await Self.get(north1.metricsAddress!, "/metrics")
+            #expect(scrape.hasPrefix("HTTP/1.1 200 OK"), "\(scrape)")
+            #expect(scrape.contains("computemesh_leases_active 1"), "\(scrape)")
+            #expect(scrape.contains("computemesh_members{status=\"alive\"} 2"), "\(scrape)")
+            #expect(try await Self.get(north1.metricsAddress!, "/other").hasPrefix("HTTP/1.1 404"))
 
             // The owner's ledger holds exactly the in-region lease.
             let ownerConsole = try await TestConsole(connectingTo: north1.boundAddress)
