@@ -467,6 +467,7 @@ public final class Node: @unchecked Sendable {
                     links[peer.nodeID] = id
                     flushPending(to: peer.nodeID)
                 }
+                shareRevocations(on: id)
                 // A regional node of another region that dialed us is on our backbone too.
                 if peer.inbound, configuration.role == .regional, peer.role == .regional, peer.region != configuration.region,
                     let address = peer.listenAddress
@@ -501,6 +502,23 @@ public final class Node: @unchecked Sendable {
             perform(core.onMessage(message, from: peer.nodeID, now: now, rng: &rng), now: now)
         case .revocationList(let list):
             accept(list, from: peer.nodeID, now: now)
+        case .quoteRequest(let ask) where peer.role == .industry && configuration.role == .regional:
+            // SPEC §8.4: an industry node cannot commit on a regional pool; it forwards instead.
+            send(
+                PlacementWire.wire(
+                    .refuse(
+                        Refusal(
+                            requestID: ask.requestID, reason: .unauthorized,
+                            message: "an industry node may not quote a regional pool: send FORWARD to a regional node",
+                            pool: ask.pool, freshAvailability: nil))), to: peer.nodeID, address: nil)
+        case .confirm(let c) where peer.role == .industry && configuration.role == .regional:
+            send(
+                PlacementWire.wire(
+                    .refuse(
+                        Refusal(
+                            requestID: c.requestID, reason: .unauthorized,
+                            message: "an industry node may not commit on a regional pool: send FORWARD to a regional node",
+                            pool: nil, freshAvailability: nil))), to: peer.nodeID, address: nil)
         case .quoteRequest(let ask):
             perform(
                 owner.onQuoteRequest(
@@ -723,6 +741,7 @@ public final class Node: @unchecked Sendable {
             peers[id] = peer
             if links[peer.nodeID] == nil { links[peer.nodeID] = id }
             flushPending(to: peer.nodeID)
+            shareRevocations(on: id)
             let update = MemberUpdate(
                 node: peer.nodeID, address: address, role: peer.role, region: peer.region, incarnation: peer.incarnation,
                 status: .alive)
@@ -834,8 +853,14 @@ public final class Node: @unchecked Sendable {
                 requester.view.withdraw(id)
             }
         }
-        viewPoolCount = descriptors.count
+        viewPoolCount = 0
         for id in descriptors.keys.sorted() {
+            // An industry node places only on its own (sector) pools; the rest of its region it
+            // reaches through FORWARD to its regional nodes, which alone commit on regional pools.
+            if configuration.role == .industry && id.owner != nodeID {
+                requester.view.withdraw(id)
+                continue
+            }
             let (record, descriptor) = descriptors[id]!
             let fresh = availability[id]
             let newest = fresh.map { ($0.0.epoch, $0.0.sequence) > (record.epoch, record.sequence) ? $0.0 : record } ?? record
@@ -850,6 +875,7 @@ public final class Node: @unchecked Sendable {
                     epoch: newest.epoch, sequence: newest.sequence, issuedAt: newest.issuedAt,
                     validUntil: min(record.validUntil, fresh?.0.validUntil ?? record.validUntil),
                     latency: id.owner == nodeID ? .zero : .milliseconds(1)))
+            viewPoolCount += 1
         }
     }
 
@@ -890,6 +916,12 @@ public final class Node: @unchecked Sendable {
         for (node, id) in links.sorted(by: { $0.key < $1.key }) where node != sender {
             transport.send(.revocationList(list), on: id)
         }
+    }
+
+    /// Every new link learns the list in force: a node that was away when a list was flooded,
+    /// or whose link dropped the frame, still converges (the receiver ignores serials it has).
+    func shareRevocations(on id: ConnectionID) {
+        if let list = currentRevocations { transport.send(.revocationList(list), on: id) }
     }
 
     // MARK: - Events

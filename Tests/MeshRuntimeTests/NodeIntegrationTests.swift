@@ -247,6 +247,34 @@ struct NodeIntegrationTests {
                 return
             }
 
+            // The single-writer rule (SPEC §8.4): an industry peer that quotes a regional pool
+            // directly is refused with `unauthorized`; it must FORWARD.
+            let (impostorEvents, impostorFeed) = Transport.eventStream()
+            let impostor = try Transport(
+                configuration: TransportConfiguration(
+                    identity: LocalIdentity(
+                        nodeID: NodeID(w0: 77, w1: 0, w2: 0, w3: 0), role: .industry, region: try Region("cn-north"),
+                        sectors: [.finance]),
+                    tls: nil, allowPlaintext: true), logger: .silent, onEvent: impostorFeed)
+            defer { impostor.shutdown() }
+            let (link, _) = try await impostor.connect(
+                to: SocketAddress(host: north1.boundAddress.host, port: north1.boundAddress.port))
+            impostor.send(
+                .quoteRequest(
+                    QuoteRequest(
+                        requestID: inRegion.requestID, requester: NodeID(w0: 77, w1: 0, w2: 0, w3: 0), pool: chosen,
+                        tenant: inRegion.tenant, sector: .finance, demand: inRegion.demand, holdFor: .milliseconds(5_000),
+                        deadline: inRegion.deadline)), on: link)
+            var refusedReason: RefuseReason?
+            for await event in impostorEvents {
+                if case .frame(_, .refuse(let r), _, _) = event {
+                    refusedReason = r.reason
+                    break
+                }
+            }
+            #expect(refusedReason == .unauthorized)
+            #expect(await north1.snapshot()?.holds == 0, "an unauthorized quote placed a hold")
+
             // 2. Only another region has NPUs: spillover through the regional node, across the backbone.
             try await eventually(within: 30, "north-1 has east-1 on its backbone") {
                 let c = try await TestConsole(connectingTo: north1.boundAddress)

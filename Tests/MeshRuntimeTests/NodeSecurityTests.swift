@@ -68,9 +68,13 @@ struct NodeSecurityTests {
             let file = mesh.directory.appendingPathComponent("creds-east-a/revocations.frame")
             try Data(FrameEncoder.frame(.revocationList(list))).write(to: file)
 
-            try await eventually(within: 10, "east-b holds revocation list 1 and no link to east-c") {
-                let s = await b.snapshot()
-                return s?.revocationSerial == 1 && s?.linkedPeers.contains(c.nodeID) == false
+            var seen: NodeSnapshot?
+            try await eventually(
+                within: 10,
+                "east-b holds revocation list 1 and no link to east-c (serial \(seen?.revocationSerial ?? 0), links \(seen?.linkedPeers.map(\.short) ?? []), c \(c.nodeID.short))"
+            ) {
+                seen = await b.snapshot()
+                return seen?.revocationSerial == 1 && seen?.linkedPeers.contains(c.nodeID) == false
             }
             try await eventually(within: 10, "east-a has no link to east-c") {
                 await a.snapshot()?.linkedPeers.contains(c.nodeID) == false
