@@ -24,44 +24,14 @@ final class MetricsEndpoint: @unchecked Sendable {
             throw RuntimeError("field 'metrics': \(address) is not loopback; the metrics endpoint has no authentication")
         }
         let host = address.host == "localhost" ? "127.0.0.1" : address.host
-        let v6 = host.contains(":")
-        let fd = socket(v6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw RuntimeError("metrics socket: \(String(cString: strerror(errno)))") }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var result: Int32 = -1
-        if v6 {
-            var a = sockaddr_in6()
-            a.sin6_family = sa_family_t(AF_INET6)
-            a.sin6_port = address.port.bigEndian
-            inet_pton(AF_INET6, host, &a.sin6_addr)
-            result = withUnsafePointer(to: &a) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-            }
-        } else {
-            var a = sockaddr_in()
-            a.sin_family = sa_family_t(AF_INET)
-            a.sin_port = address.port.bigEndian
-            inet_pton(AF_INET, host, &a.sin_addr)
-            result = withUnsafePointer(to: &a) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
+        let (fd, port): (Int32, UInt16)
+        do { (fd, port) = try BoundSocket.bind(host: host, port: address.port) } catch {
+            throw RuntimeError("cannot serve metrics on \(address): \(error)")
         }
-        guard result == 0, listen(fd, 16) == 0 else {
+        guard listen(fd, 16) == 0 else {
             let text = String(cString: strerror(errno))
             close(fd)
-            throw RuntimeError("cannot serve metrics on \(address): \(text)")
-        }
-        // Port 0: report the port the kernel chose.
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        _ = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        let port = withUnsafePointer(to: &storage) { pointer in
-            v6
-                ? pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) }
-                : pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) }
+            throw RuntimeError("cannot serve metrics on \(address): listen: \(text)")
         }
         self.fd = fd
         self.address = NetAddress(host: address.host, port: port)

@@ -268,45 +268,9 @@ public final class Node: @unchecked Sendable {
 
     /// A port the kernel reports free on `host` (IPv4 or IPv6 literal), for `listen` with port 0.
     static func freePort(host: String) -> UInt16? {
-        let v6 = host.contains(":")
-        let fd = socket(v6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let bound: Int32 = withUnsafeMutablePointer(to: &storage) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address -> Int32 in
-                if v6 {
-                    var a = sockaddr_in6()
-                    a.sin6_family = sa_family_t(AF_INET6)
-                    guard inet_pton(AF_INET6, host, &a.sin6_addr) == 1 else { return -1 }
-                    return withUnsafePointer(to: &a) {
-                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                            bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
-                        }
-                    }
-                } else {
-                    var a = sockaddr_in()
-                    a.sin_family = sa_family_t(AF_INET)
-                    guard inet_pton(AF_INET, host, &a.sin_addr) == 1 else { return -1 }
-                    return withUnsafePointer(to: &a) {
-                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                            bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                        }
-                    }
-                }
-            }
-        }
-        guard bound == 0 else { return nil }
-        let named = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard named == 0 else { return nil }
-        return withUnsafePointer(to: &storage) { pointer in
-            v6
-                ? pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) }
-                : pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) }
-        }
+        guard let (fd, port) = try? BoundSocket.bind(host: host, port: 0) else { return nil }
+        close(fd)
+        return port
     }
 
     static func writeDurably(_ text: String, to path: String) throws {
@@ -504,21 +468,9 @@ public final class Node: @unchecked Sendable {
             accept(list, from: peer.nodeID, now: now)
         case .quoteRequest(let ask) where peer.role == .industry && configuration.role == .regional:
             // SPEC §8.4: an industry node cannot commit on a regional pool; it forwards instead.
-            send(
-                PlacementWire.wire(
-                    .refuse(
-                        Refusal(
-                            requestID: ask.requestID, reason: .unauthorized,
-                            message: "an industry node may not quote a regional pool: send FORWARD to a regional node",
-                            pool: ask.pool, freshAvailability: nil))), to: peer.nodeID, address: nil)
+            refuseIndustryPeer(peer.nodeID, request: ask.requestID, pool: ask.pool, doing: "quote")
         case .confirm(let c) where peer.role == .industry && configuration.role == .regional:
-            send(
-                PlacementWire.wire(
-                    .refuse(
-                        Refusal(
-                            requestID: c.requestID, reason: .unauthorized,
-                            message: "an industry node may not commit on a regional pool: send FORWARD to a regional node",
-                            pool: nil, freshAvailability: nil))), to: peer.nodeID, address: nil)
+            refuseIndustryPeer(peer.nodeID, request: c.requestID, pool: nil, doing: "commit on")
         case .quoteRequest(let ask):
             perform(
                 owner.onQuoteRequest(
@@ -552,6 +504,13 @@ public final class Node: @unchecked Sendable {
             // Control frames are the transport's; console frames from a node were refused by the gate.
             break
         }
+    }
+
+    func refuseIndustryPeer(_ peer: NodeID, request: RequestID, pool: ComputeID?, doing: String) {
+        let refusal = Refusal(
+            requestID: request, reason: .unauthorized,
+            message: "an industry node may not \(doing) a regional pool: send FORWARD to a regional node", pool: pool)
+        send(PlacementWire.wire(.refuse(refusal)), to: peer, address: nil)
     }
 
     // MARK: - Directives

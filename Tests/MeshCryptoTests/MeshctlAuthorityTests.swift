@@ -7,16 +7,7 @@ import Testing
 /// `meshctl authority` and `meshctl cert` as a user runs them: the built executable, a temp dir.
 @Suite(.serialized, .timeLimit(.minutes(1))) struct MeshctlAuthorityTests {
     /// The meshctl built next to the test bundle (`swift test` builds every product).
-    static var meshctl: String {
-        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        var dir = bundle
-        for _ in 0..<3 {
-            let candidate = dir.appendingPathComponent("meshctl").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return bundle.appendingPathComponent("meshctl").path
-    }
+    static var meshctl: String { builtProduct("meshctl") }
 
     struct Run {
         var status: Int32

@@ -5,16 +5,7 @@ import Testing
 
 /// Runs the built `meshctl` (found next to the test bundle, as `swift test` builds every product).
 enum Meshctl {
-    static var path: String {
-        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        var dir = bundle
-        for _ in 0..<3 {
-            let candidate = dir.appendingPathComponent("meshctl").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return bundle.appendingPathComponent("meshctl").path
-    }
+    static var path: String { builtProduct("meshctl") }
 
     /// The package root (for deploy/examples).
     static var packageRoot: String {

@@ -2,22 +2,14 @@ import Foundation
 import Glibc
 import MeshCore
 import MeshRuntime
+import MeshTestSupport
 import Testing
 
 /// `meshd` as an operator runs it: the built executable, a temp dir, signals.
 @Suite("meshd process", .serialized, .timeLimit(.minutes(1)))
 struct MeshdProcessTests {
     /// The meshd built next to the test bundle (`swift test` builds every product).
-    static var meshd: String {
-        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        var dir = bundle
-        for _ in 0..<3 {
-            let candidate = dir.appendingPathComponent("meshd").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return bundle.appendingPathComponent("meshd").path
-    }
+    static var meshd: String { builtProduct("meshd") }
 
     func temporary() throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meshd-\(UUID().uuidString)")

@@ -47,3 +47,16 @@ public func temporaryDirectory(_ name: String = #function) throws -> String {
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }
+
+/// The path of an executable product built next to the test bundle (`swift test` builds every
+/// product); when it is missing, the path where it was expected, so a test can say so.
+public func builtProduct(_ name: String) -> String {
+    let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    var dir = bundle
+    for _ in 0..<3 {
+        let candidate = dir.appendingPathComponent(name).path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        dir = dir.deletingLastPathComponent()
+    }
+    return bundle.appendingPathComponent(name).path
+}
