@@ -114,7 +114,8 @@ public final class Node: @unchecked Sendable {
     // Timers.
     var coreWake: MeshInstant
     var requesterWake: MeshInstant?
-    var ownerWake: MeshInstant?
+    /// Starts due: restored holds and leases are swept (and the next sweep scheduled) at the first tick.
+    var ownerWake: MeshInstant? = .zero
     var nextRefreshAt: MeshInstant
     var nextRevocationCheckAt: MeshInstant
     var nextBackboneDialAt: MeshInstant
