@@ -9,23 +9,7 @@ import Testing
     /// The meshctl built next to the test bundle (`swift test` builds every product).
     static var meshctl: String { builtProduct("meshctl") }
 
-    struct Run {
-        var status: Int32
-        var output: String
-    }
-
-    func run(_ arguments: [String]) throws -> Run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.meshctl)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
-    }
+    func run(_ arguments: [String]) throws -> ProcessRun { try runProcess(Self.meshctl, arguments) }
 
     func write(_ application: AdmissionApplication, to path: String) throws {
         let encoder = JSONEncoder()

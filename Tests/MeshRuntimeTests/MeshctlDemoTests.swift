@@ -12,26 +12,9 @@ enum Meshctl {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
     }
 
-    struct Run {
-        var status: Int32
-        var output: String
-    }
-
-    /// Runs meshctl with standard output and error in one pipe; kills it after `timeoutSeconds`.
-    static func run(_ arguments: [String], timeoutSeconds: Double = 30) throws -> Run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let watchdog = DispatchWorkItem { if process.isRunning { process.interrupt() } }
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeoutSeconds, execute: watchdog)
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        watchdog.cancel()
-        return Run(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+    /// Runs meshctl to its end; interrupts it after `timeoutSeconds`.
+    static func run(_ arguments: [String], timeoutSeconds: Double = 30) throws -> ProcessRun {
+        try runProcess(path, arguments, timeoutSeconds: timeoutSeconds)
     }
 }
 
@@ -48,7 +31,7 @@ enum Meshctl {
         "weights": ["price": 500, "latency": 300, "green": 200], "leaseSeconds": 3600, "deadlineSeconds": 10,
     ]
 
-    func place(_ object: [String: Any]) throws -> Meshctl.Run {
+    func place(_ object: [String: Any]) throws -> ProcessRun {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/request.json"

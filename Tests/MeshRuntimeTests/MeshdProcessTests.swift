@@ -25,16 +25,9 @@ struct MeshdProcessTests {
             #"{"name": "n", "role": "regional", "region": "cn-north", "listen": "127.0.0.1:0", "dataDirectory": "d", "plaintext": true, "pools": [{"name": "p", "architecture": "vax", "computeUnits": 1, "memoryMiB": 1, "pricePerUnitHour": 1}]}"#
                 .utf8
         ).write(to: URL(fileURLWithPath: path))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.meshd)
-        process.arguments = ["--config", path]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = Pipe()
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 2)
+        let run = try runProcess(Self.meshd, ["--config", path])
+        let text = run.output
+        #expect(run.status == 2)
         #expect(
             text.contains(path) && text.contains("pools[0]") && text.contains("architecture") && text.contains("vax"), "\(text)")
     }

@@ -1,4 +1,5 @@
 public import Foundation
+import Glibc
 public import MeshCore
 public import MeshCrypto
 
@@ -59,4 +60,38 @@ public func builtProduct(_ name: String) -> String {
         dir = dir.deletingLastPathComponent()
     }
     return bundle.appendingPathComponent(name).path
+}
+
+/// What a finished process left: its exit status and its standard output and error, interleaved.
+public struct ProcessRun: Sendable {
+    public var status: Int32
+    public var output: String
+}
+
+/// Runs an executable to its end with standard output and error going to a temporary file (not a
+/// pipe: a pipe's write end leaks into processes that other tests spawn at the same moment, and
+/// reading to end-of-file would then wait for them); interrupts it after `timeoutSeconds`.
+public func runProcess(_ executable: String, _ arguments: [String], timeoutSeconds: Double = 30) throws -> ProcessRun {
+    let outputPath = NSTemporaryDirectory() + "computemesh-run-\(UUID().uuidString).out"
+    FileManager.default.createFile(atPath: outputPath, contents: nil)
+    defer { try? FileManager.default.removeItem(atPath: outputPath) }
+    let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    try output.close()
+    let deadline = Date().addingTimeInterval(timeoutSeconds)
+    while process.isRunning && Date() < deadline { usleep(10_000) }
+    if process.isRunning {
+        process.interrupt()
+        let grace = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < grace { usleep(10_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+    process.waitUntilExit()
+    let text = String(decoding: FileManager.default.contents(atPath: outputPath) ?? Data(), as: UTF8.self)
+    return ProcessRun(status: process.terminationStatus, output: text)
 }
