@@ -47,6 +47,15 @@ public struct PlacementConfig: Hashable, Sendable {
     public var referencePricePerUnitHour: Price
     /// Scores normalise latency against this reference when the request names no maximum.
     public var referenceLatencyMilliseconds: UInt64
+    /// A node serving a request spilled over from another region asks an owner only when its
+    /// figures for the pool are this fresh, or show spare room (see
+    /// ``spilloverSpareRoomPermille``). Spilled requests otherwise race the region's own requests
+    /// for capacity the view shows but which is already gone: at saturation, blind spillover
+    /// mostly moves placements between regions at the cost of failed quote rounds.
+    public var spilloverFreshMilliseconds: UInt64
+    /// The spare room, beyond the demand, that makes older figures good enough for a spilled
+    /// request, in per mille of the demand (1000: room for the demand twice over).
+    public var spilloverSpareRoomPermille: UInt64
 
     /// The highest hop limit the federation allows (issue 5: ≤ 3).
     public static let hopLimitCeiling: UInt8 = 3
@@ -60,7 +69,8 @@ public struct PlacementConfig: Hashable, Sendable {
         maxRememberedConfirms: Int = 100_000, maxLeaseMilliseconds: UInt64 = 366 * 86_400_000,
         maxComputeUnits: UInt64 = 100_000_000, maxMemoryMiB: UInt64 = 1 << 40, maxAcceleratorCount: UInt32 = 1_000_000,
         maxSpreadPools: UInt16 = 16, referencePricePerUnitHour: Price = Price(microYuan: 10_000_000),
-        referenceLatencyMilliseconds: UInt64 = 200
+        referenceLatencyMilliseconds: UInt64 = 200, spilloverFreshMilliseconds: UInt64 = 250,
+        spilloverSpareRoomPermille: UInt64 = 1_000
     ) {
         precondition(quoteFanOut >= 1 && maxQuoteRounds >= 1, "fan-out and rounds must be positive")
         precondition(maxCandidatesConsidered >= quoteFanOut, "a decision must judge at least the fan-out")
@@ -88,6 +98,8 @@ public struct PlacementConfig: Hashable, Sendable {
         self.maxSpreadPools = maxSpreadPools
         self.referencePricePerUnitHour = referencePricePerUnitHour
         self.referenceLatencyMilliseconds = referenceLatencyMilliseconds
+        self.spilloverFreshMilliseconds = spilloverFreshMilliseconds
+        self.spilloverSpareRoomPermille = spilloverSpareRoomPermille
     }
 }
 

@@ -1,5 +1,19 @@
 public import MeshCore
 
+/// The version of the figures a view entry shows: the inventory record's (epoch, sequence) and
+/// its issue instant (moved forward when a refusal's fresh figures heal the entry).
+public struct ViewVersion: Hashable, Sendable {
+    public var epoch: UInt64
+    public var sequence: UInt64
+    public var issuedAt: MeshInstant
+
+    public init(epoch: UInt64, sequence: UInt64, issuedAt: MeshInstant) {
+        self.epoch = epoch
+        self.sequence = sequence
+        self.issuedAt = issuedAt
+    }
+}
+
 /// One pool as a node sees it: its description, its last known availability, the record version
 /// that availability came from, and how long that record may be used.
 public struct ViewEntry: Hashable, Sendable {
@@ -94,6 +108,10 @@ public struct PoolView: Sendable {
     ) {
         guard let position = positionByID[availability.id] else { return }
         if (epoch, sequence) < (entries[position].epoch, entries[position].sequence) { return }
+        // A record issued before the owner last told this node its capacity first hand (a
+        // refusal's fresh availability, see ``heal(_:now:)``) is older news: keep the fresher
+        // figures. Its version is not adopted either, so the owner's next record still applies.
+        if issuedAt < entries[position].issuedAt && epoch == entries[position].epoch { return }
         entries[position].availability = availability
         entries[position].epoch = epoch
         entries[position].sequence = sequence
@@ -120,6 +138,75 @@ public struct PoolView: Sendable {
             availability.freeAccelerators[group] -= min(availability.freeAccelerators[group], acceleratorCount)
         }
         entries[position].availability = availability
+    }
+
+    /// Whether a pool, as the view now shows it, is live, fresh at `now`, and has room for
+    /// `demand` (in accelerator group `group`, when the demand names accelerators).
+    ///
+    /// A requester checks this before each quote round, so a candidate that refusals or quotes
+    /// received since the decision showed to be full is skipped rather than asked again.
+    public func hasRoom(pool: ComputeID, for demand: Demand, group: Int?, now: MeshInstant) -> Bool {
+        guard let position = positionByID[pool] else { return false }
+        let entry = entries[position]
+        if !entry.isLive || now > entry.validUntil { return false }
+        let free = entry.availability
+        if free.freeComputeUnits < demand.computeUnits || free.freeMemoryMiB < demand.memoryMiB { return false }
+        if demand.acceleratorCount > 0 {
+            guard let group, group < free.freeAccelerators.count else { return false }
+            if free.freeAccelerators[group] < demand.acceleratorCount { return false }
+        }
+        return true
+    }
+
+    /// The version (epoch, sequence, issue instant) of a pool's entry, to tell later whether the
+    /// figures a debit was made against are still the ones in view.
+    public func version(of pool: ComputeID) -> ViewVersion? {
+        guard let position = positionByID[pool] else { return nil }
+        let entry = entries[position]
+        return ViewVersion(epoch: entry.epoch, sequence: entry.sequence, issuedAt: entry.issuedAt)
+    }
+
+    /// Gives back capacity a ``debit(pool:computeUnits:memoryMiB:acceleratorCount:group:)`` took
+    /// (a quote the node released, so the owner has the capacity again), but only while the
+    /// entry still shows the figures the debit was made against (`version`): a newer record or a
+    /// refusal's fresh figures already say what is free. Never above the pool's capacity.
+    public mutating func credit(
+        pool: ComputeID, computeUnits: UInt64, memoryMiB: UInt64, acceleratorCount: UInt32, group: Int?,
+        ifStill version: ViewVersion
+    ) {
+        guard let position = positionByID[pool] else { return }
+        let entry = entries[position]
+        guard ViewVersion(epoch: entry.epoch, sequence: entry.sequence, issuedAt: entry.issuedAt) == version else { return }
+        var availability = entry.availability
+        let d = entry.descriptor
+        availability.freeComputeUnits = min(d.computeUnits, availability.freeComputeUnits + computeUnits)
+        availability.freeMemoryMiB = min(d.memoryMiB, availability.freeMemoryMiB + memoryMiB)
+        if let group, group < availability.freeAccelerators.count, group < d.accelerators.count {
+            availability.freeAccelerators[group] = min(
+                d.accelerators[group].count, availability.freeAccelerators[group] + acceleratorCount)
+        }
+        entries[position].availability = availability
+    }
+
+    /// Whether the view's figures for a pool are fresh (issued or healed within `freshWithin` of
+    /// `now`) or show spare room beyond `demand` of at least `sparePermille` per mille of it (in
+    /// compute units, memory and, in `group`, accelerators). Assumes ``hasRoom(pool:for:group:now:)``.
+    public func isConfident(
+        pool: ComputeID, for demand: Demand, group: Int?, now: MeshInstant, freshWithin: MeshDuration, sparePermille: UInt64
+    ) -> Bool {
+        guard let position = positionByID[pool] else { return false }
+        let entry = entries[position]
+        if now.since(entry.issuedAt) <= freshWithin { return true }
+        func spare(_ free: UInt64, _ need: UInt64) -> Bool {
+            need == 0 || free.subtractingReportingOverflow(need).partialValue >= need * sparePermille / 1000 && free >= need
+        }
+        let free = entry.availability
+        if !spare(free.freeComputeUnits, demand.computeUnits) || !spare(free.freeMemoryMiB, demand.memoryMiB) { return false }
+        if demand.acceleratorCount > 0 {
+            guard let group, group < free.freeAccelerators.count else { return false }
+            if !spare(UInt64(free.freeAccelerators[group]), UInt64(demand.acceleratorCount)) { return false }
+        }
+        return true
     }
 
     /// Marks a pool withdrawn.

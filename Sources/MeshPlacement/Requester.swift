@@ -21,6 +21,15 @@ public enum RequesterDirective: Hashable, Sendable {
 /// quotes in parallel, picks deterministically, confirms one and releases the rest, and spills a
 /// request it cannot serve over to peer nodes (hop limit, loop prevention, origin lock).
 ///
+/// A spread demand is split into the fewest equal parts (at most `maxPools`) that the view can
+/// place on distinct owners; each round asks for every missing part in parallel, and the parts are
+/// confirmed all or nothing: if any part fails, every part (held or already leased) is given back
+/// and the request spills over or is refused, so no partial lease is left.
+///
+/// A node serving a request spilled over from another region asks only owners whose figures are
+/// fresh or show spare room (``PlacementConfig/spilloverFreshMilliseconds``): at saturation, blind
+/// spillover mostly moves placements between regions at the cost of failed quote rounds.
+///
 /// Safety does not rest on the view: only owners commit, each on its own ledger. The requester
 /// guarantees that one request commits at most once: a quote or lease that arrives for a request no
 /// longer waiting for it is released at once (the origin lock).
@@ -54,8 +63,22 @@ public struct PlacementRequester: Sendable {
 
     enum Phase: Sendable {
         case quoting
-        case confirming(QuoteOffer)
+        /// Every part holds a firm quote; CONFIRMs are out for all of them.
+        case confirming
         case forwarding(NodeID)
+    }
+
+    /// A quote request in flight: the pool asked and the part it was asked for.
+    struct Asked: Sendable {
+        var pool: ComputeID
+        var part: Int
+    }
+
+    /// A firm quote received in the current round, for one part.
+    struct PartQuote: Sendable {
+        var part: Int
+        var offer: QuoteOffer
+        var score: UInt32
     }
 
     struct Pending: Sendable {
@@ -66,13 +89,26 @@ public struct PlacementRequester: Sendable {
         var ranked: [RankedCandidate] = []
         var nextRank = 0
         var rounds = 0
-        var awaiting: [ComputeID] = []
-        var quotes: [QuoteOffer] = []
+        /// The demand of each part, each for one pool: one part for a gang, up to `maxPools` for
+        /// a spread demand (see ``PlacementRequester/split(_:into:)``).
+        var parts: [Demand] = []
+        /// The firm quote kept for each part (from this or an earlier round); nil while missing.
+        var held: [QuoteOffer?] = []
+        /// The lease confirmed for each part, while confirming.
+        var leased: [Lease?] = []
+        var awaiting: [Asked] = []
+        /// This round's quotes, not yet assigned to a part.
+        var quotes: [PartQuote] = []
         var phase: Phase = .quoting
         var explanation: Explanation
         var timerAt: MeshInstant
         var forwardTries = 0
         var lastRefusal: RequestRejection? = nil
+        /// The view version each quote received was debited against, by hold, so that a hold given
+        /// back can be credited back while those figures are still in view.
+        var debited: [HoldID: ViewVersion] = [:]
+
+        var isSpread: Bool { parts.count > 1 }
     }
 
     private var pending: [RequestID: Pending] = [:]
@@ -95,6 +131,16 @@ public struct PlacementRequester: Sendable {
         public var confirmsSent = 0
         public var forwardsSent = 0
         public var lateReleases = 0
+        /// Ranked candidates not asked for a quote because, by the time of the round, the view
+        /// (healed by owners' refusals, debited by quotes received) showed they had no room.
+        public var candidatesSkipped = 0
+        /// Candidates not asked for a spilled request because their figures were neither fresh nor
+        /// showed spare room (``PlacementConfig/spilloverFreshMilliseconds``).
+        public var spilloverCandidatesSkipped = 0
+        /// Requests placed as a spread demand over more than one pool.
+        public var spreadPlaced = 0
+        /// Spread requests whose parts were all given back because one part failed.
+        public var spreadRolledBack = 0
     }
     public private(set) var counters = Counters()
 
@@ -177,18 +223,25 @@ public struct PlacementRequester: Sendable {
             switch p.phase {
             case .quoting:
                 if now >= p.request.deadline {
-                    releaseQuotes(p.quotes, out: &out)
+                    releaseQuotes(p.quotes.map(\.offer), out: &out)
+                    releaseHeld(requestID, out: &out)
                     complete(
                         requestID, .refused(.deadlineExpired, message: "the deadline passed while quoting"), now: now, out: &out)
                 } else {
                     pending[requestID]!.awaiting = []
                     concludeRound(requestID, now: now, out: &out)
                 }
-            case .confirming(let offer):
-                // No CONFIRMED in time: give the hold (or the lease it may have become) back.
-                out.append(.send(to: offer.pool.owner, .release(.hold(offer.holdID))))
+            case .confirming:
+                // No CONFIRMED in time: give every hold (or the lease it may have become) back.
+                let late = p.held.indices.filter { p.leased[$0] == nil }.map { p.held[$0]!.pool.owner.short }
+                for part in p.held.indices where p.leased[part] == nil {
+                    out.append(.send(to: p.held[part]!.pool.owner, .release(.hold(p.held[part]!.holdID))))
+                }
+                for case let lease? in p.leased { out.append(.send(to: lease.pool.owner, .release(.lease(lease.leaseID)))) }
+                if p.isSpread { counters.spreadRolledBack += 1 }
                 complete(
-                    requestID, .refused(.overloaded, message: "owner \(offer.pool.owner.short) did not confirm in time"),
+                    requestID,
+                    .refused(.overloaded, message: "owner \(late.joined(separator: ", ")) did not confirm in time"),
                     now: now,
                     out: &out)
             case .forwarding(let peer):
@@ -209,12 +262,6 @@ public struct PlacementRequester: Sendable {
         purgeIdempotency(now: now)
         if let rejection = RequestValidation.check(request, now: now, config: config) {
             refuseAtOnce(request, rejection.reason, rejection.message, path: path, to: replyTo, out: &out)
-            return
-        }
-        if request.demand.mode == .spread && request.demand.maxPools > 1 {
-            refuseAtOnce(
-                request, .invalidDemand, "spreading one demand over several pools is not supported yet; ask per pool",
-                path: path, to: replyTo, out: &out)
             return
         }
         let key = IdempotencyKey(origin: request.origin, tenant: request.tenant, key: request.idempotencyKey)
@@ -240,58 +287,184 @@ public struct PlacementRequester: Sendable {
             return
         }
         idempotency[key] = IdempotencyEntry(content: content, state: .inFlight(request.requestID), expiresAt: .zero)
-        let decision = CandidateEvaluation.decide(
-            request, view: view, now: now, decidedBy: node, region: region, path: path, config: config)
+        let plan = Self.plan(request, view: view, now: now, decidedBy: node, region: region, path: path, config: config)
         pending[request.requestID] = Pending(
-            request: request, replyTo: [replyTo], path: path, hopsLeft: hopsLeft, ranked: decision.ranked,
-            explanation: decision.explanation, timerAt: now)
-        if decision.ranked.isEmpty {
-            pending[request.requestID]!.lastRefusal = RequestRejection(
-                .noCandidates, "no pool in view passed the filters (\(decision.explanation.consideredCount) considered)")
+            request: request, replyTo: [replyTo], path: path, hopsLeft: hopsLeft, ranked: plan.decision.ranked,
+            parts: plan.parts, held: plan.parts.map { _ in nil }, explanation: plan.decision.explanation, timerAt: now)
+        if let rejection = plan.rejection {
+            // The view proves no pool (or, for a spread, no set of pools) can take the demand:
+            // spill over or refuse without asking any owner, i.e. without a quote round.
+            pending[request.requestID]!.lastRefusal = rejection
             spillOrRefuse(request.requestID, now: now, out: &out)
         } else {
             startRound(request.requestID, now: now, out: &out)
         }
     }
 
+    /// How a request will be served: its parts (one for a gang; for a spread, the fewest equal
+    /// shares, at most `maxPools`, for which the view has that many candidates on distinct owners)
+    /// and the decision that ranked the candidates for one part. A rejection means the view
+    /// proves nothing fits, so no owner is asked.
+    struct Plan {
+        var parts: [Demand]
+        var decision: Decision
+        var rejection: RequestRejection?
+    }
+
+    static func plan(
+        _ request: PlacementRequest, view: PoolView, now: MeshInstant, decidedBy: NodeID, region: Region, path: [NodeID],
+        config: PlacementConfig
+    ) -> Plan {
+        let demand = request.demand
+        if demand.mode == .gang || demand.maxPools <= 1 {
+            var single = demand
+            single.mode = .gang
+            single.maxPools = 1
+            var share = request
+            share.demand = single
+            let decision = CandidateEvaluation.decide(
+                share, view: view, now: now, decidedBy: decidedBy, region: region, path: path, config: config)
+            let rejection =
+                decision.ranked.isEmpty
+                ? RequestRejection(
+                    .noCandidates, "no pool in view passed the filters (\(decision.explanation.consideredCount) considered)")
+                : nil
+            return Plan(parts: [single], decision: decision, rejection: rejection)
+        }
+        // A spread: each part must be non-empty (an accelerator demand gives each part at least one
+        // accelerator), and parts go to distinct owner nodes, because an owner keeps one lease per
+        // (tenant, idempotency key) and CONFIRM carries no part number.
+        let divisible = demand.acceleratorCount > 0 ? UInt64(demand.acceleratorCount) : demand.computeUnits
+        let most = Int(min(UInt64(min(demand.maxPools, config.maxSpreadPools)), max(1, divisible)))
+        var last: (parts: [Demand], decision: Decision)? = nil
+        for count in 1...most {
+            let parts = split(demand, into: count)
+            var share = request
+            share.demand = parts[0]  // the largest share: every candidate has room for any part
+            let decision = CandidateEvaluation.decide(
+                share, view: view, now: now, decidedBy: decidedBy, region: region, path: path, config: config)
+            var owners: [NodeID] = []
+            for candidate in decision.ranked where !owners.contains(candidate.pool.owner) {
+                owners.append(candidate.pool.owner)
+                if owners.count >= count { break }
+            }
+            if owners.count >= count { return Plan(parts: parts, decision: decision, rejection: nil) }
+            last = (parts, decision)
+        }
+        let (parts, decision) = last!
+        return Plan(
+            parts: parts, decision: decision,
+            rejection: RequestRejection(
+                .noCandidates,
+                "no \(parts.count) pools on distinct owners in view could each take a share of the spread demand (\(decision.ranked.count) of \(decision.explanation.consideredCount) could)"
+            ))
+    }
+
+    /// Splits a demand into `count` gang parts whose quantities differ by at most one and sum to
+    /// the demand's; earlier parts are the larger. Deterministic.
+    public static func split(_ demand: Demand, into count: Int) -> [Demand] {
+        precondition(count >= 1, "splitting into \(count) parts")
+        let n = UInt64(count)
+        func share<T: FixedWidthInteger>(_ total: T, _ index: Int) -> T {
+            let base = UInt64(total) / n
+            let extra = UInt64(index) < UInt64(total) % n ? 1 : 0
+            return T(base + UInt64(extra))
+        }
+        return (0..<count).map { index in
+            Demand(
+                accelerator: demand.accelerator, acceleratorCount: share(demand.acceleratorCount, index),
+                computeUnits: share(demand.computeUnits, index), memoryMiB: share(demand.memoryMiB, index), mode: .gang,
+                maxPools: 1)
+        }
+    }
+
     // MARK: - Quote rounds
 
+    /// Starts a quote round: asks up to `quoteFanOut` candidates per missing part (the best-ranked
+    /// first), each for one part, in parallel. Candidates the view now shows without room are
+    /// skipped (and marked filtered in the explanation); when too few are left, the request gives
+    /// up here without asking anyone.
     private mutating func startRound(_ requestID: RequestID, now: MeshInstant, out: inout [RequesterDirective]) {
         var p = pending[requestID]!
-        let end = min(p.ranked.count, p.nextRank + config.quoteFanOut)
-        precondition(p.nextRank < end, "a quote round with no candidates left for \(requestID)")
+        let missing = p.held.indices.filter { p.held[$0] == nil }
+        precondition(!missing.isEmpty, "a quote round for \(requestID) with every part held")
+        // A spread keeps one part per owner (see `plan`): owners already holding a part are out.
+        var owners: [NodeID] = p.isSpread ? p.held.compactMap { $0?.pool.owner } : []
+        let want = missing.count * config.quoteFanOut
+        // A request spilled over from elsewhere is served only on confident figures.
+        let spilled = p.path.count > 1
+        let spillFresh = MeshDuration(milliseconds: config.spilloverFreshMilliseconds)
+        var picked: [(candidate: RankedCandidate, part: Int)] = []
+        var rank = p.nextRank
+        while rank < p.ranked.count && picked.count < want {
+            let candidate = p.ranked[rank]
+            rank += 1
+            if p.isSpread && owners.contains(candidate.pool.owner) { continue }
+            let part = missing[picked.count % missing.count]
+            if !view.hasRoom(pool: candidate.pool, for: p.parts[part], group: candidate.acceleratorGroup, now: now) {
+                counters.candidatesSkipped += 1
+                Self.markFiltered(
+                    &p.explanation, pool: candidate.pool, reason: .capacity,
+                    message: "skipped: the owner's latest figures show too little room")
+                continue
+            }
+            if spilled
+                && !view.isConfident(
+                    pool: candidate.pool, for: p.parts[part], group: candidate.acceleratorGroup, now: now,
+                    freshWithin: spillFresh, sparePermille: config.spilloverSpareRoomPermille)
+            {
+                counters.spilloverCandidatesSkipped += 1
+                Self.markFiltered(
+                    &p.explanation, pool: candidate.pool, reason: .capacity,
+                    message: "skipped for a spilled request: figures neither fresh nor with spare room")
+                continue
+            }
+            picked.append((candidate, part))
+            if p.isSpread { owners.append(candidate.pool.owner) }
+        }
+        p.nextRank = rank
+        if picked.isEmpty || (picked.count < missing.count && rank >= p.ranked.count) {
+            if p.lastRefusal == nil {
+                p.lastRefusal = RequestRejection(
+                    .insufficientCapacity, "the owners' latest figures leave no candidate with room (\(rank) ranked)")
+            }
+            pending[requestID] = p
+            giveUp(requestID, now: now, out: &out)
+            return
+        }
         p.rounds += 1
         counters.quoteRounds += 1
         p.phase = .quoting
         p.quotes = []
         p.awaiting = []
         let holdFor = MeshDuration(milliseconds: config.holdTTLMilliseconds)
-        for candidate in p.ranked[p.nextRank..<end] {
-            p.awaiting.append(candidate.pool)
+        for (candidate, part) in picked {
+            p.awaiting.append(Asked(pool: candidate.pool, part: part))
             counters.quotesAsked += 1
             let ask = QuoteAsk(
                 requestID: requestID, requester: node, pool: candidate.pool, tenant: p.request.tenant, sector: p.request.sector,
-                demand: p.request.demand, holdFor: holdFor, deadline: p.request.deadline)
+                demand: p.parts[part], holdFor: holdFor, deadline: p.request.deadline)
             out.append(.send(to: candidate.pool.owner, .quoteRequest(ask)))
         }
-        p.nextRank = end
         p.timerAt = min(now + MeshDuration(milliseconds: config.quoteTimeoutMilliseconds), p.request.deadline)
         pending[requestID] = p
         wake(requestID, at: p.timerAt)
     }
 
     private mutating func onQuote(_ offer: QuoteOffer, from sender: NodeID, now: MeshInstant, out: inout [RequesterDirective]) {
-        guard var p = pending[offer.requestID], case .quoting = p.phase, let index = p.awaiting.firstIndex(of: offer.pool),
-            offer.pool.owner == sender
+        guard var p = pending[offer.requestID], case .quoting = p.phase,
+            let index = p.awaiting.firstIndex(where: { $0.pool == offer.pool }), offer.pool.owner == sender
         else {
             // Late or unexpected: nobody will confirm it, so give it back now.
             counters.lateReleases += 1
             out.append(.send(to: sender, .release(.hold(offer.holdID))))
             return
         }
-        p.awaiting.remove(at: index)
-        p.quotes.append(offer)
-        let group = p.ranked.first { $0.pool == offer.pool }?.acceleratorGroup
+        let part = p.awaiting.remove(at: index).part
+        let candidate = p.ranked.first { $0.pool == offer.pool }
+        p.quotes.append(PartQuote(part: part, offer: offer, score: candidate?.score.total ?? 0))
+        let group = candidate?.acceleratorGroup
+        if let version = view.version(of: offer.pool) { p.debited[offer.holdID] = version }
         view.debit(
             pool: offer.pool, computeUnits: offer.computeUnits, memoryMiB: offer.memoryMiB,
             acceleratorCount: offer.acceleratorCount,
@@ -305,19 +478,34 @@ public struct PlacementRequester: Sendable {
         guard var p = pending[refusal.requestID] else { return }
         switch p.phase {
         case .quoting:
-            guard let pool = refusal.pool, pool.owner == sender, let index = p.awaiting.firstIndex(of: pool) else { return }
+            guard let pool = refusal.pool, pool.owner == sender, let index = p.awaiting.firstIndex(where: { $0.pool == pool })
+            else { return }
             p.awaiting.remove(at: index)
             p.lastRefusal = RequestRejection(refusal.reason, refusal.message)
             Self.markRefused(&p.explanation, pool: pool, message: "\(refusal.reason): \(refusal.message)")
             pending[refusal.requestID] = p
             if p.awaiting.isEmpty { concludeRound(refusal.requestID, now: now, out: &out) }
-        case .confirming(let offer):
-            guard sender == offer.pool.owner else { return }
+        case .confirming:
+            guard let part = p.held.indices.first(where: { p.held[$0]?.pool.owner == sender && p.leased[$0] == nil }) else {
+                return
+            }
+            let offer = p.held[part]!
             p.lastRefusal = RequestRejection(refusal.reason, refusal.message)
             Self.markRefused(&p.explanation, pool: offer.pool, message: "confirm refused: \(refusal.reason): \(refusal.message)")
             p.phase = .quoting
-            pending[refusal.requestID] = p
-            nextRoundOrGiveUp(refusal.requestID, now: now, out: &out)
+            if p.isSpread {
+                // All or nothing: give back every other part, confirmed or not, and do not try
+                // again here (a late CONFIRMED for a part given back is released on arrival).
+                counters.spreadRolledBack += 1
+                pending[refusal.requestID] = p
+                releaseHeld(refusal.requestID, out: &out)
+                spillOrRefuse(refusal.requestID, now: now, out: &out)
+            } else {
+                p.held[part] = nil
+                p.leased = []
+                pending[refusal.requestID] = p
+                nextRoundOrGiveUp(refusal.requestID, now: now, out: &out)
+            }
         case .forwarding(let peer):
             guard sender == peer else { return }
             p.lastRefusal = RequestRejection(refusal.reason, refusal.message)
@@ -328,41 +516,60 @@ public struct PlacementRequester: Sendable {
 
     /// Moves a scored candidate's verdict to filtered(ownerRefused), keeping the sum rule.
     static func markRefused(_ explanation: inout Explanation, pool: ComputeID, message: String) {
+        markFiltered(&explanation, pool: pool, reason: .ownerRefused, message: message)
+    }
+
+    /// Moves a scored candidate's verdict to filtered(reason), keeping the sum rule.
+    static func markFiltered(_ explanation: inout Explanation, pool: ComputeID, reason: FilterReason, message: String) {
         guard let index = explanation.verdicts.firstIndex(where: { $0.pool == pool }),
             case .scored = explanation.verdicts[index].outcome
         else { return }
-        explanation.verdicts[index].outcome = .filtered(
-            .ownerRefused, detail: String(message.utf8.prefix(CandidateVerdict.maxDetailBytes))!)
+        var detail = Substring(message)
+        while detail.utf8.count > CandidateVerdict.maxDetailBytes { detail = detail.dropLast() }
+        explanation.verdicts[index].outcome = .filtered(reason, detail: String(detail))
         explanation.scoredCount -= 1
         explanation.filteredCount += 1
     }
 
+    /// Ends a quote round: each missing part keeps its best quote (deterministic: the candidate's
+    /// score, then the firm price, then the pool ID); other quotes are released. When every part
+    /// holds a quote, all are confirmed; otherwise another round asks for the missing parts.
     private mutating func concludeRound(_ requestID: RequestID, now: MeshInstant, out: inout [RequesterDirective]) {
         var p = pending[requestID]!
-        if p.quotes.isEmpty {
+        let ordered = p.quotes.sorted { a, b in
+            if a.score != b.score { return a.score > b.score }
+            if a.offer.pricePerUnitHour != b.offer.pricePerUnitHour {
+                return a.offer.pricePerUnitHour < b.offer.pricePerUnitHour
+            }
+            return a.offer.pool < b.offer.pool
+        }
+        for quote in ordered {
+            if p.held[quote.part] == nil {
+                p.held[quote.part] = quote.offer
+            } else {
+                out.append(.send(to: quote.offer.pool.owner, .release(.hold(quote.offer.holdID))))
+                creditBack(quote.offer, &p)
+            }
+        }
+        p.quotes = []
+        pending[requestID] = p
+        if p.held.contains(where: { $0 == nil }) {
             nextRoundOrGiveUp(requestID, now: now, out: &out)
             return
         }
-        // Deterministic pick: the candidate's score, then the firm price, then the pool ID.
-        func score(_ offer: QuoteOffer) -> UInt32 { p.ranked.first { $0.pool == offer.pool }?.score.total ?? 0 }
-        let ordered = p.quotes.sorted { a, b in
-            let (sa, sb) = (score(a), score(b))
-            if sa != sb { return sa > sb }
-            if a.pricePerUnitHour != b.pricePerUnitHour { return a.pricePerUnitHour < b.pricePerUnitHour }
-            return a.pool < b.pool
+        p.phase = .confirming
+        p.leased = p.parts.map { _ in nil }
+        for offer in p.held {
+            let offer = offer!
+            counters.confirmsSent += 1
+            out.append(
+                .send(
+                    to: offer.pool.owner,
+                    .confirm(
+                        ConfirmAsk(
+                            requestID: requestID, holdID: offer.holdID, idempotencyKey: p.request.idempotencyKey,
+                            leaseDuration: p.request.leaseDuration))))
         }
-        let chosen = ordered[0]
-        for other in ordered.dropFirst() { out.append(.send(to: other.pool.owner, .release(.hold(other.holdID)))) }
-        p.quotes = [chosen]
-        p.phase = .confirming(chosen)
-        counters.confirmsSent += 1
-        out.append(
-            .send(
-                to: chosen.pool.owner,
-                .confirm(
-                    ConfirmAsk(
-                        requestID: requestID, holdID: chosen.holdID, idempotencyKey: p.request.idempotencyKey,
-                        leaseDuration: p.request.leaseDuration))))
         p.timerAt = now + MeshDuration(milliseconds: config.confirmTimeoutMilliseconds)
         pending[requestID] = p
         wake(requestID, at: p.timerAt)
@@ -373,12 +580,45 @@ public struct PlacementRequester: Sendable {
         if p.nextRank < p.ranked.count && p.rounds < config.maxQuoteRounds && now < p.request.deadline {
             startRound(requestID, now: now, out: &out)
         } else {
-            if p.lastRefusal == nil || p.lastRefusal?.reason == .holdLapsed {
-                pending[requestID]!.lastRefusal = RequestRejection(
-                    .insufficientCapacity, "no owner among \(p.nextRank) candidates could hold the capacity")
-            }
-            spillOrRefuse(requestID, now: now, out: &out)
+            giveUp(requestID, now: now, out: &out)
         }
+    }
+
+    /// No more rounds here: gives back any part already held and spills over or refuses.
+    private mutating func giveUp(_ requestID: RequestID, now: MeshInstant, out: inout [RequesterDirective]) {
+        let p = pending[requestID]!
+        if p.lastRefusal == nil || p.lastRefusal?.reason == .holdLapsed {
+            pending[requestID]!.lastRefusal = RequestRejection(
+                .insufficientCapacity, "no owner among \(p.nextRank) candidates could hold the capacity")
+        }
+        releaseHeld(requestID, out: &out)
+        spillOrRefuse(requestID, now: now, out: &out)
+    }
+
+    /// Gives back every part held (a hold, or the lease it was confirmed into) and forgets them.
+    private mutating func releaseHeld(_ requestID: RequestID, out: inout [RequesterDirective]) {
+        var p = pending[requestID]!
+        for (part, offer) in p.held.enumerated() {
+            guard let offer else { continue }
+            if part < p.leased.count, let lease = p.leased[part] {
+                out.append(.send(to: lease.pool.owner, .release(.lease(lease.leaseID))))
+            } else {
+                out.append(.send(to: offer.pool.owner, .release(.hold(offer.holdID))))
+            }
+            creditBack(offer, &p)
+        }
+        p.held = p.parts.map { _ in nil }
+        p.leased = []
+        pending[requestID] = p
+    }
+
+    /// Credits the view back with a quote's capacity the node gives back (see ``PoolView/credit``).
+    private mutating func creditBack(_ offer: QuoteOffer, _ p: inout Pending) {
+        guard let version = p.debited.removeValue(forKey: offer.holdID) else { return }
+        view.credit(
+            pool: offer.pool, computeUnits: offer.computeUnits, memoryMiB: offer.memoryMiB,
+            acceleratorCount: offer.acceleratorCount, group: p.ranked.first { $0.pool == offer.pool }?.acceleratorGroup,
+            ifStill: version)
     }
 
     private mutating func onConfirmed(
@@ -386,15 +626,21 @@ public struct PlacementRequester: Sendable {
     ) {
         // The lease may come from another hold than the one confirmed: an owner answers a confirm
         // under a key that already has a lease with that lease.
-        guard let p = pending[confirmed.requestID], case .confirming(let offer) = p.phase, sender == offer.pool.owner
+        guard var p = pending[confirmed.requestID], case .confirming = p.phase,
+            let part = p.held.indices.first(where: { p.held[$0]?.pool.owner == sender && p.leased[$0] == nil })
         else {
             // The origin lock: a lease nobody waits for is released at once.
             counters.lateReleases += 1
             out.append(.send(to: sender, .release(.lease(confirmed.lease.leaseID))))
             return
         }
+        p.leased[part] = confirmed.lease
+        pending[confirmed.requestID] = p
+        if p.leased.contains(where: { $0 == nil }) { return }
         counters.quoteRoundsOfPlaced += p.rounds
-        complete(confirmed.requestID, .placed([confirmed.lease]), chosen: offer.pool, now: now, out: &out)
+        if p.isSpread { counters.spreadPlaced += 1 }
+        complete(
+            confirmed.requestID, .placed(p.leased.map { $0! }), chosen: p.held[0]!.pool, now: now, out: &out)
     }
 
     // MARK: - Spillover

@@ -223,7 +223,12 @@ public final class Node: @unchecked Sendable {
         var seed = c.randomSeed ?? UInt64.random(in: 1...UInt64.max)
         if seed == 0 { seed = 1 }
         rng = SeededRandom(seed: seed)
-        requester = PlacementRequester(node: nodeID, region: c.region)
+        // Owners publish availability on every ledger change and re-issue it every 20 s, so an old
+        // record here is an unchanged one, not a lagging one: spilled requests may trust any live
+        // record (the simulator's 250 ms default models views that lag by seconds).
+        requester = PlacementRequester(
+            node: nodeID, region: c.region,
+            config: PlacementConfig(spilloverFreshMilliseconds: Node.recordValidityMilliseconds))
         owner = OwnerLedger(node: nodeID, restoring: PlacementLedgerBridge.snapshot(state))
         registry = PoolRegistry(node: nodeID, epoch: incarnation)
         registry.restore(state.pools.map { RegisteredPool(descriptor: $0.descriptor, epoch: $0.epoch, sequence: $0.sequence) })

@@ -1,4 +1,5 @@
 import MeshCore
+import MeshNode
 public import MeshPlacement
 import MeshStore
 import MeshWire
@@ -32,6 +33,8 @@ public struct PlacementSimConfig: Sendable {
     public var conflictPermille: UInt64
     /// Requests with bad input (unknown sector, empty demand, passed deadline), per mille.
     public var badInputPermille: UInt64
+    /// Plain compute requests made as spread demands (over 2 to 4 pools), per mille of them.
+    public var spreadPermille: UInt64
     public var placement: PlacementConfig
 
     public init(
@@ -39,7 +42,7 @@ public struct PlacementSimConfig: Sendable {
         publishPeriodMilliseconds: UInt64 = 1_000, maxInventoryDelayMilliseconds: UInt64 = 1_000,
         minLatencyMilliseconds: UInt64 = 1,
         maxLatencyMilliseconds: UInt64 = 8, retryPermille: UInt64 = 30, conflictPermille: UInt64 = 5,
-        badInputPermille: UInt64 = 5,
+        badInputPermille: UInt64 = 5, spreadPermille: UInt64 = 100,
         placement: PlacementConfig = PlacementConfig(maxExplanations: 64)
     ) {
         precondition(nodeCount >= regionCount && nodeCount % regionCount == 0, "nodes must split evenly into regions")
@@ -55,6 +58,7 @@ public struct PlacementSimConfig: Sendable {
         self.retryPermille = retryPermille
         self.conflictPermille = conflictPermille
         self.badInputPermille = badInputPermille
+        self.spreadPermille = spreadPermille
         self.placement = placement
     }
 }
@@ -65,8 +69,28 @@ public struct PlacementSimReport: Sendable, CustomStringConvertible {
     public var attempts = 0
     public var placed = 0
     public var refused: [String: Int] = [:]
+    /// Quote rounds run, at every node, for every request.
     public var quoteRounds = 0
+    /// Quote rounds the requesters credit to requests that ended placed (each node counts the
+    /// rounds it ran itself if its part of the request ended placed; rounds run at a peer that
+    /// then refused are not included).
     public var quoteRoundsOfPlaced = 0
+    /// Quote rounds run for requests that ended placed, at every node the request visited,
+    /// including peers that refused it: counted on the wire, one per (node, request) batch of
+    /// QUOTE_REQUESTs sent in one step.
+    public var attemptsOfPlaced = 0
+    /// Requests refused without any quote round anywhere (the view showed nothing fits, or bad input).
+    public var refusedWithoutAttempt = 0
+    public var candidatesSkipped = 0
+    /// Spread requests submitted, placed, placed over more than one pool, and rolled back.
+    public var spreadRequests = 0
+    public var spreadPlaced = 0
+    public var spreadMultiPool = 0
+    public var spreadRolledBack = 0
+    /// Placed requests by (quote rounds, nodes on the path): "2 rounds, 2 nodes" = 40 and so on.
+    public var placedByRoundsAndNodes: [String: Int] = [:]
+    /// Candidates a node serving a spilled request did not ask (figures neither fresh nor roomy).
+    public var spilloverCandidatesSkipped = 0
     public var quotesAsked = 0
     public var confirmsSent = 0
     public var forwards = 0
@@ -85,8 +109,17 @@ public struct PlacementSimReport: Sendable, CustomStringConvertible {
     public var leasesLeftAtEnd = 0
     public var violations: [String] = []
 
-    /// Quote rounds run by requests that ended placed, per placement.
-    public var attemptsPerSuccess: Double { placed == 0 ? 0 : Double(quoteRoundsOfPlaced) / Double(placed) }
+    /// Attempts per success: quote rounds run for requests that ended placed, at every node they
+    /// visited, per placement (see BENCHMARKS.md for why a quote round is the attempt).
+    public var attemptsPerSuccess: Double { placed == 0 ? 0 : Double(attemptsOfPlaced) / Double(placed) }
+    /// The requesters' own figure (rounds credited to placed requests, per placement): the
+    /// figure reported before; excludes rounds at peers that refused.
+    public var requesterRoundsPerSuccess: Double { placed == 0 ? 0 : Double(quoteRoundsOfPlaced) / Double(placed) }
+    /// Every quote round, for placed and refused requests alike, per placement.
+    public var allRoundsPerSuccess: Double { placed == 0 ? 0 : Double(quoteRounds) / Double(placed) }
+    /// Tenant submissions (PLACE, retries not counted) per placement: bounded below by the demand
+    /// factor, whatever the placement does.
+    public var submissionsPerSuccess: Double { placed == 0 ? 0 : Double(attempts) / Double(placed) }
     /// Confirms sent per lease made.
     public var confirmsPerLease: Double { leasesStarted == 0 ? 0 : Double(confirmsSent) / Double(leasesStarted) }
 
@@ -94,12 +127,17 @@ public struct PlacementSimReport: Sendable, CustomStringConvertible {
         let refusals = refused.keys.sorted().map { "\($0)=\(refused[$0]!)" }.joined(separator: " ")
         return """
             seed \(seed): \(attempts) attempts, \(placed) placed, refused: \(refusals)
-              quote rounds \(quoteRounds) (\(quoteRoundsOfPlaced) by placed requests: \(attemptsPerSuccess) per success), \
-            confirms/lease \(confirmsPerLease), forwards \(forwards), late releases \(lateReleases)
+              attempts (quote rounds) of placed requests \(attemptsOfPlaced): \(attemptsPerSuccess) per success; \
+            requester-credited \(quoteRoundsOfPlaced) (\(requesterRoundsPerSuccess)); all rounds \(quoteRounds) \
+            (\(allRoundsPerSuccess)); refused without a round \(refusedWithoutAttempt); candidates skipped \(candidatesSkipped), \
+            for spilled requests \(spilloverCandidatesSkipped)
+              spread: \(spreadRequests) asked, \(spreadPlaced) placed (\(spreadMultiPool) over several pools), \
+            \(spreadRolledBack) rolled back; confirms/lease \(confirmsPerLease), forwards \(forwards), late releases \(lateReleases)
               holds placed \(holdsPlaced), released \(holdsReleased), lapsed \(holdsLapsed); leases \(leasesStarted); \
             batches \(ledgerBatches); messages \(messages) (\(wireBytes) bytes)
               max inventory age used \(maxInventoryAgeMilliseconds) ms; explanations checked \(explanationsChecked); \
             virtual time \(virtualMilliseconds) ms; left at end: \(holdsLeftAtEnd) holds, \(leasesLeftAtEnd) leases
+              placed by rounds and path: \(placedByRoundsAndNodes.keys.sorted().map { "\($0)=\(placedByRoundsAndNodes[$0]!)" }.joined(separator: " "))
               violations: \(violations.isEmpty ? "none" : violations.prefix(5).joined(separator: "; "))
             """
     }
@@ -127,6 +165,14 @@ struct PlacementOracle {
     var holds: [HoldID: Reservation] = [:]
     var leases: [LeaseID: Reservation] = [:]
     var leasesPerKey: [String: Int] = [:]
+    /// The leases started under each idempotency key, and how each lease ended.
+    var leasesOfKey: [String: [LeaseID]] = [:]
+    var activePerKey: [String: Int] = [:]
+    var keyOfLease: [LeaseID: String] = [:]
+    var leaseReleased: Set<LeaseID> = []
+    var leaseExpired: Set<LeaseID> = []
+    /// The most leases a key may hold at once: its spread demand's `maxPools` (1 for a gang).
+    var maxLeasesPerKey: [String: Int] = [:]
     var violations: [String] = []
     var holdsPlaced = 0, holdsReleased = 0, holdsLapsed = 0, leasesStarted = 0, batches = 0
 
@@ -160,9 +206,16 @@ struct PlacementOracle {
                     continue
                 }
                 leases[l.lease.leaseID] = r
-                leasesPerKey[l.idempotencyKey, default: 0] += 1
-                if leasesPerKey[l.idempotencyKey]! > 1 {
-                    violations.append("idempotency key \(l.idempotencyKey) got a second lease \(l.lease.leaseID)")
+                let key = l.idempotencyKey
+                leasesPerKey[key, default: 0] += 1
+                leasesOfKey[key, default: []].append(l.lease.leaseID)
+                keyOfLease[l.lease.leaseID] = key
+                activePerKey[key, default: 0] += 1
+                let most = maxLeasesPerKey[key] ?? 1
+                if most == 1 && leasesPerKey[key]! > 1 {
+                    violations.append("idempotency key \(key) got a second lease \(l.lease.leaseID)")
+                } else if activePerKey[key]! > most {
+                    violations.append("idempotency key \(key) holds \(activePerKey[key]!) leases at once, more than \(most)")
                 }
             case .leaseRenewed: break
             case .leaseReleased(let id), .leaseExpired(let id):
@@ -170,6 +223,8 @@ struct PlacementOracle {
                     violations.append("node \(node): ended lease \(id) that is not active")
                     continue
                 }
+                if case .leaseReleased = entry { leaseReleased.insert(id) } else { leaseExpired.insert(id) }
+                if let key = keyOfLease[id] { activePerKey[key, default: 1] -= 1 }
                 add(r, sign: -1)
             }
         }
@@ -425,7 +480,14 @@ public enum PlacementSimulation {
             keys[key] = record
         }
 
+        // Attempts counted on the wire: one per (node, request) step that sends QUOTE_REQUESTs.
+        var attemptsByRequest: [RequestID: Int] = [:]
         func perform(_ directives: [RequesterDirective], at node: Int) {
+            var asked: [RequestID] = []
+            for case .send(_, .quoteRequest(let ask)) in directives where !asked.contains(ask.requestID) {
+                asked.append(ask.requestID)
+                attemptsByRequest[ask.requestID, default: 0] += 1
+            }
             for directive in directives {
                 switch directive {
                 case .send(let to, let message): send(message, from: node, to: to)
@@ -470,6 +532,10 @@ public enum PlacementSimulation {
             default:
                 demand = Demand(computeUnits: 10 + rng.next(below: 31), memoryMiB: 1 << 10)
                 if rng.chance(permille: 200) { constraints.maxPricePerUnitHour = Price(microYuan: 1_000_000) }
+                if rng.chance(permille: config.spreadPermille) {
+                    demand.mode = .spread
+                    demand.maxPools = UInt16(2 + rng.next(below: 3))
+                }
             }
             var sector = Sector.known[rng.index(below: Sector.known.count)]
             var deadline = now + .milliseconds(3_000)
@@ -516,6 +582,10 @@ public enum PlacementSimulation {
                     conflict.requestID = RequestID(value: request.requestID.value ^ (1 << 62))
                     conflict.demand.computeUnits += 1
                     queue.push(time + rng.next(below: 2_000), .resubmit(i, conflict))
+                }
+                if request.demand.mode == .spread {
+                    report.spreadRequests += 1
+                    oracle.maxLeasesPerKey[request.idempotencyKey] = Int(request.demand.maxPools)
                 }
                 keys[request.idempotencyKey] = KeyRecord(
                     requestID: request.requestID, content: RequestContent(request), expectedDeliveries: expected, badInput: bad)
@@ -585,6 +655,42 @@ public enum PlacementSimulation {
         for (key, record) in keys where record.deliveries != record.expectedDeliveries {
             report.violations.append("key \(key) delivered \(record.deliveries) outcomes, expected \(record.expectedDeliveries)")
         }
+        // Every lease started under a key is either one of the leases its outcome reported, or was
+        // given back (released, never left to expire): no partial or duplicate lease is left behind.
+        // A placed outcome's leases cover the demand exactly, one part per lease.
+        for key in keys.keys.sorted() {
+            let record = keys[key]!
+            var reported: [LeaseID] = []
+            if let outcome = record.outcome, case .placed(let leases) = outcome.result {
+                reported = leases.map(\.leaseID)
+                let demand = record.content.demand
+                let units = leases.reduce(UInt64(0)) { $0 + $1.computeUnits }
+                let accelerators = leases.reduce(UInt64(0)) { $0 + UInt64($1.acceleratorCount) }
+                let owners = Set(leases.map(\.pool.owner))
+                if units != demand.computeUnits || accelerators != UInt64(demand.acceleratorCount)
+                    || leases.count > Int(demand.maxPools) || owners.count != leases.count
+                {
+                    report.violations.append(
+                        "key \(key) placed \(leases.count) leases (\(units) units, \(accelerators) accelerators) for \(demand)")
+                }
+                if leases.count > 1 { report.spreadMultiPool += 1 }
+                if demand.mode == .spread { report.spreadPlaced += 1 }
+                report.attemptsOfPlaced += attemptsByRequest[outcome.requestID] ?? 0
+                report.placedByRoundsAndNodes[
+                    "\(attemptsByRequest[outcome.requestID] ?? 0) rounds/\(outcome.explanation.path.count) nodes", default: 0] +=
+                    1
+                for lease in reported where oracle.keyOfLease[lease] != key {
+                    report.violations.append("key \(key) reported lease \(lease) that no owner started")
+                }
+            } else if let outcome = record.outcome, attemptsByRequest[outcome.requestID] == nil {
+                report.refusedWithoutAttempt += 1
+            }
+            for lease in oracle.leasesOfKey[key] ?? [] where !reported.contains(lease) {
+                if !oracle.leaseReleased.contains(lease) {
+                    report.violations.append("key \(key): lease \(lease) outside its outcome was not given back")
+                }
+            }
+        }
         for node in nodes {
             report.holdsLeftAtEnd += node.store.activeHoldCount + node.owner.holdCount
             report.leasesLeftAtEnd += node.store.activeLeaseCount + node.owner.leaseCount
@@ -594,6 +700,9 @@ public enum PlacementSimulation {
             report.confirmsSent += node.requester.counters.confirmsSent
             report.forwards += node.requester.counters.forwardsSent
             report.lateReleases += node.requester.counters.lateReleases
+            report.candidatesSkipped += node.requester.counters.candidatesSkipped
+            report.spreadRolledBack += node.requester.counters.spreadRolledBack
+            report.spilloverCandidatesSkipped += node.requester.counters.spilloverCandidatesSkipped
             if node.requester.inFlightCount != 0 {
                 report.violations.append("node \(node.id.short) ended with requests in flight")
             }
@@ -608,9 +717,6 @@ public enum PlacementSimulation {
         report.holdsReleased = oracle.holdsReleased
         report.holdsLapsed = oracle.holdsLapsed
         report.leasesStarted = oracle.leasesStarted
-        if report.lateReleases == 0 && report.leasesStarted != report.placed {
-            report.violations.append("\(report.leasesStarted) leases started but \(report.placed) placements ended placed")
-        }
         report.violations.append(contentsOf: oracle.violations)
         return report
     }

@@ -43,31 +43,6 @@ func fail(_ message: String) -> Never {
     exit(1)
 }
 
-// MARK: - Mapping (the same as MeshSim's PlacementLedgerBridge; kept here so this tool links only
-// the core and the store)
-
-func entry(_ change: LedgerChange) -> LedgerEntry {
-    switch change {
-    case .poolRegistered(let d): .poolRegistered(StoredPool(descriptor: d, epoch: 1, sequence: 1))
-    case .holdPlaced(let h):
-        .holdPlaced(h)
-    case .holdReleased(let id): .holdReleased(id)
-    case .holdExpired(let id): .holdExpired(id)
-    case .leaseStarted(let a):
-        .leaseStarted(a)
-    case .leaseRenewed(let id, let at): .leaseRenewed(id, expiresAt: at)
-    case .leaseReleased(let id): .leaseReleased(id)
-    case .leaseExpired(let id): .leaseExpired(id)
-    }
-}
-
-func snapshot(_ state: LedgerState) -> OwnerLedgerSnapshot {
-    OwnerLedgerSnapshot(
-        pools: state.pools.map(\.descriptor),
-        holds: state.holds,
-        leases: state.leases, ledgerVersion: state.ledgerVersion)
-}
-
 // MARK: - Acknowledgements
 
 struct Acks {
@@ -103,7 +78,7 @@ func child(dir: String, placements: Int, seed: UInt64) {
     let config = PlacementConfig(holdTTLMilliseconds: 2_000)
     let state: LedgerState
     do { state = try store.load() } catch { fail("child: load: \(error)") }
-    var owner = OwnerLedger(node: node, config: config, restoring: snapshot(state))
+    var owner = OwnerLedger(node: node, config: config, restoring: PlacementLedgerBridge.snapshot(state))
     var rng = SeededRandom(seed: seed ^ UInt64(getpid()) ^ wallNow().milliseconds)
     let ackFD = open(dir + "/acks.log", O_WRONLY | O_APPEND | O_CREAT, 0o644)
     if ackFD < 0 { fail("child: cannot open acks.log") }
@@ -116,7 +91,10 @@ func child(dir: String, placements: Int, seed: UInt64) {
         for directive in directives {
             switch directive {
             case .persist(let changes, let version):
-                do { try store.commit(changes.map(entry), ledgerVersion: version, at: wallNow()) } catch {
+                do {
+                    try store.commit(
+                        changes.map { PlacementLedgerBridge.entry($0) { _ in (1, 1) } }, ledgerVersion: version, at: wallNow())
+                } catch {
                     fail("child: commit: \(error)")
                 }
             case .reply(_, let message):
@@ -238,7 +216,7 @@ func verify(dir: String, placements: Int, finished: Bool) -> String? {
     for hold in state.holds { used[hold.pool, default: 0] += hold.computeUnits }
     for lease in state.leases { used[lease.lease.pool, default: 0] += lease.lease.computeUnits }
     for (pool, units) in used where units > poolUnits { return "pool \(pool.localName) over-committed: \(units) > \(poolUnits)" }
-    _ = OwnerLedger(node: node, restoring: snapshot(state))
+    _ = OwnerLedger(node: node, restoring: PlacementLedgerBridge.snapshot(state))
     if finished {
         for i in 0..<placements where acks.outcomes[i] == nil { return "placement \(i) never got an outcome" }
     }

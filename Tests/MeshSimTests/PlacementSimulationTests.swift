@@ -30,9 +30,12 @@ struct PlacementSimulationTests {
             "demand at 3x capacity must be refused sometimes")
         // Every confirm is of a firm hold, so commits never retry.
         #expect(report.confirmsPerLease <= 1.3, "\(report)")
-        // Quote rounds per placement: measured 1.34-1.42 at 3x demand with 2 s stale views (issue 5
-        // asks for 1.3; see BENCHMARKS.md). Guarded here against regressions.
-        #expect(report.attemptsPerSuccess <= 1.6, "\(report)")
+        // Attempts (quote rounds at every node a request visited) per placement: issue 5 asks for
+        // at most 1.3; measured 1.20-1.23 over a million requests (BENCHMARKS.md). Small runs vary,
+        // so the guard here is looser.
+        #expect(report.attemptsPerSuccess <= 1.4, "\(report)")
+        #expect(report.attemptsOfPlaced >= report.quoteRoundsOfPlaced, "the wire count covers every node's rounds")
+        #expect(report.spreadRequests > 0 && report.spreadPlaced > 0, "spread demands must be exercised: \(report)")
         #expect(report.holdsLeftAtEnd == 0)
         #expect(report.maxInventoryAgeMilliseconds <= 2_000 + 1_000)
         #expect(report.forwards > 0, "spillover must be exercised")
