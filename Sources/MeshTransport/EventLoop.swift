@@ -18,15 +18,16 @@ final class EventLoop: @unchecked Sendable {
     private let epollFD: Int32
     private let wakeFD: Int32
     private let mailbox = Mutex<[@Sendable () -> Void]>([])
-    private var handlers: [Int32: any EventLoopHandler] = [:]
-    private var loopThread = pthread_t()
+    @exclusivity(unchecked) private var handlers: [Int32: any EventLoopHandler] = [:]
+    /// Written once, before `started` is signalled; read on every `inLoop` (once per send).
+    @exclusivity(unchecked) private var loopThread = pthread_t()
     private let started = DispatchSemaphore(value: 0)
     private let stopped = DispatchSemaphore(value: 0)
     private let stopFlag = Atomic<Bool>(false)
     /// Runs on the loop thread every `tickMilliseconds` (deadlines).
     var onTick: () -> Void = {}
     /// Runs on the loop thread after each batch of events (deferred flushes).
-    var afterEvents: () -> Void = {}
+    @exclusivity(unchecked) var afterEvents: () -> Void = {}
     let tickMilliseconds: UInt64
     private var nextTick: UInt64 = 0
 

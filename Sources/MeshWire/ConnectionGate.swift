@@ -72,13 +72,48 @@ public struct ConnectionGate: Sendable {
         inFlight -= 1
     }
 
+    /// What to do with one frame, as ``Verdict`` without a copy of the message: for a shell
+    /// that still holds the decoded frame (the transport's hot path).
+    public enum Decision: Sendable, Equatable {
+        /// Hand the frame's message to the node.
+        case deliver
+        /// An ignorable frame of an unknown type: drop it silently.
+        case skip
+        /// Refuse the frame: send ERROR with `error` (echoing `correlationID`); close when `close`.
+        case refuse(WireError, correlationID: UInt64, close: Bool)
+    }
+
     /// Judges a frame that decoded.
     public mutating func onFrame(_ frame: DecodedFrame, at now: MeshInstant) -> Verdict {
+        switch decide(frame, at: now) {
+        case .deliver:
+            guard case .message(let message, let correlationID, _) = frame else {
+                preconditionFailure("a skipped frame was judged deliverable")
+            }
+            return .deliver(message, correlationID: correlationID)
+        case .skip: return .skip
+        case .refuse(let error, let correlationID, let close): return .refuse(error, correlationID: correlationID, close: close)
+        }
+    }
+
+    /// Judges a frame that decoded, exactly as ``onFrame(_:at:)`` does, returning the decision
+    /// without the message (the caller still holds it in `frame`).
+    public mutating func decide(_ frame: DecodedFrame, at now: MeshInstant) -> Decision {
         switch frame {
         case .skipped:
-            return state == .closed ? refusal(.unexpectedMessage, 0, "the connection is closed", now, forceClose: true) : .skip
+            return state == .closed
+                ? refusalDecision(.unexpectedMessage, 0, "the connection is closed", now, forceClose: true) : .skip
         case .message(let message, let correlationID, _):
             return judge(message, correlationID: correlationID, at: now)
+        }
+    }
+
+    private mutating func refusalDecision(
+        _ code: WireErrorCode, _ correlationID: UInt64, _ detail: String, _ now: MeshInstant, forceClose: Bool
+    ) -> Decision {
+        switch refusal(code, correlationID, detail, now, forceClose: forceClose) {
+        case .refuse(let error, let correlationID, let close): .refuse(error, correlationID: correlationID, close: close)
+        case .deliver, .skip: preconditionFailure("a refusal that is not .refuse")
         }
     }
 
@@ -97,50 +132,54 @@ public struct ConnectionGate: Sendable {
         return countError(error, correlationID: correlationID, now: now, forceClose: false)
     }
 
-    private mutating func judge(_ message: WireMessage, correlationID: UInt64, at now: MeshInstant) -> Verdict {
+    private mutating func judge(_ message: WireMessage, correlationID: UInt64, at now: MeshInstant) -> Decision {
+        decide(type: message.type, correlationID: correlationID, isRequest: message.isRequest, at: now)
+    }
+
+    /// Judges a message that decoded, by what the rules look at: its type (the frame header's,
+    /// which decoding checked), its correlation ID and whether it is a request
+    /// (``WireMessage/isRequest``). The same decisions as ``onFrame(_:at:)``, for a shell that
+    /// keeps the message where it is (a `WireMessage` is 256 bytes; every copy is a memcpy).
+    public mutating func decide(type: MessageType, correlationID: UInt64, isRequest: Bool, at now: MeshInstant) -> Decision {
         switch state {
         case .closed:
-            return refusal(.unexpectedMessage, correlationID, "the connection is closed", now, forceClose: true)
+            return refusalDecision(.unexpectedMessage, correlationID, "the connection is closed", now, forceClose: true)
         case .awaitingHello:
-            guard case .hello = message else {
-                return refusal(
-                    .notWelcomed, correlationID, "\(message.type.name ?? "?") before HELLO; send HELLO first", now,
-                    forceClose: true)
+            guard type == .hello else {
+                return refusalDecision(
+                    .notWelcomed, correlationID, "\(type.name ?? "?") before HELLO; send HELLO first", now, forceClose: true)
             }
             state = .awaitingAdmission
-            return .deliver(message, correlationID: correlationID)
+            return .deliver
         case .awaitingAdmission:
-            return refusal(
-                .notWelcomed, correlationID, "\(message.type.name ?? "?") before WELCOME; wait for WELCOME", now, forceClose: true
-            )
+            return refusalDecision(
+                .notWelcomed, correlationID, "\(type.name ?? "?") before WELCOME; wait for WELCOME", now, forceClose: true)
         case .open(let role):
-            switch message {
-            case .hello, .welcome, .reject:
-                return refusal(
-                    .unexpectedMessage, correlationID, "\(message.type.name!) after the handshake", now, forceClose: true)
-            default: break
+            if type == .hello || type == .welcome || type == .reject {
+                return refusalDecision(
+                    .unexpectedMessage, correlationID, "\(type.name ?? "?") after the handshake", now, forceClose: true)
             }
-            let range = message.type.range
+            let range = type.range
             let allowed: Bool
             switch role {
             // A console may also submit PLACE (on behalf of a tenant, e.g. the demo) and nothing
             // else of the placement range: it can never quote, confirm or commit.
-            case .operatorConsole: allowed = range == .control || range == .console || message.type == .place
+            case .operatorConsole: allowed = range == .control || range == .console || type == .place
             case .regional, .industry: allowed = range != .console
             }
             if !allowed {
-                return refusal(
-                    .unauthorized, correlationID, "a \(role) peer may not send \(message.type.name!)", now, forceClose: false)
+                return refusalDecision(
+                    .unauthorized, correlationID, "a \(role) peer may not send \(type.name ?? "?")", now, forceClose: false)
             }
-            if correlationID != 0 && message.isRequest {
+            if correlationID != 0 && isRequest {
                 if inFlight >= configuration.maxInFlight {
-                    return refusal(
+                    return refusalDecision(
                         .overloaded, correlationID,
                         "\(inFlight) requests in flight; the limit is \(configuration.maxInFlight)", now, forceClose: false)
                 }
                 inFlight += 1
             }
-            return .deliver(message, correlationID: correlationID)
+            return .deliver
         }
     }
 
