@@ -57,6 +57,8 @@ public final class Transport: @unchecked Sendable {
     @exclusivity(unchecked) private var lastSendTarget: Connection? = nil
     /// The trust in force (nil in plaintext mode); revocations update it.
     var currentTrust: FederationTrust?
+    /// The serial of the revocation list in force (0: none yet).
+    var revocationSerial: UInt64 = 0
     let readBuffer: UnsafeMutableRawBufferPointer
     private var isShutDown = false
 
@@ -330,6 +332,12 @@ public final class Transport: @unchecked Sendable {
             throw .handshakeFailed("the revocation list's signature is not the federation root's")
         }
         onLoop { [self] in
+            // A list older than (or the same as) the one in force would un-revoke nodes: ignored.
+            guard list.serial > revocationSerial else {
+                logger.info("revocation list \(list.serial) ignored: list \(revocationSerial) is in force")
+                return
+            }
+            revocationSerial = list.serial
             currentTrust?.setRevocations(list.entries)
             guard let trust = currentTrust else { return }
             for (_, connection) in connections.sorted(by: { $0.key < $1.key }) {

@@ -122,6 +122,28 @@ import Testing
         }
     }
 
+    @Test func anOlderRevocationListDoesNotUnrevokeAClient() async throws {
+        let identity = try pki.node()
+        func list(serial: UInt64, _ entries: [Revocation]) throws -> RevocationList {
+            var list = RevocationList(
+                issuer: try pki.root.publicKey.nodeID, serial: serial, issuedAt: .zero, nextUpdate: .zero, entries: entries,
+                signature: [])
+            list.sign(with: pki.rootKey)
+            return list
+        }
+        try server.transport.applyRevocations(
+            try list(
+                serial: 2,
+                [Revocation(node: identity.key.nodeID, certificateSerial: 0, revokedAt: .zero, reason: .keyCompromise)]))
+        // A replayed list from before the revocation (serial 1, empty) is ignored, and says so.
+        try server.transport.applyRevocations(try list(serial: 1, []))
+        let client = try Node.make(pki: pki, identity: identity)
+        try await expectRefusal(logged: "revoked") {
+            await expectConnectFails(client) { if case .rejected(.revoked, _) = $0 { true } else { false } }
+        }
+        #expect(server.log.contains("revocation list 1 ignored: list 2 is in force"), "\(server.log.all)")
+    }
+
     @Test func revocationListNotSignedByTheRootIsRefused() throws {
         var list = RevocationList(
             issuer: try pki.root.publicKey.nodeID, serial: 1, issuedAt: .zero, nextUpdate: .zero, entries: [], signature: [])
