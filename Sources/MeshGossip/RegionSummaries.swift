@@ -73,10 +73,22 @@ public struct RegionSummaryBook: Sendable {
         var minPrice = UInt64.max
         var certifications: Set<Certification> = []
         var greenWeighted: UInt64 = 0
+        // Accelerator classes, kept sorted by (kind, vendor, model) so the summary is deterministic.
+        var classes: [(key: String, kind: AcceleratorKind, vendor: String, model: String, total: UInt64, free: UInt64)] = []
         for id in ids {
             let d = descriptors[id]!
             total &+= d.computeUnits
             let a = availability[id]
+            for (g, group) in d.accelerators.enumerated() {
+                let key = "\(group.kind.code)/\(group.vendor)/\(group.model)"
+                let freeDevices = UInt64(a.map { g < $0.freeAccelerators.count ? $0.freeAccelerators[g] : 0 } ?? group.count)
+                if let i = classes.firstIndex(where: { $0.key == key }) {
+                    classes[i].total &+= UInt64(group.count)
+                    classes[i].free &+= freeDevices
+                } else {
+                    classes.append((key, group.kind, group.vendor, group.model, UInt64(group.count), freeDevices))
+                }
+            }
             free &+= a?.freeComputeUnits ?? d.computeUnits
             minPrice = Swift.min(minPrice, (a?.pricePerUnitHour ?? d.pricePerUnitHour).microYuan)
             certifications.formUnion(d.certifications)
@@ -85,7 +97,10 @@ public struct RegionSummaryBook: Sendable {
         return RegionSummary(
             region: region, origin: origin, version: version, issuedAt: now, validUntil: now + validity,
             nodeCount: UInt32(clamping: nodeCount), poolCount: UInt32(clamping: ids.count), totalComputeUnits: total,
-            freeComputeUnits: free, accelerators: [], minPricePerUnitHour: Price(microYuan: minPrice == .max ? 0 : minPrice),
+            freeComputeUnits: free,
+            accelerators: classes.sorted { $0.key < $1.key }.prefix(RegionSummary.maxAcceleratorClasses).map {
+                AcceleratorSummary(kind: $0.kind, validatedVendor: $0.vendor, model: $0.model, total: $0.total, free: $0.free)
+            }, minPricePerUnitHour: Price(microYuan: minPrice == .max ? 0 : minPrice),
             certifications: Array(certifications.sorted().prefix(RegionSummary.maxCertifications)),
             greenEnergyPermille: UInt16(total == 0 ? 0 : Swift.min(greenWeighted / total, 1000)))
     }

@@ -258,6 +258,44 @@ struct InventoryStoreTests {
         #expect(book.summaries.isEmpty)
     }
 
+    @Test func regionSummariesCountAcceleratorsPerClassTotalAndFree() throws {
+        func pool(_ k: Int, _ groups: [AcceleratorGroup], free: [UInt32]?) -> [InventoryRecord] {
+            let id = GossipFixture.pool(1, k)
+            var out = [
+                InventoryRecord(
+                    origin: GossipFixture.node(1), epoch: 1, sequence: UInt64(2 * k + 1), issuedAt: now,
+                    validUntil: now + .seconds(60),
+                    body: .descriptor(
+                        PoolDescriptor(
+                            id: id, architecture: .x86_64, accelerators: groups, computeUnits: 100, memoryMiB: 1,
+                            interconnect: .ethernet, pricePerUnitHour: Price(microYuan: 1), residency: GossipFixture.region,
+                            certifications: [], greenEnergyPermille: 0)))
+            ]
+            if let free {
+                out.append(
+                    InventoryRecord(
+                        origin: GossipFixture.node(1), epoch: 1, sequence: UInt64(2 * k + 2), issuedAt: now,
+                        validUntil: now + .seconds(60),
+                        body: .availability(
+                            PoolAvailability(
+                                id: id, freeComputeUnits: 50, freeMemoryMiB: 1, freeAccelerators: free,
+                                pricePerUnitHour: Price(microYuan: 1)))))
+            }
+            return out
+        }
+        let h800 = try AcceleratorGroup(kind: .gpu, vendor: "nvidia", model: "h800", count: 8, memoryMiBPerDevice: 81_920)
+        let ascend = try AcceleratorGroup(
+            kind: .npu, vendor: "huawei", model: "ascend-910b", count: 16, memoryMiBPerDevice: 65_536)
+        // Two pools share the H800 class (one with availability, one without: all free); one has NPUs.
+        let records = pool(0, [h800, ascend], free: [3, 10]) + pool(1, [h800], free: nil)
+        let s = RegionSummaryBook.summarize(
+            region: GossipFixture.region, origin: GossipFixture.node(1), version: 1, records: records, nodeCount: 1, now: now,
+            validity: .seconds(60))
+        #expect(s.accelerators.map(\.model) == ["h800", "ascend-910b"])  // gpu (code 1) before npu (code 2)
+        #expect(s.accelerators.first { $0.model == "h800" }.map { ($0.total, $0.free) } ?? (0, 0) == (16, 11))
+        #expect(s.accelerators.first { $0.model == "ascend-910b" }.map { ($0.total, $0.free) } ?? (0, 0) == (16, 10))
+    }
+
     @Test func digestEntriesAreBoundedToWholeBuckets() {
         var rng = SeededRandom(seed: 4)
         var store = InventoryStore(config: .computeMesh)
