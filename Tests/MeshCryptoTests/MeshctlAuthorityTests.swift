@@ -9,19 +9,19 @@ import Testing
     /// The meshctl built next to the test bundle (`swift test` builds every product).
     static var meshctl: String { builtProduct("meshctl") }
 
-    func run(_ arguments: [String]) throws -> ProcessRun { try runProcess(Self.meshctl, arguments) }
+    func run(_ arguments: [String]) async throws -> ProcessRun { try await runProcess(Self.meshctl, arguments) }
 
     func write(_ application: AdmissionApplication, to path: String) throws {
         let encoder = JSONEncoder()
         try encoder.encode(application).write(to: URL(fileURLWithPath: path))
     }
 
-    @Test func admitIssuesTheCredentialOrListsEveryUnmetConditionAndAuditsBoth() throws {
+    @Test func admitIssuesTheCredentialOrListsEveryUnmetConditionAndAuditsBoth() async throws {
         #expect(FileManager.default.isExecutableFile(atPath: Self.meshctl), "meshctl not found at \(Self.meshctl)")
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let authority = dir + "/authority"
-        #expect(try run(["authority", "init", authority]).status == 0)
+        #expect(try await run(["authority", "init", authority]).status == 0)
         let rootKeyMode = try FileManager.default.attributesOfItem(atPath: authority + "/root.key")[.posixPermissions] as! Int
         #expect(rootKeyMode == 0o600)
 
@@ -35,7 +35,7 @@ import Testing
         bad.operating.personnel = [:]
         bad.integrityBreaches = [.init(date: try CivilDate("2026-01-05"), major: true, description: "bid rigging")]
         try write(bad, to: dir + "/bad.json")
-        let refused = try run(["authority", "admit", dir + "/bad.json", "--authority", authority, "--today", "2026-11-29"])
+        let refused = try await run(["authority", "admit", dir + "/bad.json", "--authority", authority, "--today", "2026-11-29"])
         #expect(refused.status == 1)
         #expect(refused.output.contains("7 unmet condition(s)"), "\(refused.output)")
         for text in [
@@ -47,7 +47,7 @@ import Testing
 
         try write(AdmissionPolicyTests.passing(), to: dir + "/good.json")
         let operatorDir = dir + "/operator"
-        let admitted = try run([
+        let admitted = try await run([
             "authority", "admit", dir + "/good.json", "--authority", authority, "--out", operatorDir, "--today", "2026-11-29",
         ])
         #expect(admitted.status == 0, "\(admitted.output)")
@@ -56,7 +56,7 @@ import Testing
         #expect(audit.contains("\"decision\":\"admitted\""))
 
         let nodeDir = dir + "/node"
-        let issued = try run([
+        let issued = try await run([
             "cert", "issue", "--operator", operatorDir, "--role", "industry", "--region", "cn-east", "--sector", "finance",
             "--out", nodeDir,
         ])
@@ -68,7 +68,7 @@ import Testing
         #expect(peer.binding.sectors == [.finance])
         #expect(try Ed25519PrivateKey(contentsOf: nodeDir + "/node.key").nodeID == peer.binding.nodeID)
 
-        let revoked = try run(["authority", "revoke", "--authority", authority, "--node", peer.binding.nodeID.hex])
+        let revoked = try await run(["authority", "revoke", "--authority", authority, "--node", peer.binding.nodeID.hex])
         #expect(revoked.status == 0, "\(revoked.output)")
         #expect(revoked.output.contains("serial 1"))
     }

@@ -17,7 +17,7 @@ struct MeshdProcessTests {
         return dir
     }
 
-    @Test func aBadConfigurationExitsWithStatus2NamingTheFileAndTheField() throws {
+    @Test func aBadConfigurationExitsWithStatus2NamingTheFileAndTheField() async throws {
         let dir = try temporary()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("node.json").path
@@ -25,14 +25,14 @@ struct MeshdProcessTests {
             #"{"name": "n", "role": "regional", "region": "cn-north", "listen": "127.0.0.1:0", "dataDirectory": "d", "plaintext": true, "pools": [{"name": "p", "architecture": "vax", "computeUnits": 1, "memoryMiB": 1, "pricePerUnitHour": 1}]}"#
                 .utf8
         ).write(to: URL(fileURLWithPath: path))
-        let run = try runProcess(Self.meshd, ["--config", path])
+        let run = try await runProcess(Self.meshd, ["--config", path])
         let text = run.output
         #expect(run.status == 2)
         #expect(
             text.contains(path) && text.contains("pools[0]") && text.contains("architecture") && text.contains("vax"), "\(text)")
     }
 
-    @Test func aNodeAnnouncesWhereItListensAndStopsCleanlyOnSIGTERM() throws {
+    @Test func aNodeAnnouncesWhereItListensAndStopsCleanlyOnSIGTERM() async throws {
         let dir = try temporary()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("node.json").path
@@ -47,24 +47,32 @@ struct MeshdProcessTests {
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
+        // Blocking waits run off the cooperative pool (see offPool).
+        let boxed = UncheckedBox((process, output))
         // The readiness line is the first thing on standard output.
-        var line = ""
-        let deadline = Date().addingTimeInterval(20)
-        while !line.contains("\n") && Date() < deadline {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line += String(decoding: chunk, as: UTF8.self)
+        let line = try await offPool { () -> String in
+            var line = ""
+            let deadline = Date().addingTimeInterval(20)
+            while !line.contains("\n") && Date() < deadline {
+                let chunk = boxed.value.1.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                line += String(decoding: chunk, as: UTF8.self)
+            }
+            return line
         }
         #expect(line.hasPrefix("meshd: solo listening on 127.0.0.1:"), "\(line)")
         #expect(line.contains("as regional node") && line.contains("in cn-north"), "\(line)")
         kill(process.processIdentifier, SIGTERM)
-        let stopBy = Date().addingTimeInterval(10)
-        while process.isRunning && Date() < stopBy { usleep(20_000) }
-        if process.isRunning {
+        let stopped = try await offPool { () -> Bool in
+            let stopBy = Date().addingTimeInterval(10)
+            while boxed.value.0.isRunning && Date() < stopBy { usleep(20_000) }
+            return !boxed.value.0.isRunning
+        }
+        if !stopped {
             Issue.record("meshd did not stop within 10 s of SIGTERM")
             kill(process.processIdentifier, SIGKILL)
         }
-        process.waitUntilExit()
+        try await offPool { boxed.value.0.waitUntilExit() }
         #expect(process.terminationReason == .exit)
         #expect(process.terminationStatus == 0)
         // Incarnation 1 was stored before the node spoke; leaving announced (and stored) 2, so a
@@ -72,4 +80,11 @@ struct MeshdProcessTests {
         let incarnation = try String(contentsOfFile: dir.appendingPathComponent("d/incarnation").path, encoding: .utf8)
         #expect(incarnation == "2")
     }
+}
+
+/// Carries a value that is not Sendable to a blocking helper thread; the test does not touch it
+/// meanwhile.
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }

@@ -71,7 +71,20 @@ public struct ProcessRun: Sendable {
 /// Runs an executable to its end with standard output and error going to a temporary file (not a
 /// pipe: a pipe's write end leaks into processes that other tests spawn at the same moment, and
 /// reading to end-of-file would then wait for them); interrupts it after `timeoutSeconds`.
-public func runProcess(_ executable: String, _ arguments: [String], timeoutSeconds: Double = 30) throws -> ProcessRun {
+public func runProcess(_ executable: String, _ arguments: [String], timeoutSeconds: Double = 30) async throws -> ProcessRun {
+    try await offPool { try runProcessBlocking(executable, arguments, timeoutSeconds: timeoutSeconds) }
+}
+
+/// Runs blocking work (waiting for a process, a blocking socket) on a Dispatch worker thread, off
+/// Swift's cooperative pool: on 2 cores that pool has 2 threads, and a test blocking one of them
+/// for seconds delays every other test's `Task.sleep` and async I/O by as much.
+public func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+    }
+}
+
+func runProcessBlocking(_ executable: String, _ arguments: [String], timeoutSeconds: Double) throws -> ProcessRun {
     let outputPath = NSTemporaryDirectory() + "computemesh-run-\(UUID().uuidString).out"
     FileManager.default.createFile(atPath: outputPath, contents: nil)
     defer { try? FileManager.default.removeItem(atPath: outputPath) }
