@@ -120,12 +120,14 @@ extension Membership {
 
     // MARK: - Suspicion timeouts
 
-    /// Lifeguard's bounds: floor `α · max(1, log10 n) · interval`, ceiling `β ·` floor. Plain SWIM
-    /// waits the floor, fixed.
+    /// Lifeguard's bounds: floor `α · max(1, log10 n) · interval · (localHealth + 1)`, ceiling
+    /// `β ·` floor. Plain SWIM waits the floor, fixed (no health term).
     func startSuspicion(now: MeshInstant, originator: NodeID) -> Suspicion {
         let n = Double(Swift.max(liveCount, 1))
         let scale = Swift.max(1.0, Membership.log10(n))
-        let minMs = UInt64((Double(config.suspicionMinMultiplier) * scale * Double(config.probeIntervalMilliseconds)).rounded())
+        // Lifeguard: a node that is itself unhealthy (slow to hear acks and refutations) waits longer.
+        let health = config.lifeguard && config.healthScaledSuspicion ? Double(localHealth + 1) : 1
+        let minMs = UInt64((config.suspicionMinMultiplier * scale * health * Double(config.probeIntervalMilliseconds)).rounded())
         let maxMs = config.lifeguard ? minMs * config.suspicionMaxMultiplier : minMs
         return Suspicion(
             startedAt: now, originator: originator, confirmers: [], minMilliseconds: minMs, maxMilliseconds: maxMs,

@@ -329,6 +329,13 @@ public struct Membership: Sendable {
         if var probe = pending, !probe.acked, !probe.indirectSent, now >= probe.timeoutAt {
             let helpers = randomLive(count: config.indirectProbeCount, excluding: probe.target, rng: &rng)
             let address = members[probe.target]?.update.address
+            if config.directProbeRetry, !probe.refused, let state = members[probe.target] {
+                // The fallback ping: one lost frame should not be enough to suspect a member.
+                out.append(
+                    .send(
+                        .probe(from: me.node, fromIncarnation: me.incarnation, target: probe.target, updates: [me]),
+                        to: probe.target, address: state.update.address))
+            }
             for helper in helpers {
                 if let address {
                     out.append(
@@ -367,14 +374,22 @@ public struct Membership: Sendable {
             adjustHealth(-1)
             return
         }
-        // Lifeguard: missing nacks mean our own links or process are the problem.
-        var delta = 1
-        if probe.expectedNacks > 0, probe.nacks < probe.expectedNacks { delta += probe.expectedNacks - probe.nacks }
-        adjustHealth(delta)
+        // Lifeguard (memberlist's awareness): missing nacks mean our own links or process are the
+        // problem, one point each; when every helper answered with a nack the target alone is
+        // silent and our health is unchanged; without helpers a failed probe costs one point.
+        adjustHealth(probe.expectedNacks > 0 ? Swift.max(probe.expectedNacks - probe.nacks, 0) : 1)
         guard let state = members[probe.target], state.update.status == .alive || state.update.status == .suspect else { return }
         var suspect = state.update
         suspect.status = .suspect
         apply([suspect], source: me.node, now: now, into: &out)
+        if config.lifeguard, config.immediateSuspectNotice, !probe.refused, members[probe.target]?.update == suspect {
+            // Buddy notice at once: tell the member itself that it is suspected, so a slow but live
+            // member refutes before the news (and the deadlines) have spread; an ack also clears it here.
+            out.append(
+                .send(
+                    .probe(from: me.node, fromIncarnation: me.incarnation, target: suspect.node, updates: [me, suspect]),
+                    to: suspect.node, address: suspect.address))
+        }
         if probe.refused, config.lifeguard, var s = members[probe.target]?.suspicion {
             // Strong signal: the process is gone; wait only the floor.
             s.deadline = s.startedAt + .milliseconds(s.minMilliseconds)
@@ -443,25 +458,32 @@ public struct Membership: Sendable {
         return config.retransmitMultiplier * Swift.max(digits, 1)
     }
 
-    /// The least-sent (then newest) pending updates, counting this transmission.
+    /// The least-sent (then newest) pending updates, counting this transmission; suspicions after
+    /// every other fact when ``MembershipConfig/suspicionsYield`` is set.
     mutating func takeUpdates(limit: Int, excluding: NodeID? = nil) -> [MemberUpdate] {
         guard limit > 0, broadcastCount > 0 else { return [] }
         let limitTransmits = retransmitLimit
         var result: [MemberUpdate] = []
         var taken: [Broadcast] = []
-        var level = 0
-        while level < broadcastLevels.count, result.count < limit {
-            var index = broadcastLevels[level].count - 1
-            while index >= 0, result.count < limit {
-                let broadcast = broadcastLevels[level][index]
-                if broadcast.update.node != excluding {
-                    result.append(broadcast.update)
-                    broadcastLevels[level].remove(at: index)
-                    taken.append(broadcast)
+        // With suspicionsYield, a first pass takes every other fact (refutations, joins, deaths,
+        // leaves) and suspicions only fill what room is left: under loss, suspicions are most of the
+        // churn, and each false one is superseded by a refutation that must win the race.
+        for pass in 0..<(config.suspicionsYield ? 2 : 1) {
+            var level = 0
+            while level < broadcastLevels.count, result.count < limit {
+                var index = broadcastLevels[level].count - 1
+                while index >= 0, result.count < limit {
+                    let broadcast = broadcastLevels[level][index]
+                    let eligible = !config.suspicionsYield || (broadcast.update.status == .suspect) == (pass == 1)
+                    if eligible, broadcast.update.node != excluding {
+                        result.append(broadcast.update)
+                        broadcastLevels[level].remove(at: index)
+                        taken.append(broadcast)
+                    }
+                    index -= 1
                 }
-                index -= 1
+                level += 1
             }
-            level += 1
         }
         for var broadcast in taken.reversed() {
             broadcast.transmits += 1

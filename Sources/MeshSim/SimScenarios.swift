@@ -41,6 +41,9 @@ public struct DetectionRun: Sendable {
     public var firstSuspicionMilliseconds: [UInt64]
     /// Per crashed node: milliseconds from the crash to the first "dead" anywhere.
     public var firstDeathMilliseconds: [UInt64]
+    /// For each healthy node declared dead: who declared it first, whether either is slow, and
+    /// how long the victim had been suspect there (diagnostics).
+    public var falseDeaths: [String] = []
     public var violation: SimViolation?
 }
 
@@ -70,11 +73,15 @@ public struct BandwidthRun: Sendable {
 public enum SimScenarios {
     /// One membership event (a node re-announces itself at a higher incarnation) at a random node
     /// of `n`; counts 200 ms rounds until every live node holds it.
-    public static func dissemination(n: Int, lossPermille: UInt64, seed: UInt64, preset: SimPreset) -> DisseminationRun {
+    /// `warmupMilliseconds` of running under the same loss come first, so that the event competes
+    /// with the suspicion churn the loss causes.
+    public static func dissemination(
+        n: Int, lossPermille: UInt64, seed: UInt64, preset: SimPreset, warmupMilliseconds: UInt64 = 2_500
+    ) -> DisseminationRun {
         let sim = Simulator(
             count: n, seed: seed, nodeConfig: preset.nodeConfig,
             network: SimNetworkConfig(lossPermille: lossPermille, minDelayMilliseconds: 1, maxDelayMilliseconds: 20))
-        sim.run(until: MeshInstant(milliseconds: 2_500))
+        sim.run(until: MeshInstant(milliseconds: warmupMilliseconds))
         var pick = SeededRandom(seed: seed ^ 0xD155)
         let origin = pick.index(below: n)
         let originID = sim.ids[origin]
@@ -132,8 +139,18 @@ public enum SimScenarios {
         var dead = Array(repeating: false, count: n)
         var firstSuspicion: [Int: UInt64] = [:]
         var firstDeath: [Int: UInt64] = [:]
-        sim.onEvent = { _, event, at in
+        var falseDeaths: [String] = []
+        var suspectSince: [Int: UInt64] = [:]
+        let slow = sim.slow
+        sim.onEvent = { observer, event, at in
             guard case .memberChanged(let update, _) = event, let t = indexOf[update.node] else { return }
+            if update.status == .suspect { suspectSince[observer * n + t] = at.milliseconds }
+            if update.status == .dead, crashAt[t] == nil, !dead[t] {
+                let since = suspectSince[observer * n + t].map { "\(at.milliseconds - $0) ms" } ?? "never suspect there"
+                falseDeaths.append(
+                    "t=\(at.milliseconds) ms: node \(observer) (slow \(slow[observer])) declared node \(t) (slow \(slow[t])) dead at incarnation \(update.incarnation), suspect there for \(since)"
+                )
+            }
             if update.status == .suspect {
                 suspected[t] = true
                 if let c = crashAt[t], at.milliseconds >= c, firstSuspicion[t] == nil { firstSuspicion[t] = at.milliseconds - c }
@@ -153,7 +170,8 @@ public enum SimScenarios {
         return DetectionRun(
             healthyDeclaredDead: healthy.filter { dead[$0] }.count, healthySuspected: healthy.filter { suspected[$0] }.count,
             firstSuspicionMilliseconds: crashOrder.compactMap { firstSuspicion[$0] },
-            firstDeathMilliseconds: crashOrder.compactMap { firstDeath[$0] }, violation: sim.violation)
+            firstDeathMilliseconds: crashOrder.compactMap { firstDeath[$0] }, falseDeaths: falseDeaths,
+            violation: sim.violation)
     }
 
     /// `n` nodes split in two halves for `partitionMilliseconds`, then healed; measures how long
@@ -254,5 +272,120 @@ public enum SimScenarios {
             maxDigestBytes: sim.traffic.maxDigestBytes,
             receiptsPerUpdatePerNode: updates == 0 ? 0 : Double(busyRecords) / Double(updates) / Double(perRegion - 1),
             convergedFraction: pairs == 0 ? 1 : Double(matched) / Double(pairs), violation: sim.violation)
+    }
+}
+
+extension SimScenarios {
+    /// The dissemination scenario with instruments on (diagnostics, not a figure): how fast the
+    /// event spread round by round, how much membership churn ran beside it, which messages carried
+    /// the event and how often each node forwarded it, and the queues and health at the end.
+    public static func disseminationTrace(
+        n: Int, lossPermille: UInt64, seed: UInt64, preset: SimPreset, warmupMilliseconds: UInt64 = 2_500
+    ) -> [String] {
+        let sim = Simulator(
+            count: n, seed: seed, nodeConfig: preset.nodeConfig,
+            network: SimNetworkConfig(lossPermille: lossPermille, minDelayMilliseconds: 1, maxDelayMilliseconds: 20))
+        // Churn before the event (the warm-up the scenario runs).
+        var warmChanges = [0, 0, 0, 0]
+        sim.onEvent = { _, event, _ in
+            if case .memberChanged(let u, _) = event { warmChanges[Int(u.status.rawValue) % 4] += 1 }
+        }
+        sim.run(until: MeshInstant(milliseconds: warmupMilliseconds))
+        var pick = SeededRandom(seed: seed ^ 0xD155)
+        let origin = pick.index(below: n)
+        let originID = sim.ids[origin]
+        var informed = Array(repeating: false, count: n)
+        informed[origin] = true
+        var informedCount = 1
+        let start = sim.now
+        sim.with(origin) { core, rng, now in core.announce(now: now, rng: &rng) }
+        let target = sim.node(origin)!.me.incarnation
+        var changes = [0, 0, 0, 0]
+        var facts: Set<String> = []
+        var newFacts = [0, 0, 0, 0]
+        sim.onEvent = { observer, event, _ in
+            guard case .memberChanged(let u, _) = event else { return }
+            changes[Int(u.status.rawValue) % 4] += 1
+            if facts.insert("\(u.node)/\(u.incarnation)/\(u.status.rawValue)").inserted {
+                newFacts[Int(u.status.rawValue) % 4] += 1
+            }
+            if u.node == originID, u.incarnation >= target, !informed[observer] {
+                informed[observer] = true
+                informedCount += 1
+            }
+        }
+        var carried: [String: (sent: Int, delivered: Int)] = [:]
+        var forwardsBy = Array(repeating: 0, count: n)
+        var forwardsWhileUninformedTarget = 0
+        var messagesByType: [String: (count: Int, updates: Int)] = [:]
+        sim.onSend = { from, to, message, delivered in
+            let updates: [MemberUpdate]
+            let name: String
+            switch message {
+            case .probe(let p):
+                updates = p.updates
+                name = "PROBE"
+            case .probeAck(let a):
+                updates = a.updates
+                name = "PROBE_ACK"
+            case .indirectProbe(let i):
+                updates = i.updates
+                name = "INDIRECT_PROBE"
+            default: return
+            }
+            messagesByType[name, default: (0, 0)].count += 1
+            messagesByType[name, default: (0, 0)].updates += updates.count
+            if updates.contains(where: { $0.node == originID && $0.incarnation >= target }) {
+                carried[name, default: (0, 0)].sent += 1
+                if delivered { carried[name, default: (0, 0)].delivered += 1 }
+                forwardsBy[from] += 1
+                if !informed[to] { forwardsWhileUninformedTarget += 1 }
+            }
+        }
+        var timeline: [Int] = []
+        var t = start
+        var queueSamples: [Double] = []
+        var healthSamples: [Double] = []
+        while informedCount < n, sim.violation == nil, t.since(start).milliseconds < 60_000 {
+            t = t + .milliseconds(200)
+            sim.run(until: t)
+            timeline.append(informedCount)
+            if timeline.count % 5 == 1 {
+                var q = 0
+                var h = 0
+                for i in 0..<n {
+                    q += sim.node(i)?.membership.pendingBroadcastCount ?? 0
+                    h += sim.node(i)?.membership.localHealth ?? 0
+                }
+                queueSamples.append(Double(q) / Double(n))
+                healthSamples.append(Double(h) / Double(n))
+            }
+        }
+        let seconds = Double(t.since(start).milliseconds) / 1000
+        var lines: [String] = []
+        lines.append(
+            "trace n=\(n) loss=\(lossPermille)‰ preset=\(preset.rawValue) seed=\(seed): \(timeline.count) rounds, informed \(informedCount)/\(n)"
+        )
+        lines.append("  informed by round: \(timeline)")
+        lines.append("  warm-up (\(warmupMilliseconds) ms) view changes left/alive/suspect/dead: \(warmChanges)")
+        lines.append(
+            "  after event (\(seconds) s): view changes left/alive/suspect/dead \(changes); new facts \(newFacts) = \(Double(newFacts.reduce(0, +)) / seconds)/s cluster-wide"
+        )
+        lines.append("  mean pending broadcasts per node every second: \(queueSamples.map { Int($0) })")
+        lines.append("  mean local health every second: \(healthSamples.map { ($0 * 10).rounded() / 10 })")
+        for name in messagesByType.keys.sorted() {
+            let m = messagesByType[name]!
+            let c = carried[name] ?? (0, 0)
+            lines.append(
+                "  \(name): \(m.count) sent, \(Double(m.updates) / Double(Swift.max(m.count, 1))) updates each; carried the event \(c.sent) times (\(c.delivered) delivered)"
+            )
+        }
+        let senders = forwardsBy.filter { $0 > 0 }
+        var histogram = Array(repeating: 0, count: 8)
+        for f in forwardsBy { histogram[Swift.min(f, 7)] += 1 }
+        lines.append(
+            "  nodes that forwarded the event: \(senders.count); forwards per node histogram [0,1,...,7+]: \(histogram); to a still-uninformed node: \(forwardsWhileUninformedTarget)"
+        )
+        return lines
     }
 }

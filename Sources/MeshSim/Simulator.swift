@@ -2,7 +2,7 @@ public import MeshCore
 public import MeshGossip
 public import MeshMembership
 public import MeshNode
-import MeshWire
+public import MeshWire
 
 /// An invariant the simulator found broken: what, where, and the seed that reproduces it.
 public struct SimViolation: Error, Hashable, Sendable, CustomStringConvertible {
@@ -49,6 +49,9 @@ public final class Simulator {
     public private(set) var violation: SimViolation?
     /// Called with (observer, event) for every event a node emits.
     public var onEvent: ((Int, NodeEvent, MeshInstant) -> Void)?
+    /// Called with (sender, receiver, message, delivered) for every frame handed to the network
+    /// (diagnostics: which messages carried a fact, and whether the network lost them).
+    public var onSend: ((Int, Int, WireMessage, Bool) -> Void)?
 
     public private(set) var ids: [NodeID]
     public private(set) var addresses: [NetAddress]
@@ -263,8 +266,10 @@ public final class Simulator {
         sentBytes[i] += UInt64(frame.count)
         if partition.cuts(from: i, to: j) || rng.chance(permille: network.lossPermille) {
             traffic.dropped += 1
+            onSend?(i, j, message, false)
             return
         }
+        onSend?(i, j, message, true)
         let copies = rng.chance(permille: network.duplicatePermille) ? 2 : 1
         for _ in 0..<copies {
             var delay =

@@ -20,6 +20,7 @@ enum SimCommand: BenchCommand {
           bandwidth      one pool per node changing every 30 s: bytes/s per node busy and idle, digest size, receipts
           cost           10 regions x 1,000 nodes (membership + inventory): wall time and peak memory
           all            every scenario above with its defaults
+          trace          diagnostics for dissemination: spread per round, churn, which messages carried the event
         """
     static let options = [
         OptionSpec(name: "scenario", valueName: "NAME", help: "dissemination, detection, partition, bandwidth, cost or all"),
@@ -27,12 +28,36 @@ enum SimCommand: BenchCommand {
         OptionSpec(name: "seeds", valueName: "K", help: "seeds per preset (default: the scenario's)"),
         OptionSpec(name: "minutes", valueName: "M", help: "simulated minutes (detection: run length; partition: split length)"),
         OptionSpec(name: "json", valueName: "PATH", help: "also write the figures as JSON to PATH"),
+        OptionSpec(
+            name: "preset", valueName: "NAME",
+            help: "trace, dissemination, detection: only this preset (computeMesh, memberlist, plainSWIM)"),
+        OptionSpec(
+            name: "warmup-seconds", valueName: "S", help: "dissemination/trace: run this long before the event (default 2.5)"),
+        OptionSpec(name: "baseline-seeds", valueName: "K", help: "dissemination: seeds for the baselines (default: --seeds)"),
+        OptionSpec(name: "loss", valueName: "PERMILLE", help: "trace: frame loss per mille (default 300)"),
         OptionSpec(name: "quick", valueName: nil, help: "small sizes and few seeds, for smoke checks"),
     ]
 
     static func run(_ options: ParsedOptions, commandLine: [String]) throws(UsageError) -> Int32 {
         guard let scenario = options.value("scenario") else {
             throw UsageError("--scenario is required: dissemination, detection, partition, bandwidth, cost or all", command: self)
+        }
+        if scenario == "trace" {
+            let n = try positive("nodes") ?? 1000
+            let seeds = try positive("seeds") ?? 1
+            let loss = UInt64(try positive("loss") ?? 300)
+            for preset in SimBench.presets where options.value("preset").map({ $0 == preset.rawValue }) ?? true {
+                for s in 0..<seeds {
+                    let warmup =
+                        UInt64(try positive("warmup-seconds") ?? 2) * 1000 + (options.value("warmup-seconds") == nil ? 500 : 0)
+                    for line in SimScenarios.disseminationTrace(
+                        n: n, lossPermille: loss, seed: UInt64(s + 1), preset: preset, warmupMilliseconds: warmup)
+                    {
+                        print(line)
+                    }
+                }
+            }
+            return ExitCode.success
         }
         let valid = ["dissemination", "detection", "partition", "bandwidth", "cost", "all"]
         guard valid.contains(scenario) else {
@@ -57,11 +82,14 @@ enum SimCommand: BenchCommand {
             let started = Date()
             switch name {
             case "dissemination":
-                SimBench.dissemination(n: nodes ?? (quick ? 200 : 1000), seeds: seeds ?? (quick ? 3 : 20), into: &report)
+                let warmup = try positive("warmup-seconds").map { UInt64($0) * 1000 } ?? 2_500
+                SimBench.dissemination(
+                    n: nodes ?? (quick ? 200 : 1000), seeds: seeds ?? (quick ? 3 : 20), warmupMilliseconds: warmup,
+                    baselineSeeds: try positive("baseline-seeds"), only: options.value("preset"), into: &report)
             case "detection":
                 SimBench.detection(
                     n: nodes ?? (quick ? 200 : 1000), seeds: seeds ?? (quick ? 1 : 3), minutes: minutes ?? (quick ? 3 : 60),
-                    into: &report)
+                    only: options.value("preset"), into: &report)
             case "partition":
                 SimBench.partition(
                     n: nodes ?? (quick ? 200 : 2000), seeds: seeds ?? (quick ? 2 : 5), minutes: minutes ?? (quick ? 2 : 10),
@@ -141,29 +169,36 @@ enum SimBench {
             note: note)
     }
 
-    static func dissemination(n: Int, seeds: Int, into report: inout SimReport) {
+    static func dissemination(
+        n: Int, seeds: Int, warmupMilliseconds: UInt64, baselineSeeds: Int?, only: String?, into report: inout SimReport
+    ) {
         for loss: UInt64 in [10, 300] {
             for preset in presets {
                 var rounds: [Double] = []
                 var failures = 0
                 var violations = 0
+                let seeds = preset == .computeMesh ? seeds : (baselineSeeds ?? seeds)
+                if let only, only != preset.rawValue { continue }
                 for s in 0..<seeds {
-                    let run = SimScenarios.dissemination(n: n, lossPermille: loss, seed: UInt64(s + 1), preset: preset)
+                    let run = SimScenarios.dissemination(
+                        n: n, lossPermille: loss, seed: UInt64(s + 1), preset: preset, warmupMilliseconds: warmupMilliseconds)
                     if let r = run.rounds { rounds.append(Double(r)) } else { failures += 1 }
                     if run.violation != nil { violations += 1 }
                 }
                 Console.progress("dissemination n=\(n) loss=\(loss)‰ \(preset.rawValue): \(rounds)")
                 report.rows.append(
                     row(
-                        "dissemination", preset.rawValue, "rounds to 100% (n=\(n), loss \(Double(loss) / 10)%)", rounds,
+                        "dissemination", preset.rawValue,
+                        "rounds to 100% (n=\(n), loss \(Double(loss) / 10)%, warm-up \(Double(warmupMilliseconds) / 1000) s)",
+                        rounds,
                         seeds: seeds,
                         failures: failures, violations: violations))
             }
         }
     }
 
-    static func detection(n: Int, seeds: Int, minutes: Int, into report: inout SimReport) {
-        for preset in presets {
+    static func detection(n: Int, seeds: Int, minutes: Int, only: String?, into report: inout SimReport) {
+        for preset in presets where only.map({ $0 == preset.rawValue }) ?? true {
             var falseDead: [Double] = []
             var falseSuspect: [Double] = []
             var suspicion: [Double] = []
@@ -179,6 +214,7 @@ enum SimBench {
                 death += run.firstDeathMilliseconds.map { Double($0) / 1000 }
                 if run.violation != nil { violations += 1 }
                 Console.progress("detection n=\(n) \(preset.rawValue) seed \(s + 1): false dead \(run.healthyDeclaredDead)")
+                for line in run.falseDeaths { Console.progress("  " + line) }
             }
             let label = "(n=\(n), 10% slow, \(minutes) min)"
             report.rows.append(

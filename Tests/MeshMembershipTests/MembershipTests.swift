@@ -68,9 +68,11 @@ struct MembershipTests {
         let atPeriod = core.onTick(now: Fixture.at(1000), rng: &rng)
         #expect(atPeriod.changes.contains { $0.node == target && $0.status == .suspect })
         let deadline = try! #require(core.suspicionDeadline(of: target))
-        // Lifeguard starts at the ceiling: 4 · max(1, log10 5) · 1 s · 6 = 24 s.
-        #expect(deadline == Fixture.at(1000 + 24_000))
-        let later = run(&core, from: 1001, until: 1000 + 24_000)
+        // Three nacks missing raised local health to 3; Lifeguard starts at the ceiling:
+        // 1.5 · max(1, log10 5) · 1 s · (3 + 1) · 6 = 36 s.
+        #expect(core.localHealth == 3)
+        #expect(deadline == Fixture.at(1000 + 36_000))
+        let later = run(&core, from: 1001, until: 1000 + 36_000)
         #expect(later.changes.contains { $0.node == target && $0.status == .dead })
         #expect(later.contains(.disconnect(target)))
     }
@@ -102,24 +104,25 @@ struct MembershipTests {
         let suspect = Fixture.update(2, status: .suspect)
         _ = core.onProbe(
             from: Fixture.id(3), fromIncarnation: 0, target: Fixture.id(1), updates: [suspect], now: Fixture.at(0), rng: &rng)
-        // n = 1000: floor 4 · 3 · 1 s = 12 s, ceiling 72 s.
-        #expect(core.suspicionDeadline(of: Fixture.id(2)) == Fixture.at(72_000))
+        // n = 1000, healthy: floor 1.5 · 3 · 1 s = 4.5 s, ceiling 6 · 4.5 s = 27 s.
+        #expect(core.suspicionDeadline(of: Fixture.id(2)) == Fixture.at(27_000))
         // The originator repeating itself is not a confirmation.
         _ = core.onProbe(
             from: Fixture.id(3), fromIncarnation: 0, target: Fixture.id(1), updates: [suspect], now: Fixture.at(10), rng: &rng)
-        #expect(core.suspicionDeadline(of: Fixture.id(2)) == Fixture.at(72_000))
+        #expect(core.suspicionDeadline(of: Fixture.id(2)) == Fixture.at(27_000))
+        // One confirmation of three: 27 − 22.5 · log 2 / log 4 = 15.75 s.
         _ = core.onProbe(
             from: Fixture.id(4), fromIncarnation: 0, target: Fixture.id(1), updates: [suspect], now: Fixture.at(20), rng: &rng)
-        #expect(core.suspicionDeadline(of: Fixture.id(2)) == Fixture.at(42_000))
+        #expect(core.suspicionDeadline(of: Fixture.id(2)) == Fixture.at(15_750))
         _ = core.onProbe(
             from: Fixture.id(4), fromIncarnation: 0, target: Fixture.id(1), updates: [suspect], now: Fixture.at(30), rng: &rng)
-        #expect(core.suspicionDeadline(of: Fixture.id(2)) == Fixture.at(42_000))
+        #expect(core.suspicionDeadline(of: Fixture.id(2)) == Fixture.at(15_750))
         for source: UInt64 in [5, 6] {
             _ = core.onProbe(
                 from: Fixture.id(source), fromIncarnation: 0, target: Fixture.id(1), updates: [suspect], now: Fixture.at(40),
                 rng: &rng)
         }
-        #expect(core.suspicionDeadline(of: Fixture.id(2)) == Fixture.at(12_000))
+        #expect(core.suspicionDeadline(of: Fixture.id(2)) == Fixture.at(4_500))
     }
 
     @Test mutating func plainSWIMWaitsAFixedSuspicionTimeout() {
@@ -220,8 +223,10 @@ struct MembershipTests {
         }
         _ = withNacks.onTick(now: Fixture.at(1000), rng: &rngA)
         _ = withoutNacks.onTick(now: Fixture.at(1000), rng: &rngB)
-        #expect(withNacks.localHealth == 1)
-        #expect(withoutNacks.localHealth == 4)
+        // memberlist's awareness: every helper's nack says the target alone is silent (no change);
+        // each missing nack costs one point.
+        #expect(withNacks.localHealth == 0)
+        #expect(withoutNacks.localHealth == 3)
     }
 
     @Test mutating func localHealthStretchesTheProbePeriod() {
@@ -257,8 +262,10 @@ struct MembershipTests {
         let out = core.onProbeFailure(target, failure: .connectionRefused, now: Fixture.at(5), rng: &rng)
         #expect(out.indirectProbes.count == 3)
         _ = core.onTick(now: Fixture.at(1000), rng: &rng)
-        // The suspicion waits only its floor (12 s at n = 1000), not the 72 s ceiling.
-        #expect(core.suspicionDeadline(of: target) == Fixture.at(13_000))
+        // The suspicion waits only its floor, not the ceiling: 4.5 s at n = 1000, stretched by the
+        // local health the three missing nacks raised to 3: 4.5 s · 4 = 18 s.
+        #expect(core.localHealth == 3)
+        #expect(core.suspicionDeadline(of: target) == Fixture.at(1000 + 18_000))
 
         var weak = Fixture.core(members: 1000)
         let weakTarget = try! #require(weak.onTick(now: .zero, rng: &rng).probes.first?.target)
@@ -308,5 +315,104 @@ struct MembershipTests {
         #expect(answered(from: 0, until: 29_000) > 10)
         // ...until the 30 s window closes.
         #expect(answered(from: 30_001, until: 60_000) == 0)
+    }
+
+    @Test mutating func directProbeIsSentAgainBesideTheIndirectProbes() {
+        var core = Fixture.core(members: 5)
+        let target = try! #require(core.onTick(now: .zero, rng: &rng).probes.first?.target)
+        let atTimeout = core.onTick(now: Fixture.at(500), rng: &rng)
+        #expect(atTimeout.indirectProbes.count == 3)
+        #expect(atTimeout.probes.map(\.target) == [target])
+        // The retry's ack counts like the first one's.
+        _ = core.onProbeAck(target: target, incarnation: 0, updates: [], now: Fixture.at(520), rng: &rng)
+        #expect(!core.onTick(now: Fixture.at(1000), rng: &rng).changes.contains { $0.node == target })
+
+        var plain = Fixture.core(members: 5, config: .plainSWIM)
+        _ = plain.onTick(now: .zero, rng: &rng)
+        #expect(plain.onTick(now: Fixture.at(500), rng: &rng).probes.isEmpty)
+    }
+
+    @Test mutating func ownSuspicionIsSentToTheSuspectAtOnceAndItsRefutingAckClearsIt() {
+        var loud = MembershipConfig.computeMesh
+        loud.gossipFanout = 0  // only the notice can reach the suspect at this instant
+        var core = Fixture.core(members: 5, config: loud)
+        let target = try! #require(core.onTick(now: .zero, rng: &rng).probes.first?.target)
+        _ = core.onTick(now: Fixture.at(500), rng: &rng)
+        let atPeriod = core.onTick(now: Fixture.at(1000), rng: &rng)
+        let suspect = try! #require(atPeriod.changes.first { $0.node == target && $0.status == .suspect })
+        #expect(atPeriod.probes.contains { $0.target == target && $0.updates.contains(suspect) })
+        // The member refutes (incarnation 1) and its ack carries the new incarnation.
+        _ = core.onProbeAck(target: target, incarnation: 1, updates: [], now: Fixture.at(1010), rng: &rng)
+        #expect(core.member(target)?.status == .alive)
+        #expect(core.member(target)?.incarnation == 1)
+
+        // Without the notice (memberlist; gossip off here to isolate it) the suspect hears nothing
+        // until its next turn to be probed.
+        var config = MembershipConfig.computeMesh
+        config.immediateSuspectNotice = false
+        config.gossipFanout = 0
+        var quiet = Fixture.core(members: 5, config: config)
+        let other = try! #require(quiet.onTick(now: .zero, rng: &rng).probes.first?.target)
+        _ = quiet.onTick(now: Fixture.at(500), rng: &rng)
+        let later = quiet.onTick(now: Fixture.at(1000), rng: &rng)
+        #expect(later.changes.contains { $0.node == other && $0.status == .suspect })
+        #expect(!later.probes.contains { $0.target == other })
+    }
+
+    @Test mutating func suspicionFloorStretchesWithLocalHealth() {
+        let suspect = Fixture.update(2, status: .suspect)
+        var healthy = Fixture.core(members: 1000)
+        _ = healthy.onProbe(
+            from: Fixture.id(3), fromIncarnation: 0, target: Fixture.id(1), updates: [suspect], now: .zero, rng: &rng)
+        var unhealthy = Fixture.core(members: 1000)
+        unhealthy.localHealth = 2
+        _ = unhealthy.onProbe(
+            from: Fixture.id(3), fromIncarnation: 0, target: Fixture.id(1), updates: [suspect], now: .zero, rng: &rng)
+        // Ceiling 27 s when healthy; three times that at local health 2.
+        #expect(healthy.suspicionDeadline(of: Fixture.id(2)) == Fixture.at(27_000))
+        #expect(unhealthy.suspicionDeadline(of: Fixture.id(2)) == Fixture.at(81_000))
+        // memberlist does not stretch it: 4 · 3 · 1 s · 6 = 72 s.
+        var memberlist = Fixture.core(members: 1000, config: .memberlistLAN)
+        memberlist.localHealth = 2
+        _ = memberlist.onProbe(
+            from: Fixture.id(3), fromIncarnation: 0, target: Fixture.id(1), updates: [suspect], now: .zero, rng: &rng)
+        #expect(memberlist.suspicionDeadline(of: Fixture.id(2)) == Fixture.at(72_000))
+    }
+
+    @Test mutating func gossipCarriesUpToTheConfiguredNumberOfUpdates() {
+        var core = Fixture.core(members: 200)
+        let facts = (2...101).map { Fixture.update(UInt64($0), incarnation: 1) }
+        _ = core.onProbe(
+            from: Fixture.id(150), fromIncarnation: 0, target: Fixture.id(1), updates: Array(facts[0..<50]), now: .zero, rng: &rng
+        )
+        _ = core.onProbe(
+            from: Fixture.id(151), fromIncarnation: 0, target: Fixture.id(1), updates: Array(facts[50...]), now: .zero, rng: &rng)
+        let gossip = core.onTick(now: Fixture.at(1), rng: &rng).sent.compactMap { sent -> Int? in
+            if case .probe(_, _, _, let updates) = sent.0 { return updates.count }
+            return nil
+        }
+        #expect(gossip.max() == 64)
+        #expect(gossip.allSatisfy { $0 <= 64 })
+    }
+
+    @Test mutating func suspicionsYieldToRefutationsAndOtherFacts() {
+        var config = MembershipConfig.computeMesh
+        config.maxPiggybackedUpdates = 2
+        config.recentRepeatCount = 0
+        var core = Fixture.core(members: 20, config: config)
+        // Two refutations arrive first, then three (newer, never sent) suspicions.
+        let refutations = [Fixture.update(2, incarnation: 1), Fixture.update(3, incarnation: 1)]
+        let suspicions = (4...6).map { Fixture.update(UInt64($0), status: .suspect) }
+        _ = core.onProbeAck(target: Fixture.id(9), incarnation: 0, updates: refutations, now: .zero, rng: &rng)
+        _ = core.onProbeAck(target: Fixture.id(9), incarnation: 0, updates: suspicions, now: .zero, rng: &rng)
+        #expect(core.takeUpdates(limit: 2) == refutations.reversed())
+        // Suspicions only fill the room the other facts leave, whatever their transmit counts.
+        #expect(Set(core.takeUpdates(limit: 3)) == Set(refutations + [suspicions[2]]))
+        // memberlist orders by transmissions only: the newest, unsent suspicions go first.
+        config.suspicionsYield = false
+        var plain = Fixture.core(members: 20, config: config)
+        _ = plain.onProbeAck(target: Fixture.id(9), incarnation: 0, updates: refutations, now: .zero, rng: &rng)
+        _ = plain.onProbeAck(target: Fixture.id(9), incarnation: 0, updates: suspicions, now: .zero, rng: &rng)
+        #expect(plain.takeUpdates(limit: 2).allSatisfy { $0.status == .suspect })
     }
 }
