@@ -40,6 +40,27 @@ public struct PoolSpec: Hashable, Sendable {
     }
 }
 
+extension PoolSpec {
+    /// The spec a descriptor describes: its path below the owner's namespace and every field.
+    public init(_ d: PoolDescriptor) {
+        self.init(
+            path: d.id.path, architecture: d.architecture, accelerators: d.accelerators, computeUnits: d.computeUnits,
+            memoryMiB: d.memoryMiB, interconnect: d.interconnect, pricePerUnitHour: d.pricePerUnitHour,
+            residency: d.residency, certifications: d.certifications, greenEnergyPermille: d.greenEnergyPermille,
+            policy: d.policy, services: d.services, displayName: d.displayName)
+    }
+
+    /// This spec as the descriptor of pool `id`, certifications and services sorted without
+    /// duplicates. It is not validated: ``PoolRegistry/register(_:)`` and senders do that.
+    public func descriptor(id: ComputeID) -> PoolDescriptor {
+        PoolDescriptor(
+            id: id, architecture: architecture, accelerators: accelerators, computeUnits: computeUnits,
+            memoryMiB: memoryMiB, interconnect: interconnect, pricePerUnitHour: pricePerUnitHour, residency: residency,
+            certifications: Array(Set(certifications)).sorted(), greenEnergyPermille: greenEnergyPermille, policy: policy,
+            services: Array(Set(services)).sorted(), displayName: displayName)
+    }
+}
+
 /// Why a registration was refused: it came from an operator's file or console, so a typed error.
 public struct RegistrationError: Error, Hashable, Sendable, CustomStringConvertible {
     public var message: String
@@ -113,12 +134,7 @@ public struct PoolRegistry: Sendable {
             seenClasses.append(group.className)
         }
         if case .unknown(let code) = spec.architecture { throw RegistrationError("unknown architecture code \(code)") }
-        let descriptor = PoolDescriptor(
-            id: id, architecture: spec.architecture, accelerators: spec.accelerators, computeUnits: spec.computeUnits,
-            memoryMiB: spec.memoryMiB, interconnect: spec.interconnect, pricePerUnitHour: spec.pricePerUnitHour,
-            residency: spec.residency, certifications: Array(Set(spec.certifications)).sorted(),
-            greenEnergyPermille: spec.greenEnergyPermille, policy: spec.policy,
-            services: Array(Set(spec.services)).sorted(), displayName: spec.displayName)
+        let descriptor = spec.descriptor(id: id)
         do { try descriptor.validate() } catch { throw RegistrationError(error.description) }
         sequence += 1
         let result = RegisteredPool(descriptor: descriptor, epoch: epoch, sequence: sequence)

@@ -74,15 +74,13 @@ extension Node {
                     "the pool's ComputeID names owner \(d.id.owner.short), not this node (\(nodeID.short)): ask STATUS for the node ID"
                 )
             }
-            let spec = PoolSpec(
-                path: d.id.path, architecture: d.architecture, accelerators: d.accelerators, computeUnits: d.computeUnits,
-                memoryMiB: d.memoryMiB, interconnect: d.interconnect, pricePerUnitHour: d.pricePerUnitHour,
-                residency: d.residency,
-                certifications: d.certifications, greenEnergyPermille: d.greenEnergyPermille, policy: d.policy,
-                services: d.services, displayName: d.displayName)
             do {
                 // Durable before the answer: register() commits through the owner ledger.
-                let pool = try register(spec, now: now)
+                let pool = try register(PoolSpec(d), now: now)
+                publish(pool.descriptor, now: now)
+                // A pool is placeable here as soon as its registration is acknowledged.
+                refreshView(now: now)
+                viewDirty = false
                 logger.with("pool", pool.descriptor.id.description).info("pool registered by a console")
                 publishEvent(.inventory, .info, subject: pool.descriptor.id.description, detail: "registered", now: now)
                 answer(.poolRegistered(PoolRegistered(id: pool.descriptor.id, epoch: pool.epoch, sequence: pool.sequence)))
@@ -118,21 +116,9 @@ extension Node {
 
     /// This node's view: full records of its region's pools, summaries of the other regions.
     func inventoryPage(region: Region?, after: ComputeID?, limit: Int, now: MeshInstant) -> Inventory {
-        var descriptors: [ComputeID: InventoryRecord] = [:]
-        var availability: [ComputeID: InventoryRecord] = [:]
-        for record in core.inventory.liveRecords(now: now) {
-            switch record.body {
-            case .descriptor(let d):
-                if region != nil && d.residency != region! { continue }
-                if let old = descriptors[d.id], (old.epoch, old.sequence) >= (record.epoch, record.sequence) { continue }
-                descriptors[d.id] = record
-            case .availability(let a):
-                if let old = availability[a.id], (old.epoch, old.sequence) >= (record.epoch, record.sequence) { continue }
-                availability[a.id] = record
-            case .tombstone:
-                break
-            }
-        }
+        let newest = newestPoolRecords(now: now)
+        let descriptors = newest.descriptors.filter { region == nil || $0.value.1.residency == region! }.mapValues(\.0)
+        let availability = newest.availability.mapValues(\.0)
         let ids = descriptors.keys.sorted().filter { after == nil || $0 > after! }
         let rows = ids.prefix(limit).map { id in
             let d = descriptors[id]!

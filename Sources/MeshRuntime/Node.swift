@@ -131,6 +131,8 @@ public final class Node: @unchecked Sendable {
 
     // Own records.
     var recordSequence: UInt64 = 0
+    /// The availability last issued for each own pool.
+    var publishedAvailability: [ComputeID: PoolAvailability] = [:]
     static let recordValidityMilliseconds: UInt64 = 60_000
     static let refreshIntervalMilliseconds: UInt64 = 20_000
 
@@ -302,8 +304,10 @@ public final class Node: @unchecked Sendable {
                 throw RuntimeError("pool '\(spec.displayName)' of the configuration: \(error)")
             }
         }
-        // Pools restored from the ledger (registered earlier by a console) are published again.
+        // The configured pools and those restored from the ledger (registered earlier by a
+        // console) are published once, and the view built once.
         publishAllPools(now: now)
+        refreshView(now: now)
         checkRevocationFile(now: now)
         if let address = configuration.metrics {
             let id = nodeID
@@ -611,7 +615,7 @@ public final class Node: @unchecked Sendable {
 
     func pools(touchedBy change: LedgerChange) -> [ComputeID] {
         switch change {
-        case .poolRegistered(let d): [d.id]
+        case .poolRegistered: []  // published with its descriptor by whoever registered it
         case .holdPlaced(let h): [h.pool]
         case .leaseStarted(let l): [l.lease.pool]
         case .holdReleased(let id), .holdExpired(let id): owner.hold(id).map { [$0.pool] } ?? owner.snapshot.pools.map(\.id)
@@ -768,14 +772,10 @@ public final class Node: @unchecked Sendable {
 
     // MARK: - Inventory
 
-    /// Registers (or replaces) a pool: durable in the ledger first, then published.
+    /// Registers (or replaces) a pool, durably in the ledger; the caller publishes it.
     func register(_ spec: PoolSpec, now: MeshInstant) throws(RegistrationError) -> RegisteredPool {
         let pool = try registry.register(spec)
         perform(owner.register(pool.descriptor, now: now), now: now)
-        publish(pool.descriptor, now: now)
-        // A pool is placeable here as soon as its registration is acknowledged.
-        refreshView(now: now)
-        viewDirty = false
         return pool
     }
 
@@ -786,13 +786,19 @@ public final class Node: @unchecked Sendable {
             validUntil: now + .milliseconds(Node.recordValidityMilliseconds), body: body)
     }
 
+    /// Issues the pool's descriptor and availability records (again, for the periodic refresh).
     func publish(_ descriptor: PoolDescriptor, now: MeshInstant) {
         perform(core.issue(nextRecord(.descriptor(descriptor), now: now), now: now, rng: &rng), now: now)
-        publishAvailability(descriptor.id, now: now)
+        publishAvailability(descriptor.id, now: now, evenIfUnchanged: true)
     }
 
-    func publishAvailability(_ pool: ComputeID, now: MeshInstant) {
+    /// Issues the pool's availability record when it differs from the last one issued: a ledger
+    /// change whose pool is not known (a release names only its hold) re-checks every pool, and
+    /// only the ones that changed reach the gossip.
+    func publishAvailability(_ pool: ComputeID, now: MeshInstant, evenIfUnchanged: Bool = false) {
         guard let availability = owner.availability(of: pool) else { return }
+        if !evenIfUnchanged && publishedAvailability[pool] == availability { return }
+        publishedAvailability[pool] = availability
         perform(core.issue(nextRecord(.availability(availability), now: now), now: now, rng: &rng), now: now)
         viewDirty = true
     }
@@ -804,30 +810,18 @@ public final class Node: @unchecked Sendable {
     /// Rebuilds the requester's view from the live inventory: each pool's newest descriptor and
     /// availability, valid while both records are.
     func refreshView(now: MeshInstant) {
-        var descriptors: [ComputeID: (InventoryRecord, PoolDescriptor)] = [:]
-        var availability: [ComputeID: (InventoryRecord, PoolAvailability)] = [:]
-        for record in core.inventory.liveRecords(now: now) {
-            switch record.body {
-            case .descriptor(let d):
-                if let old = descriptors[d.id], (old.0.epoch, old.0.sequence) >= (record.epoch, record.sequence) { continue }
-                descriptors[d.id] = (record, d)
-            case .availability(let a):
-                if let old = availability[a.id], (old.0.epoch, old.0.sequence) >= (record.epoch, record.sequence) { continue }
-                availability[a.id] = (record, a)
-            case .tombstone(let id):
-                requester.view.withdraw(id)
-            }
-        }
+        let pools = newestPoolRecords(now: now)
+        for id in pools.withdrawn { requester.view.withdraw(id) }
         viewPoolCount = 0
-        for id in descriptors.keys.sorted() {
+        for id in pools.descriptors.keys.sorted() {
             // An industry node places only on its own (sector) pools; the rest of its region it
             // reaches through FORWARD to its regional nodes, which alone commit on regional pools.
             if configuration.role == .industry && id.owner != nodeID {
                 requester.view.withdraw(id)
                 continue
             }
-            let (record, descriptor) = descriptors[id]!
-            let fresh = availability[id]
+            let (record, descriptor) = pools.descriptors[id]!
+            let fresh = pools.availability[id]
             let newest = fresh.map { ($0.0.epoch, $0.0.sequence) > (record.epoch, record.sequence) ? $0.0 : record } ?? record
             _ = requester.view.upsert(
                 ViewEntry(
@@ -842,6 +836,31 @@ public final class Node: @unchecked Sendable {
                     latency: id.owner == nodeID ? .zero : .milliseconds(1)))
             viewPoolCount += 1
         }
+    }
+
+    /// Each pool's newest live descriptor and availability records, and the pools tombstoned.
+    func newestPoolRecords(
+        now: MeshInstant
+    ) -> (
+        descriptors: [ComputeID: (InventoryRecord, PoolDescriptor)],
+        availability: [ComputeID: (InventoryRecord, PoolAvailability)], withdrawn: [ComputeID]
+    ) {
+        var descriptors: [ComputeID: (InventoryRecord, PoolDescriptor)] = [:]
+        var availability: [ComputeID: (InventoryRecord, PoolAvailability)] = [:]
+        var withdrawn: [ComputeID] = []
+        for record in core.inventory.liveRecords(now: now) {
+            switch record.body {
+            case .descriptor(let d):
+                if let old = descriptors[d.id], (old.0.epoch, old.0.sequence) >= (record.epoch, record.sequence) { continue }
+                descriptors[d.id] = (record, d)
+            case .availability(let a):
+                if let old = availability[a.id], (old.0.epoch, old.0.sequence) >= (record.epoch, record.sequence) { continue }
+                availability[a.id] = (record, a)
+            case .tombstone(let id):
+                withdrawn.append(id)
+            }
+        }
+        return (descriptors, availability, withdrawn)
     }
 
     // MARK: - Revocations

@@ -643,11 +643,7 @@ func poolDescriptor(_ pool: PoolConfiguration, node: NodeID, region: Region, pat
         do { id = try ComputeID(owner: node, path: spec.path) } catch {
             throw ConsoleError("\(path): field 'name': \(error.description)")
         }
-        descriptor = PoolDescriptor(
-            id: id, architecture: spec.architecture, accelerators: spec.accelerators, computeUnits: spec.computeUnits,
-            memoryMiB: spec.memoryMiB, interconnect: spec.interconnect, pricePerUnitHour: spec.pricePerUnitHour,
-            residency: spec.residency, certifications: spec.certifications, greenEnergyPermille: spec.greenEnergyPermille,
-            policy: spec.policy, services: spec.services, displayName: spec.displayName)
+        descriptor = spec.descriptor(id: id)
     } catch let error as ConfigurationError {
         throw ConsoleError("\(path): \(error.description)")
     }

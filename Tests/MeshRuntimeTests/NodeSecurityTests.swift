@@ -102,12 +102,7 @@ struct NodeSecurityTests {
             var c = try await console(to: a)
             // Register a second pool through the console; the answer comes after it is durable.
             let spec = try pool("extra", gpus: 4, units: 400, price: 3).spec(defaultResidency: try Region("cn-east"))
-            let descriptor = PoolDescriptor(
-                id: try ComputeID(owner: a.nodeID, path: spec.path), architecture: spec.architecture,
-                accelerators: spec.accelerators, computeUnits: spec.computeUnits, memoryMiB: spec.memoryMiB,
-                interconnect: spec.interconnect, pricePerUnitHour: spec.pricePerUnitHour, residency: spec.residency,
-                certifications: spec.certifications, greenEnergyPermille: spec.greenEnergyPermille, policy: spec.policy,
-                displayName: spec.displayName)
+            let descriptor = spec.descriptor(id: try ComputeID(owner: a.nodeID, path: spec.path))
             guard case .poolRegistered(let registered) = try await c.ask(.registerPool(RegisterPool(descriptor: descriptor)))
             else {
                 Issue.record("REGISTER_POOL not answered with POOL_REGISTERED")
