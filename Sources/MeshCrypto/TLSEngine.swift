@@ -201,12 +201,21 @@ public final class TLSEngine {
     /// the number of bytes appended. Throws ``TLSError/closed`` on close_notify.
     @discardableResult
     public func readPlaintext(into out: inout [UInt8]) throws(TLSError) -> Int {
+        try readPlaintext { out.append(contentsOf: $0.assumingMemoryBound(to: UInt8.self)) }
+    }
+
+    /// Decrypts whatever whole records have arrived and hands the plaintext to `sink` in pieces
+    /// of up to 16 KiB (valid only during the call), so a caller can append it straight to its
+    /// frame decoder. Returns the number of bytes handed over. Throws ``TLSError/closed`` on
+    /// close_notify.
+    @discardableResult
+    public func readPlaintext(_ sink: (UnsafeRawBufferPointer) -> Void) throws(TLSError) -> Int {
         var total = 0
         while true {
             ERR_clear_error()
             let n = scratch.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress, Int32($0.count)) }
             if n > 0 {
-                out.append(contentsOf: scratch[0..<Int(n)])
+                scratch.withUnsafeBytes { sink(UnsafeRawBufferPointer(rebasing: $0[0..<Int(n)])) }
                 total += Int(n)
                 continue
             }

@@ -43,7 +43,6 @@ final class Connection: EventLoopHandler {
     @exclusivity(unchecked) private var bulkOut: [UInt8] = []
     @exclusivity(unchecked) private var wire: [UInt8] = []
     @exclusivity(unchecked) private var wireOffset = 0
-    @exclusivity(unchecked) private var plain: [UInt8] = []
     @exclusivity(unchecked) private var writeInterest = false
     private var sentCloseNotify = false
 
@@ -165,16 +164,11 @@ final class Connection: EventLoopHandler {
                     if !tls.isEstablished || phase == .closed { continue }
                 }
                 do {
-                    try tls.readPlaintext(into: &plain)
+                    // Straight from OpenSSL's output into the frame decoder (one memcpy).
+                    try tls.readPlaintext { decoder.append($0) }
                 } catch {
                     close(error == .closed ? "the peer closed the TLS session" : "\(error)")
                     return
-                }
-                if !plain.isEmpty {
-                    // The raw-buffer append is one memcpy; the generic Sequence one is not
-                    // specialised across the module boundary and copies byte by byte.
-                    plain.withUnsafeBytes { decoder.append($0) }
-                    plain.removeAll(keepingCapacity: true)
                 }
             } else {
                 decoder.append(chunk)
@@ -241,46 +235,55 @@ final class Connection: EventLoopHandler {
     private func processFrames() {
         let now = monotonicMilliseconds()
         let instant = MeshInstant(milliseconds: now)
+        let keepsFrameBytes = transport.configuration.keepsFrameBytes
+        // Nothing is appended to the decoder during this loop, so its buffer is read once (one
+        // retain, not one per frame).
+        let bytes = decoder.bufferedBytes
         while phase == .handshaking || phase == .open {
-            let frame: Frame
+            // The frame is decoded where it lies in the decoder's buffer: no allocation of its
+            // own unless the owner asked for raw frames.
+            let located: FrameDecoder.LocatedFrame
             do {
-                guard let next = try decoder.next() else { break }
-                frame = next
+                guard let next = try decoder.nextInPlace() else { break }
+                located = next
             } catch {
                 judge(inbound ? gate.onDecodeError(error, correlationID: 0, at: instant) : nil, error, 0)
                 return
             }
-            // A WireMessage is 256 bytes and each copy or move of it is a memcpy: the decoded
-            // frame is switched on directly (not bound to a variable first), judged by its type
-            // (the header's, which decoding checked) rather than passed to the gate, and handed
-            // to the delivery functions by reference.
+            let header = located.header
+            // Decoded messages are switched on directly (not bound to a variable first), judged
+            // by their type (the header's, which decoding checked) rather than passed to the
+            // gate, and handed to the delivery functions by reference: each move is a copy.
             do {
-                switch try WireMessage.decode(frame, limits: decoder.limits) {
+                let decoded = try WireMessage.decode(
+                    header: header, bytes: bytes, start: located.start, end: located.end, limits: decoder.limits)
+                let frame = keepsFrameBytes ? Frame(located: located, in: bytes) : nil
+                switch decoded {
                 case .skipped(let type, let typeVersion, let correlationID):
                     guard inbound else { continue }
                     let skipped = DecodedFrame.skipped(type: type, typeVersion: typeVersion, correlationID: correlationID)
                     switch gate.decide(skipped, at: instant) {
                     case .deliver, .skip: continue
                     case .refuse(let error, let correlationID, let close):
-                        refuseFrame(error, correlationID: correlationID, type: frame.header.type, close: close)
+                        refuseFrame(error, correlationID: correlationID, type: header.type, close: close)
                     }
                 case .message(let message, let correlationID, _):
                     guard inbound else {
-                        deliverOutbound(message, correlationID: correlationID, frame: frame)
+                        deliverOutbound(message, correlationID: correlationID, type: header.type, frame: frame)
                         continue
                     }
                     let decision = gate.decide(
-                        type: frame.header.type, correlationID: correlationID, isRequest: message.isRequest, at: instant)
+                        type: header.type, correlationID: correlationID, isRequest: message.isRequest, at: instant)
                     switch decision {
-                    case .deliver: deliverInbound(message, correlationID: correlationID, frame: frame)
+                    case .deliver: deliverInbound(message, correlationID: correlationID, type: header.type, frame: frame)
                     case .skip: continue
                     case .refuse(let error, let correlationID, let close):
-                        refuseFrame(error, correlationID: correlationID, type: frame.header.type, close: close)
+                        refuseFrame(error, correlationID: correlationID, type: header.type, close: close)
                     }
                 }
             } catch {
-                let verdict = inbound ? gate.onDecodeError(error, correlationID: frame.header.correlationID, at: instant) : nil
-                judge(verdict, error, frame.header.correlationID)
+                let verdict = inbound ? gate.onDecodeError(error, correlationID: header.correlationID, at: instant) : nil
+                judge(verdict, error, header.correlationID)
                 continue
             }
         }
@@ -307,9 +310,8 @@ final class Connection: EventLoopHandler {
 
     /// Acceptor side: HELLO is judged here; everything else goes to the owner.
     @inline(__always)
-    private func deliverInbound(_ message: WireMessage, correlationID: UInt64, frame: Frame) {
+    private func deliverInbound(_ message: WireMessage, correlationID: UInt64, type: MessageType, frame: Frame?) {
         // Pattern matches are behind type checks: a match copies the whole message.
-        let type = frame.header.type
         if type == .hello, case .hello(let hello) = message {
             admit(hello)
             return
@@ -317,7 +319,7 @@ final class Connection: EventLoopHandler {
         if let last = goAwayLastCorrelationID, correlationID > last, message.isRequest {
             refuseFrame(
                 WireError(.unexpectedMessage, at: 0, "request \(correlationID) after GOAWAY (last \(last))"),
-                correlationID: correlationID, type: frame.header.type, close: false)
+                correlationID: correlationID, type: type, close: false)
             if gate.inFlight > 0 { gate.responseSent() }
             return
         }
@@ -330,7 +332,7 @@ final class Connection: EventLoopHandler {
 
     /// Connector side: WELCOME or REJECT first, then frames.
     @inline(__always)
-    private func deliverOutbound(_ message: WireMessage, correlationID: UInt64, frame: Frame) {
+    private func deliverOutbound(_ message: WireMessage, correlationID: UInt64, type: MessageType, frame: Frame?) {
         if phase == .handshaking {
             switch message {
             case .welcome(let welcome):
@@ -351,7 +353,6 @@ final class Connection: EventLoopHandler {
             }
             return
         }
-        let type = frame.header.type
         if type == .hello || type == .welcome || type == .reject {
             refuseFrame(
                 WireError(.unexpectedMessage, at: 0, "\(type.name ?? "?") after the handshake"), correlationID: correlationID,

@@ -87,6 +87,10 @@ public struct TransportConfiguration: Sendable {
     public var tcpUserTimeoutMilliseconds = 30_000
     /// How often the reactor checks deadlines.
     public var tickMilliseconds: UInt64 = 50
+    /// Whether ``TransportEvent/frame(_:_:correlationID:frame:)`` carries each frame's raw bytes
+    /// (one allocation and copy per frame). Off by default: owners act on the decoded message;
+    /// relays and byte-level tests turn it on.
+    public var keepsFrameBytes = false
 
     public init(identity: LocalIdentity, tls: TLSSetup?, allowPlaintext: Bool = false) {
         self.identity = identity
@@ -136,8 +140,9 @@ public struct PeerInfo: Sendable, Equatable {
 public enum TransportEvent: Sendable {
     /// HELLO/WELCOME completed.
     case opened(ConnectionID, PeerInfo)
-    /// A frame from an open connection, decoded and admitted by the ``ConnectionGate``.
-    case frame(ConnectionID, WireMessage, correlationID: UInt64, frame: Frame)
+    /// A frame from an open connection, decoded and admitted by the ``ConnectionGate``; `frame`
+    /// holds its raw bytes when ``TransportConfiguration/keepsFrameBytes`` is on, else nil.
+    case frame(ConnectionID, WireMessage, correlationID: UInt64, frame: Frame?)
     /// The connection closed; `reason` says why.
     case closed(ConnectionID, reason: String)
 }

@@ -93,6 +93,11 @@ public struct Frame: Sendable, Equatable {
         self.bytes = bytes
     }
 
+    /// A copy of a frame that ``FrameDecoder/nextInPlace()`` located in `buffer`.
+    public init(located: FrameDecoder.LocatedFrame, in buffer: [UInt8]) {
+        self.init(header: located.header, bytes: Array(buffer[located.start..<located.end]))
+    }
+
     /// Parses exactly one frame from `bytes`, which must hold the whole frame and nothing else.
     public static func parse(_ bytes: [UInt8], limits: WireLimits = .default) throws(WireError) -> Frame {
         var decoder = FrameDecoder(limits: limits, expectsPreface: false)

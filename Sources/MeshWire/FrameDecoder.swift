@@ -51,6 +51,25 @@ public struct FrameDecoder: Sendable {
 
     /// Returns the next complete frame, or nil until one has arrived.
     public mutating func next() throws(WireError) -> Frame? {
+        guard let located = try nextInPlace() else { return nil }
+        // One allocation and one memcpy per frame.
+        return Frame(header: located.header, bytes: Array(buffer[located.start..<located.end]))
+    }
+
+    /// Where a frame lies in ``bufferedBytes``, without copying it out.
+    public struct LocatedFrame: Sendable {
+        public var header: FrameHeader
+        /// The frame's first length byte.
+        public var start: Int
+        /// One past its last byte.
+        public var end: Int
+    }
+
+    /// Consumes the next whole frame like ``next()`` but leaves its bytes in place: read them
+    /// from ``bufferedBytes`` (e.g. with ``WireMessage/decode(header:bytes:start:end:limits:)``)
+    /// before the next ``append(_:)``, which may move them. The transport decodes this way, so
+    /// that a frame costs no allocation of its own.
+    public mutating func nextInPlace() throws(WireError) -> LocatedFrame? {
         if let failure { throw failure }
         do {
             return try step()
@@ -60,7 +79,12 @@ public struct FrameDecoder: Sendable {
         }
     }
 
-    private mutating func step() throws(WireError) -> Frame? {
+    /// The decoder's buffer; frames located by ``nextInPlace()`` lie in it until the next
+    /// ``append(_:)``. (Read it, don't keep it: a copy kept across an append costs a copy of
+    /// the buffer.)
+    public var bufferedBytes: [UInt8] { buffer }
+
+    private mutating func step() throws(WireError) -> LocatedFrame? {
         let available = buffer.count - readIndex
         if awaitingPreface {
             // Check the magic byte by byte as it arrives, so garbage fails fast.
@@ -89,25 +113,20 @@ public struct FrameDecoder: Sendable {
         if available < 4 + length { return nil }
         let start = readIndex
         let total = 4 + length
-        // One allocation and one memcpy per frame (this runs once per frame on the transport's
-        // hot path); the header is read from the copy in place, without slices.
-        let bytes = Array(buffer[start..<start + total])
         readIndex += total
         streamOffset += total
-        let header = bytes.withUnsafeBufferPointer { b in
+        let header = buffer.withUnsafeBufferPointer { b in
             var correlationID: UInt64 = 0
-            for i in 8..<16 { correlationID = correlationID << 8 | UInt64(b[i]) }
+            for i in 8..<16 { correlationID = correlationID << 8 | UInt64(b[start + i]) }
             return FrameHeader(
-                type: MessageType(rawValue: UInt16(b[4]) << 8 | UInt16(b[5])),
-                typeVersion: b[6],
-                flags: FrameFlags(rawValue: b[7]),
+                type: MessageType(rawValue: UInt16(b[start + 4]) << 8 | UInt16(b[start + 5])),
+                typeVersion: b[start + 6],
+                flags: FrameFlags(rawValue: b[start + 7]),
                 correlationID: correlationID)
         }
-        return Frame(header: header, bytes: bytes)
+        return LocatedFrame(header: header, start: start, end: start + total)
     }
 
-    /// Declares the end of the stream: throws ``WireErrorCode/truncated`` if part of a frame (or of
-    /// the preface) is still buffered.
     public mutating func finish() throws(WireError) {
         if let failure { throw failure }
         let available = buffer.count - readIndex

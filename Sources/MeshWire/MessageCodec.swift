@@ -15,32 +15,46 @@ extension WireMessage {
     /// which must be consumed exactly. An unknown type or type version is skipped when the frame
     /// is flagged ignorable and refused otherwise.
     public static func decode(_ frame: Frame, limits: WireLimits = .default) throws(WireError) -> DecodedFrame {
-        let header = frame.header
+        try decode(header: frame.header, bytes: frame.bytes, start: 0, end: frame.bytes.count, limits: limits)
+    }
+
+    /// Decodes a frame that lies in `bytes[start..<end]` with the header `header` already read
+    /// from it (``FrameDecoder/nextInPlace()``), with the checks of ``decode(_:limits:)``.
+    /// Error offsets count from `start`, as for a standalone frame.
+    public static func decode(
+        header: FrameHeader, bytes: [UInt8], start: Int, end: Int, limits: WireLimits = .default
+    ) throws(WireError) -> DecodedFrame {
         let reserved = header.flags.rawValue & ~FrameFlags.defined.rawValue
         if reserved != 0 {
             throw WireError(
                 .reservedBitsSet, at: 7, "frame flags 0x\(String(header.flags.rawValue, radix: 16)) set reserved bits")
         }
+        // The common case first, without a registry lookup: a v1 frame of a known type
+        // (`decodeBody` answers nil for a type it does not know, before reading anything).
+        if header.typeVersion == typeVersion {
+            var reader = WireReader(bytes: bytes, start: start + FrameHeader.bodyOffset, end: end, limits: limits)
+            do {
+                if let message = try decodeBody(type: header.type, from: &reader) {
+                    try reader.expectEnd()
+                    return .message(message, correlationID: header.correlationID, flags: header.flags)
+                }
+            } catch {
+                throw start == 0 ? error : error.shifted(by: -start)
+            }
+        }
         let known = WireMessage.registry.contains { $0.type == header.type }
-        if !known || header.typeVersion != typeVersion {
-            if header.flags.contains(.ignorable) {
-                return .skipped(type: header.type, typeVersion: header.typeVersion, correlationID: header.correlationID)
-            }
-            if !known {
-                throw WireError(
-                    .unknownMessageType, at: 4, "message type \(header.type) is not known and the frame is not flagged ignorable")
-            }
+        if header.flags.contains(.ignorable) {
+            return .skipped(type: header.type, typeVersion: header.typeVersion, correlationID: header.correlationID)
+        }
+        if !known {
             throw WireError(
-                .unsupportedTypeVersion, at: 6,
-                "type version \(header.typeVersion) of message type \(header.type) is not supported (this node speaks \(typeVersion))"
-            )
+                .unknownMessageType, at: 4, "message type \(header.type) is not known and the frame is not flagged ignorable")
         }
-        var reader = WireReader(bytes: frame.bytes, start: FrameHeader.bodyOffset, limits: limits)
-        guard let message = try decodeBody(type: header.type, from: &reader) else {
-            preconditionFailure("registry lists \(header.type) but decodeBody has no case for it")
-        }
-        try reader.expectEnd()
-        return .message(message, correlationID: header.correlationID, flags: header.flags)
+        precondition(header.typeVersion != typeVersion, "registry lists \(header.type) but decodeBody has no case for it")
+        throw WireError(
+            .unsupportedTypeVersion, at: 6,
+            "type version \(header.typeVersion) of message type \(header.type) is not supported (this node speaks \(typeVersion))"
+        )
     }
 
     /// Decodes a frame's bytes (exactly one whole frame) in one step.
@@ -107,5 +121,15 @@ public struct FrameEncoder: Sendable {
         var encoder = FrameEncoder(capacity: 256, maxFrameBytes: WireLimits.hardMaxFrameBytes)
         try encoder.append(message, correlationID: correlationID, flags: flags)
         return encoder.bytes
+    }
+}
+
+extension WireError {
+    /// The same error with its offset moved by `delta` (a frame decoded where it lies in a larger
+    /// buffer reports offsets from the frame's first byte).
+    func shifted(by delta: Int) -> WireError {
+        var copy = self
+        copy.offset += delta
+        return copy
     }
 }

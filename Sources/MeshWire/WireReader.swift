@@ -36,9 +36,13 @@ public struct WireReader: Sendable {
 
     @inline(__always)
     private func need(_ count: Int, _ what: StaticString) throws(WireError) {
-        if count > end - offset {
-            throw WireError(.truncated, at: offset, "\(what) needs \(count) bytes, \(end - offset) remain")
-        }
+        if count > end - offset { throw truncation(count, what) }
+    }
+
+    /// The error of ``need(_:_:)``, built out of line so that the checks stay small.
+    @inline(never)
+    private func truncation(_ count: Int, _ what: StaticString) -> WireError {
+        WireError(.truncated, at: offset, "\(what) needs \(count) bytes, \(end - offset) remain")
     }
 
     /// Refuses any bytes left over.
@@ -69,8 +73,9 @@ public struct WireReader: Sendable {
 
     public mutating func readU64(_ what: StaticString = "u64") throws(WireError) -> UInt64 {
         try need(8, what)
-        var value: UInt64 = 0
-        for i in 0..<8 { value = value << 8 | UInt64(bytes[offset + i]) }
+        // One unaligned load instead of eight bounds-checked byte reads (`need` checked the end,
+        // and `end <= bytes.count` is the reader's invariant).
+        let value = bytes.withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
         offset += 8
         return value
     }
@@ -98,13 +103,24 @@ public struct WireReader: Sendable {
     // MARK: - Varints
 
     /// An unsigned LEB128 varint in shortest form, at most 10 bytes and 64 bits.
+    ///
+    /// The one-byte case (most counts, tags, lengths and small values) is inlined at every call
+    /// site; longer varints take the outlined path.
+    @inline(__always)
     public mutating func readUVarint(_ what: StaticString = "varint") throws(WireError) -> UInt64 {
-        let start = offset
-        // Fast path: one byte.
-        if offset < end, bytes[offset] < 0x80 {
-            offset += 1
-            return UInt64(bytes[start])
+        if offset < end {
+            let byte = bytes[offset]
+            if byte < 0x80 {
+                offset += 1
+                return UInt64(byte)
+            }
         }
+        return try readLongUVarint(what)
+    }
+
+    @inline(never)
+    private mutating func readLongUVarint(_ what: StaticString) throws(WireError) -> UInt64 {
+        let start = offset
         var value: UInt64 = 0
         var shift: UInt64 = 0
         var index = offset
@@ -278,6 +294,13 @@ public struct WireReader: Sendable {
     public mutating func readTaggedFields(
         _ what: StaticString, _ field: (UInt64, inout WireReader) throws(WireError) -> Bool
     ) throws(WireError) {
+        try walkTaggedFields(what, field)
+    }
+
+    @inline(__always)
+    private mutating func walkTaggedFields(
+        _ what: StaticString, _ field: (UInt64, inout WireReader) throws(WireError) -> Bool
+    ) throws(WireError) {
         let count = try readCount(maxCount: limits.maxTaggedFields, minElementBytes: 2, "tagged field count")
         var previous: UInt64? = nil
         for _ in 0..<count {
@@ -308,7 +331,9 @@ public struct WireReader: Sendable {
     }
 
     /// Reads a tagged section in which this version knows no tags: every field is skipped.
+    /// (Most messages end this way: the walk is inlined here with the closure known, so small
+    /// messages such as PING, PONG and the probes are decoded without a call per field.)
     public mutating func skipTaggedFields(_ what: StaticString) throws(WireError) {
-        try readTaggedFields(what) { _, _ throws(WireError) in false }
+        try walkTaggedFields(what) { _, _ throws(WireError) in false }
     }
 }

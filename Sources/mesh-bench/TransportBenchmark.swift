@@ -88,6 +88,8 @@ struct TransportReport: Codable {
         var p50Microseconds: Double?
         var p99Microseconds: Double?
         var roundsFramesPerSecond: [Double]
+        /// Median over the rounds of the CPU time (user + system, client and server) per round trip.
+        var cpuMicrosecondsPerRoundTrip: Double?
     }
     struct Criterion: Codable {
         var name: String
@@ -109,7 +111,7 @@ struct TransportReport: Codable {
             "mesh-bench transport: \(payloadBytes)-byte request/response over loopback, \(wireBytesPerFrame) bytes per frame on the wire",
             "median of \(rounds) round(s) of \(secondsPerSetup) s per setup; \(environment.buildConfiguration) build, load average \(environment.loadAverageAtStart.map { String(format: "%.2f", $0) } ?? "?") at start",
             "",
-            "implementation        conns x depth   frames/s      p50 µs    p99 µs",
+            "implementation        conns x depth   frames/s      p50 µs    p99 µs   CPU µs/round trip",
         ]
         for row in rows {
             let setup = "\(row.connections) x \(row.depth)"
@@ -118,7 +120,8 @@ struct TransportReport: Codable {
                     + setup.padding(toLength: 16, withPad: " ", startingAt: 0)
                     + String(format: "%10.0f", row.framesPerSecond)
                     + (row.p50Microseconds.map { String(format: "%12.1f", $0) } ?? "           -")
-                    + (row.p99Microseconds.map { String(format: "%10.1f", $0) } ?? "         -"))
+                    + (row.p99Microseconds.map { String(format: "%10.1f", $0) } ?? "         -")
+                    + (row.cpuMicrosecondsPerRoundTrip.map { String(format: "%20.2f", $0) } ?? "                   -"))
         }
         lines.append("")
         for c in criteria {
@@ -177,7 +180,8 @@ enum TransportBenchmark {
                     implementation: setup.name, connections: setup.conns, depth: setup.depth,
                     framesPerSecond: median.framesPerSecond,
                     p50Microseconds: median.p50, p99Microseconds: median.p99,
-                    roundsFramesPerSecond: results[i].map(\.framesPerSecond)))
+                    roundsFramesPerSecond: results[i].map(\.framesPerSecond),
+                    cpuMicrosecondsPerRoundTrip: TransportBenchmark.median(results[i].compactMap(\.cpuMicrosecondsPerRoundTrip))))
         }
         let plainRatio = rows[1].framesPerSecond / rows[0].framesPerSecond
         let tlsRatio = rows[2].framesPerSecond / rows[0].framesPerSecond
@@ -188,6 +192,14 @@ enum TransportBenchmark {
             TransportReport.Criterion(
                 name: "TLS / C, 4 x 32", ratio: tlsRatio, target: TransportCommand.Acceptance.tlsRatio,
                 met: tlsRatio >= TransportCommand.Acceptance.tlsRatio),
+            TransportReport.Criterion(
+                name: "C CPU / plaintext CPU per round trip, 4 x 32 (informational)",
+                ratio: (rows[0].cpuMicrosecondsPerRoundTrip ?? 0) / (rows[1].cpuMicrosecondsPerRoundTrip ?? .infinity), target: 0,
+                met: true),
+            TransportReport.Criterion(
+                name: "C CPU / TLS CPU per round trip, 4 x 32 (informational)",
+                ratio: (rows[0].cpuMicrosecondsPerRoundTrip ?? 0) / (rows[2].cpuMicrosecondsPerRoundTrip ?? .infinity), target: 0,
+                met: true),
             TransportReport.Criterion(
                 name: "plaintext / C, 1 x 1 (informational)", ratio: rows[4].framesPerSecond / rows[3].framesPerSecond, target: 0,
                 met: true),
@@ -205,21 +217,40 @@ enum TransportBenchmark {
         var framesPerSecond: Double
         var p50: Double?
         var p99: Double?
+        /// CPU time (user + system, both ends) per round trip, in microseconds: steadier than
+        /// frames/s on a shared machine, since other processes' load mostly shows as waiting.
+        var cpuMicrosecondsPerRoundTrip: Double? = nil
+    }
+
+    /// User + system CPU seconds of this process (`RUSAGE_SELF`) or of its waited-for children.
+    static func median(_ values: [Double]) -> Double? {
+        values.isEmpty ? nil : values.sorted()[values.count / 2]
+    }
+
+    static func cpuSeconds(_ who: Int32) -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(who), &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     // MARK: - C reference
 
     static func measureReference(_ binary: String, conns: Int, depth: Int, seconds: Double) throws -> Measurement {
         let port = try freePort()
+        let childrenCPUBefore = cpuSeconds(RUSAGE_CHILDREN.rawValue)
         let server = Process()
         server.executableURL = URL(fileURLWithPath: binary)
         server.arguments = ["serve", String(port)]
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice
         try server.run()
+        var stopped = false
         defer {
-            server.terminate()
-            server.waitUntilExit()
+            if !stopped {
+                server.terminate()
+                server.waitUntilExit()
+            }
         }
         for _ in 0..<100 where !canConnect(port) { usleep(10_000) }
         let load = try runProcess(
@@ -228,7 +259,14 @@ enum TransportBenchmark {
             let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
             let fps = json["frames_per_s"] as? Double
         else { throw BenchFailure("frame-echo load failed: \(load.output)") }
-        return Measurement(framesPerSecond: fps, p50: nil, p99: nil)
+        server.terminate()
+        server.waitUntilExit()
+        stopped = true
+        // Both processes have been waited for: their CPU over the whole run (the load's
+        // connection set-up is a few hundred microseconds of it) per frame it completed.
+        let cpu = cpuSeconds(RUSAGE_CHILDREN.rawValue) - childrenCPUBefore
+        let frames = fps * seconds
+        return Measurement(framesPerSecond: fps, p50: nil, p99: nil, cpuMicrosecondsPerRoundTrip: cpu / frames * 1e6)
     }
 
     // MARK: - MeshTransport
@@ -373,6 +411,7 @@ enum TransportBenchmark {
         usleep(300_000)  // warm up
         client.executeOnLoop { state.measuring = true }
         let start = nanoseconds()
+        let cpuBefore = cpuSeconds(RUSAGE_SELF.rawValue)
         usleep(UInt32(seconds * 1_000_000))
         let done = DispatchSemaphore(value: 0)
         let result = Mutex<(Int, [UInt64], UInt64)>((0, [], 0))
@@ -383,6 +422,7 @@ enum TransportBenchmark {
             done.signal()
         }
         done.wait()
+        let cpu = cpuSeconds(RUSAGE_SELF.rawValue) - cpuBefore
         let (completed, latencies, end) = result.withLock { $0 }
         let elapsed = Double(end - start) / 1e9
         let sorted = latencies.sorted()
@@ -392,7 +432,9 @@ enum TransportBenchmark {
         if completed == 0 {
             throw BenchFailure("no responses arrived (\(pki == nil ? "plaintext" : "TLS"), \(conns) x \(depth))")
         }
-        return Measurement(framesPerSecond: Double(completed) / elapsed, p50: percentile(0.5), p99: percentile(0.99))
+        return Measurement(
+            framesPerSecond: Double(completed) / elapsed, p50: percentile(0.5), p99: percentile(0.99),
+            cpuMicrosecondsPerRoundTrip: cpu / Double(completed) * 1e6)
     }
 
     static func plainIdentity() throws -> LocalIdentity {

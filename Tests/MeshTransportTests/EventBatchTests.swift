@@ -16,6 +16,12 @@ import Testing
                 batches.flatMap { $0 }.compactMap { if case .frame(_, .ping(let p), _, _) = $0 { p.nonce } else { nil } }
             }
         }
+        /// Frames delivered with their raw bytes (only when `keepsFrameBytes` is on).
+        var framesWithBytes: Int {
+            list.withLock { batches in
+                batches.flatMap { $0 }.filter { if case .frame(_, _, _, .some) = $0 { true } else { false } }.count
+            }
+        }
         var batchesWithFrames: Int {
             list.withLock { batches in
                 batches.filter { $0.contains { if case .frame = $0 { true } else { false } } }.count
@@ -41,6 +47,7 @@ import Testing
         #expect(await eventually { batches.nonces.count == Int(count) })
         #expect(batches.nonces == Array(1...count))
         #expect(batches.batchesWithFrames < Int(count))
+        #expect(batches.framesWithBytes == 0, "raw bytes are kept only when the configuration asks for them")
         let first = batches.list.withLock { $0.first?.first }
         if case .opened = first {} else { Issue.record("the first event is \(String(describing: first)), not .opened") }
         client.transport.shutdown()

@@ -25,7 +25,7 @@ final class EventSink: Sendable {
     let events = Mutex<[TransportEvent]>([])
     var handler: @Sendable (TransportEvent) -> Void { { [self] e in events.withLock { $0.append(e) } } }
     var frames: [Frame] {
-        events.withLock { $0.compactMap { if case .frame(_, _, _, let f) = $0 { f } else { nil } } }
+        events.withLock { $0.compactMap { if case .frame(_, _, _, let f?) = $0 { f } else { nil } } }
     }
     var closedReasons: [String] {
         events.withLock { $0.compactMap { if case .closed(_, let r) = $0 { r } else { nil } } }
@@ -56,6 +56,7 @@ struct Node {
                 sectors: certifiedRole == .industry ? [.finance] : []),
             tls: try id.map { try TLSSetup(identity: $0, trust: try pki!.trust) }, allowPlaintext: pki == nil)
         configuration.acceptedPeerRoles = acceptedRoles
+        configuration.keepsFrameBytes = true  // the tests compare raw frames
         tune(&configuration)
         let transport = try Transport(configuration: configuration, logger: log.logger, onEvent: sink.handler)
         return Node(transport: transport, sink: sink, log: log, identity: id, nodeID: nodeID)
