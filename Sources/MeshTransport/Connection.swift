@@ -32,6 +32,10 @@ final class Connection: EventLoopHandler {
     /// (``Transport/shutdown()`` closes them all before the loop stops), and this is read
     /// several times per frame.
     unowned(unsafe) let transport: Transport
+    /// The transport's event route (a strong reference of our own: see ``EventRoute``).
+    let route: EventRoute
+    /// ``TransportConfiguration/maxOutboundBytes``, read once per send.
+    let maxOutboundBytes: Int
     let remote: SocketAddress?
     @exclusivity(unchecked) var phase: Phase
     let tls: TLSEngine?
@@ -67,6 +71,8 @@ final class Connection: EventLoopHandler {
         self.fd = fd
         self.inbound = inbound
         self.transport = transport
+        route = transport.route
+        maxOutboundBytes = transport.configuration.maxOutboundBytes
         self.remote = remote
         self.tls = tls
         let configuration = transport.configuration
@@ -193,7 +199,7 @@ final class Connection: EventLoopHandler {
             var pending: [UInt8] = []
             tls.takeCiphertext(into: &pending)  // the alert, best effort
             if !pending.isEmpty { _ = pending.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
-            transport.counters.refusedHandshakes += 1
+            route.counters.refusedHandshakes += 1
             close("refused in the TLS handshake: \(error)")
             return
         }
@@ -302,7 +308,7 @@ final class Connection: EventLoopHandler {
     }
 
     private func refuseFrame(_ error: WireError, correlationID: UInt64, type: MessageType?, close shouldClose: Bool) {
-        transport.counters.refusedFrames += 1
+        route.counters.refusedFrames += 1
         logger.info("refused a frame: \(error)\(shouldClose ? "; closing" : "")")
         appendFrame(.error(ErrorMessage(error, frameType: type)), correlationID: correlationID, priority: .control, force: true)
         if shouldClose { closeAfterFlush("refused: \(error)") }
@@ -326,8 +332,8 @@ final class Connection: EventLoopHandler {
         if type == .goAway, case .goAway(let goAway) = message { peerSentGoAway(goAway) }
         highestDeliveredCorrelationID = max(highestDeliveredCorrelationID, correlationID)
         framesDelivered += 1
-        transport.counters.framesDelivered += 1
-        transport.emit(.frame(id, message, correlationID: correlationID, frame: frame))
+        route.counters.framesDelivered += 1
+        route.emit(.frame(id, message, correlationID: correlationID, frame: frame))
     }
 
     /// Connector side: WELCOME or REJECT first, then frames.
@@ -361,8 +367,8 @@ final class Connection: EventLoopHandler {
         }
         if type == .goAway, case .goAway(let goAway) = message { peerSentGoAway(goAway) }
         framesDelivered += 1
-        transport.counters.framesDelivered += 1
-        transport.emit(.frame(id, message, correlationID: correlationID, frame: frame))
+        route.counters.framesDelivered += 1
+        route.emit(.frame(id, message, correlationID: correlationID, frame: frame))
     }
 
     private func peerSentGoAway(_ goAway: GoAway) {
@@ -417,7 +423,7 @@ final class Connection: EventLoopHandler {
             (reason, text) = (.revoked, "node \(hello.nodeID.short) is revoked (\(revoked))")
         }
         if let reason {
-            transport.counters.refusedHandshakes += 1
+            route.counters.refusedHandshakes += 1
             appendFrame(
                 .reject(Reject(reason: reason, message: text.truncated(toUTF8Bytes: 512))), correlationID: 1, priority: .control,
                 force: true)
@@ -449,7 +455,7 @@ final class Connection: EventLoopHandler {
             self.onOutcome = nil
             onOutcome(.success(info))
         }
-        transport.emit(.opened(id, info))
+        route.emit(.opened(id, info))
     }
 
     // MARK: - Output
@@ -467,11 +473,13 @@ final class Connection: EventLoopHandler {
     /// Queues encoded frame bytes.
     func appendBytes(_ bytes: [UInt8], priority: SendPriority, force: Bool = false) -> SendResult {
         if phase == .closed || phase == .closing { return .notOpen }
-        if !force && queuedBytes + bytes.count > transport.configuration.maxOutboundBytes { return .queueFull }
+        if !force && queuedBytes + bytes.count > maxOutboundBytes { return .queueFull }
         if queuedBytes == 0 { lastWriteProgress = monotonicMilliseconds() }
-        switch priority {
-        case .control: controlOut += bytes
-        case .bulk: bulkOut += bytes
+        bytes.withUnsafeBufferPointer { b in
+            switch priority {
+            case .control: controlOut.append(contentsOf: b)
+            case .bulk: bulkOut.append(contentsOf: b)
+            }
         }
         markDirty()
         return .queued
@@ -590,7 +598,7 @@ final class Connection: EventLoopHandler {
     }
 
     private func refuseAndClose(_ reason: String, reject: Reject?) {
-        transport.counters.refusedHandshakes += 1
+        route.counters.refusedHandshakes += 1
         closeAfterFlush(reason)
     }
 
@@ -618,7 +626,7 @@ final class Connection: EventLoopHandler {
             logger.info("connection refused or failed before WELCOME: \(reason)")
         }
         transport.forget(self)
-        if wasOpen { transport.emit(.closed(id, reason: reason)) }
+        if wasOpen { route.emit(.closed(id, reason: reason)) }
     }
 
     /// Checks every deadline; called on each tick.
@@ -628,7 +636,7 @@ final class Connection: EventLoopHandler {
         if let connectDeadline, now >= connectDeadline {
             fail(.connectTimedOut(remote ?? SocketAddress(host: "?", port: 0)))
         } else if isHandshaking && now >= createdAt + c.handshakeTimeoutMilliseconds {
-            transport.counters.refusedHandshakes += 1
+            route.counters.refusedHandshakes += 1
             close("the handshake did not complete within \(c.handshakeTimeoutMilliseconds) ms")
         } else if let since = partialFrameSince, now >= since + c.partialFrameTimeoutMilliseconds {
             close("a frame stayed incomplete for \(c.partialFrameTimeoutMilliseconds) ms")

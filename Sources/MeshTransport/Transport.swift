@@ -19,6 +19,40 @@ public struct TransportStats: Sendable, Equatable {
     public var handshakingConnections = 0
 }
 
+/// Where a connection's events and counters go: held strongly by the transport and by every
+/// connection, so that the per-frame path reaches it through a stored reference of its own
+/// (no retain and release of the transport around each use, as an `unowned(unsafe)` load
+/// still costs). Touched only on the loop thread.
+final class EventRoute {
+    let onEvent: @Sendable (TransportEvent) -> Void
+    let onEventBatch: (@Sendable ([TransportEvent]) -> Void)?
+    /// Events of the current loop iteration, when the owner takes them in batches.
+    @exclusivity(unchecked) var pendingEvents: [TransportEvent] = []
+    @exclusivity(unchecked) var counters = TransportStats()
+
+    init(onEvent: @escaping @Sendable (TransportEvent) -> Void, onEventBatch: (@Sendable ([TransportEvent]) -> Void)?) {
+        self.onEvent = onEvent
+        self.onEventBatch = onEventBatch
+    }
+
+    @inline(__always)
+    func emit(_ event: TransportEvent) {
+        if onEventBatch == nil {
+            onEvent(event)
+        } else {
+            pendingEvents.append(event)
+        }
+    }
+
+    /// Hands the events of this loop iteration to a batching owner.
+    func deliverPending() {
+        guard let onEventBatch, !pendingEvents.isEmpty else { return }
+        let batch = pendingEvents
+        pendingEvents = []
+        onEventBatch(batch)
+    }
+}
+
 /// The node's network shell: listeners and connections on one epoll loop thread, with mutual
 /// TLS 1.3, the HELLO/WELCOME handshake, the ``ConnectionGate``, bounded prioritised output and
 /// deadlines (see ``TransportConfiguration``).
@@ -39,10 +73,8 @@ public final class Transport: @unchecked Sendable {
     public let configuration: TransportConfiguration
     let logger: TransportLogger
     let loop: EventLoop
-    private let onEvent: @Sendable (TransportEvent) -> Void
-    private let onEventBatch: (@Sendable ([TransportEvent]) -> Void)?
-    /// Events of the current loop iteration, when the owner takes them in batches.
-    @exclusivity(unchecked) private var pendingEvents: [TransportEvent] = []
+    /// Events and counters (shared with the connections).
+    let route: EventRoute
     private let nextID = Atomic<UInt64>(1)
 
     // Loop-thread state. The fields touched per frame skip the dynamic exclusivity checks: only
@@ -50,11 +82,13 @@ public final class Transport: @unchecked Sendable {
     @exclusivity(unchecked) private var connections: [ConnectionID: Connection] = [:]
     private var listeners: [Int32: Listener] = [:]
     @exclusivity(unchecked) var dirty: [Connection] = []
-    @exclusivity(unchecked) var counters = TransportStats()
     /// The connection of the last send on the loop thread: an owner answering a batch of
     /// requests sends on the same connection many times in a row, so this saves a hash lookup
     /// per frame. Cleared when that connection is forgotten.
-    @exclusivity(unchecked) private var lastSendTarget: Connection? = nil
+    /// (Unmanaged: `connections` keeps it alive, and ``forget(_:)`` clears it first; a strong
+    /// optional would cost a retain and release per send.)
+    @exclusivity(unchecked) private var lastSendTarget: Unmanaged<Connection>? = nil
+    @exclusivity(unchecked) private var lastSendID = ConnectionID(rawValue: 0)
     /// The trust in force (nil in plaintext mode); revocations update it.
     var currentTrust: FederationTrust?
     /// The serial of the revocation list in force (0: none yet).
@@ -96,8 +130,7 @@ public final class Transport: @unchecked Sendable {
         }
         self.configuration = configuration
         self.logger = logger
-        self.onEvent = onEvent
-        self.onEventBatch = onEventBatch
+        route = EventRoute(onEvent: onEvent, onEventBatch: onEventBatch)
         currentTrust = configuration.tls?.trust
         readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
         loop = try EventLoop(name: "mesh-transport", tickMilliseconds: configuration.tickMilliseconds)
@@ -128,21 +161,10 @@ public final class Transport: @unchecked Sendable {
     }
 
     @inline(__always)
-    func emit(_ event: TransportEvent) {
-        if onEventBatch == nil {
-            onEvent(event)
-        } else {
-            pendingEvents.append(event)
-        }
-    }
+    func emit(_ event: TransportEvent) { route.emit(event) }
 
     /// Hands the events of this loop iteration to a batching owner.
-    private func deliverPendingEvents() {
-        guard let onEventBatch, !pendingEvents.isEmpty else { return }
-        let batch = pendingEvents
-        pendingEvents = []
-        onEventBatch(batch)
-    }
+    private func deliverPendingEvents() { route.deliverPending() }
 
     private func makeID() -> ConnectionID { ConnectionID(rawValue: nextID.add(1, ordering: .relaxed).oldValue) }
 
@@ -187,11 +209,11 @@ public final class Transport: @unchecked Sendable {
                 if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR { logger.warning("accept: \(Sockets.errorText())") }
                 return
             }
-            counters.accepted += 1
+            route.counters.accepted += 1
             let remote = SocketAddress.remote(of: fd)
             let handshaking = connections.values.reduce(0) { $0 + ($1.isHandshaking ? 1 : 0) }
             if connections.count >= configuration.maxConnections || handshaking >= configuration.maxHandshakesInProgress {
-                counters.refusedHandshakes += 1
+                route.counters.refusedHandshakes += 1
                 logger.warning(
                     "refused a connection from \(remote?.description ?? "?"): \(connections.count) connections, \(handshaking) handshaking"
                 )
@@ -287,14 +309,19 @@ public final class Transport: @unchecked Sendable {
     }
 
     private func sendOnLoop(_ bytes: [UInt8], _ priority: SendPriority, _ id: ConnectionID, _ responds: Bool) -> SendResult {
-        let connection: Connection
-        if let last = lastSendTarget, last.id == id {
-            connection = last
-        } else {
-            guard let found = connections[id] else { return .notOpen }
-            lastSendTarget = found
-            connection = found
+        if let last = lastSendTarget, lastSendID == id {
+            return last._withUnsafeGuaranteedRef { Transport.send(bytes, priority, responds, on: $0) }
         }
+        guard let found = connections[id] else { return .notOpen }
+        lastSendTarget = Unmanaged.passUnretained(found)
+        lastSendID = id
+        return Transport.send(bytes, priority, responds, on: found)
+    }
+
+    @inline(__always)
+    private static func send(
+        _ bytes: [UInt8], _ priority: SendPriority, _ responds: Bool, on connection: Connection
+    ) -> SendResult {
         guard connection.phase == .open else { return .notOpen }
         if responds && connection.gate.inFlight > 0 { connection.gate.responseSent() }
         return connection.appendBytes(bytes, priority: priority)
@@ -366,7 +393,9 @@ public final class Transport: @unchecked Sendable {
     }
 
     func forget(_ connection: Connection) {
-        if lastSendTarget === connection { lastSendTarget = nil }
+        if let last = lastSendTarget, last.toOpaque() == Unmanaged.passUnretained(connection).toOpaque() {
+            lastSendTarget = nil
+        }
         connections[connection.id] = nil
         loop.closeDescriptor(connection.fd)
     }
@@ -390,7 +419,7 @@ public final class Transport: @unchecked Sendable {
     public func stats() async -> TransportStats {
         await withCheckedContinuation { continuation in
             onLoop { [self] in
-                var s = counters
+                var s = route.counters
                 s.openConnections = connections.values.reduce(0) { $0 + ($1.phase == .open ? 1 : 0) }
                 s.handshakingConnections = connections.values.reduce(0) { $0 + ($1.isHandshaking ? 1 : 0) }
                 continuation.resume(returning: s)

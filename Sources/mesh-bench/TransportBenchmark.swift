@@ -329,7 +329,9 @@ enum TransportBenchmark {
         @exclusivity(unchecked) var completed = 0
         @exclusivity(unchecked) var latencies: [UInt64] = []
         @exclusivity(unchecked) var measuring = false
-        @exclusivity(unchecked) var transport: Transport? = nil
+        /// Unmanaged (the measurement keeps the transport alive until after shutdown): the load
+        /// generator should not pay a retain and release per request.
+        @exclusivity(unchecked) var transport: Unmanaged<Transport>? = nil
         let request: [UInt8]
         let depth: Int
         let stop = Atomic<Bool>(false)
@@ -349,7 +351,7 @@ enum TransportBenchmark {
         /// Sends a request stamped `now` (0: not timed).
         func send(on ring: InFlight, now: UInt64) {
             ring.push(now)
-            transport!.send(frame: request, priority: .control, on: ring.id)
+            transport!._withUnsafeGuaranteedRef { $0.send(frame: request, priority: .control, on: ring.id) }
         }
 
         /// Latency is sampled: a quarter of the in-flight slots are timed (every slot at 1 x 1),
@@ -368,7 +370,7 @@ enum TransportBenchmark {
         }
     }
 
-    final class ServerBox: @unchecked Sendable { @exclusivity(unchecked) var transport: Transport? = nil }
+    final class ServerBox: @unchecked Sendable { @exclusivity(unchecked) var transport: Unmanaged<Transport>? = nil }
 
     static func measureTransport(tls pki: BenchPKI?, conns: Int, depth: Int, seconds: Double) throws -> Measurement {
         let request = try paddedFrame(.ping)
@@ -380,9 +382,11 @@ enum TransportBenchmark {
         serverConfig.gate = ConnectionGate.Configuration(maxInFlight: max(64, depth * 2))
         let server = try Transport(configuration: serverConfig, logger: .silent) { event in
             guard case .frame(let id, .ping, _, _) = event else { return }
-            serverBox.transport!.send(frame: response, priority: .control, on: id, respondsToRequest: true)
+            serverBox.transport!._withUnsafeGuaranteedRef {
+                $0.send(frame: response, priority: .control, on: id, respondsToRequest: true)
+            }
         }
-        serverBox.transport = server
+        serverBox.transport = Unmanaged.passUnretained(server)
         let address = try server.listen(on: SocketAddress(host: "127.0.0.1", port: 0))
 
         let state = ClientState(request: request, depth: depth)
@@ -393,7 +397,7 @@ enum TransportBenchmark {
             guard case .frame(let id, .pong, _, _) = event else { return }
             state.onResponse(id)
         }
-        state.transport = client
+        state.transport = Unmanaged.passUnretained(client)
         defer {
             client.shutdown()
             server.shutdown()

@@ -30,6 +30,7 @@ func pump(_ a: TLSEngine, _ b: TLSEngine, rounds: Int = 20) throws {
         try pump(client, server)
         #expect(client.isEstablished && server.isEstablished)
         #expect(server.protocolVersion == "TLSv1.3")
+        #expect(server.cipherSuite == "TLS_AES_128_GCM_SHA256" && client.cipherSuite == server.cipherSuite)
         #expect(server.peer?.binding.nodeID == clientIdentity.key.nodeID)
         #expect(server.peer?.binding.role == .industry)
         #expect(server.peerRefusal == nil)
