@@ -256,13 +256,11 @@ final class Connection: EventLoopHandler {
                 judge(inbound ? gate.onDecodeError(error, correlationID: 0, at: instant) : nil, error, 0)
                 return
             }
-            let header = located.header
             // Decoded messages are switched on directly (not bound to a variable first), judged
-            // by their type (the header's, which decoding checked) rather than passed to the
-            // gate, and handed to the delivery functions by reference: each move is a copy.
+            // by their type rather than passed to the gate, and handed to the delivery functions
+            // by reference: each move is a copy.
             do {
-                let decoded = try WireMessage.decode(
-                    header: header, bytes: bytes, start: located.start, end: located.end, limits: decoder.limits)
+                let decoded = try WireMessage.decode(bytes: bytes, start: located.start, end: located.end, limits: decoder.limits)
                 let frame = keepsFrameBytes ? Frame(located: located, in: bytes) : nil
                 switch decoded {
                 case .skipped(let type, let typeVersion, let correlationID):
@@ -271,25 +269,27 @@ final class Connection: EventLoopHandler {
                     switch gate.decide(skipped, at: instant) {
                     case .deliver, .skip: continue
                     case .refuse(let error, let correlationID, let close):
-                        refuseFrame(error, correlationID: correlationID, type: header.type, close: close)
+                        refuseFrame(error, correlationID: correlationID, type: type, close: close)
                     }
                 case .message(let message, let correlationID, _):
+                    let type = message.type
                     guard inbound else {
-                        deliverOutbound(message, correlationID: correlationID, type: header.type, frame: frame)
+                        deliverOutbound(message, correlationID: correlationID, type: type, frame: frame)
                         continue
                     }
                     let decision = gate.decide(
-                        type: header.type, correlationID: correlationID, isRequest: message.isRequest, at: instant)
+                        type: type, correlationID: correlationID, isRequest: message.isRequest, at: instant)
                     switch decision {
-                    case .deliver: deliverInbound(message, correlationID: correlationID, type: header.type, frame: frame)
+                    case .deliver: deliverInbound(message, correlationID: correlationID, type: type, frame: frame)
                     case .skip: continue
                     case .refuse(let error, let correlationID, let close):
-                        refuseFrame(error, correlationID: correlationID, type: header.type, close: close)
+                        refuseFrame(error, correlationID: correlationID, type: type, close: close)
                     }
                 }
             } catch {
-                let verdict = inbound ? gate.onDecodeError(error, correlationID: header.correlationID, at: instant) : nil
-                judge(verdict, error, header.correlationID)
+                let correlationID = FrameHeader(reading: bytes, at: located.start).correlationID
+                let verdict = inbound ? gate.onDecodeError(error, correlationID: correlationID, at: instant) : nil
+                judge(verdict, error, correlationID)
                 continue
             }
         }

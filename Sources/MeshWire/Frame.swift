@@ -74,6 +74,20 @@ public struct FrameHeader: Hashable, Sendable {
         self.flags = flags
         self.correlationID = correlationID
     }
+
+    /// The header of the frame whose length prefix starts at `start` in `bytes` (the caller has
+    /// checked that the whole 16 bytes are there, e.g. ``FrameDecoder``).
+    @inline(__always)
+    public init(reading bytes: [UInt8], at start: Int) {
+        precondition(start >= 0 && start + FrameHeader.bodyOffset <= bytes.count, "a frame header lies outside the bytes")
+        self = bytes.withUnsafeBytes { b in
+            FrameHeader(
+                type: MessageType(rawValue: UInt16(b[start + 4]) << 8 | UInt16(b[start + 5])),
+                typeVersion: b[start + 6],
+                flags: FrameFlags(rawValue: b[start + 7]),
+                correlationID: UInt64(bigEndian: b.loadUnaligned(fromByteOffset: start + 8, as: UInt64.self)))
+        }
+    }
 }
 
 /// One complete frame: its bytes (length prefix included) and parsed header.
@@ -95,7 +109,7 @@ public struct Frame: Sendable, Equatable {
 
     /// A copy of a frame that ``FrameDecoder/nextInPlace()`` located in `buffer`.
     public init(located: FrameDecoder.LocatedFrame, in buffer: [UInt8]) {
-        self.init(header: located.header, bytes: Array(buffer[located.start..<located.end]))
+        self.init(header: FrameHeader(reading: buffer, at: located.start), bytes: Array(buffer[located.start..<located.end]))
     }
 
     /// Parses exactly one frame from `bytes`, which must hold the whole frame and nothing else.

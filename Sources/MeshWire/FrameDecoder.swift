@@ -53,13 +53,12 @@ public struct FrameDecoder: Sendable {
     public mutating func next() throws(WireError) -> Frame? {
         guard let located = try nextInPlace() else { return nil }
         // One allocation and one memcpy per frame.
-        return Frame(header: located.header, bytes: Array(buffer[located.start..<located.end]))
+        return Frame(located: located, in: buffer)
     }
 
     /// Where a frame lies in ``bufferedBytes``, without copying it out.
     public struct LocatedFrame: Sendable {
-        public var header: FrameHeader
-        /// The frame's first length byte.
+        /// The frame's first length byte (its header: ``FrameHeader/init(reading:at:)``).
         public var start: Int
         /// One past its last byte.
         public var end: Int
@@ -115,16 +114,7 @@ public struct FrameDecoder: Sendable {
         let total = 4 + length
         readIndex += total
         streamOffset += total
-        let header = buffer.withUnsafeBufferPointer { b in
-            var correlationID: UInt64 = 0
-            for i in 8..<16 { correlationID = correlationID << 8 | UInt64(b[start + i]) }
-            return FrameHeader(
-                type: MessageType(rawValue: UInt16(b[start + 4]) << 8 | UInt16(b[start + 5])),
-                typeVersion: b[start + 6],
-                flags: FrameFlags(rawValue: b[start + 7]),
-                correlationID: correlationID)
-        }
-        return LocatedFrame(header: header, start: start, end: start + total)
+        return LocatedFrame(start: start, end: start + total)
     }
 
     public mutating func finish() throws(WireError) {

@@ -15,15 +15,18 @@ extension WireMessage {
     /// which must be consumed exactly. An unknown type or type version is skipped when the frame
     /// is flagged ignorable and refused otherwise.
     public static func decode(_ frame: Frame, limits: WireLimits = .default) throws(WireError) -> DecodedFrame {
-        try decode(header: frame.header, bytes: frame.bytes, start: 0, end: frame.bytes.count, limits: limits)
+        try decode(bytes: frame.bytes, start: 0, end: frame.bytes.count, limits: limits)
     }
 
-    /// Decodes a frame that lies in `bytes[start..<end]` with the header `header` already read
-    /// from it (``FrameDecoder/nextInPlace()``), with the checks of ``decode(_:limits:)``.
-    /// Error offsets count from `start`, as for a standalone frame.
+    /// Decodes the whole frame that lies in `bytes[start..<end]` (as ``FrameDecoder/nextInPlace()``
+    /// located it: length prefix checked), with the checks of ``decode(_:limits:)``. Error offsets
+    /// count from `start`, as for a standalone frame.
     public static func decode(
-        header: FrameHeader, bytes: [UInt8], start: Int, end: Int, limits: WireLimits = .default
-    ) throws(WireError) -> DecodedFrame {
+        bytes: [UInt8], start: Int, end: Int, limits: WireLimits = .default
+    ) throws(WireError)
+        -> DecodedFrame
+    {
+        let header = FrameHeader(reading: bytes, at: start)
         let reserved = header.flags.rawValue & ~FrameFlags.defined.rawValue
         if reserved != 0 {
             throw WireError(
