@@ -219,12 +219,16 @@ public final class TLSEngine {
     @discardableResult
     public func readPlaintext(_ sink: (UnsafeRawBufferPointer) -> Void) throws(TLSError) -> Int {
         var total = 0
+        // A successful SSL_read queues no error, so the queue is cleared once, not per call.
+        ERR_clear_error()
         while true {
-            ERR_clear_error()
             let n = scratch.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress, Int32($0.count)) }
             if n > 0 {
                 scratch.withUnsafeBytes { sink(UnsafeRawBufferPointer(rebasing: $0[0..<Int(n)])) }
                 total += Int(n)
+                // Nothing buffered in OpenSSL and no ciphertext left: the next SSL_read could only
+                // report "want read", so skip it.
+                if SSL_has_pending(ssl) == 0 && cmesh_bio_pending(readBIO) == 0 { return total }
                 continue
             }
             let code = SSL_get_error(ssl, n)
