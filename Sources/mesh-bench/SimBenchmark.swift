@@ -288,7 +288,9 @@ enum SimBench {
         let p = SimPreset.computeMesh.rawValue
         report.rows.append(
             row(
-                "cost", p, "wall seconds, 10 x \(perRegion) nodes, 100 s simulated", [wall], seeds: 1,
+                "cost", p,
+                "wall seconds, 10 x \(perRegion) nodes, 120 s simulated (60 s settling, 30 s busy, 20 s spreading, 10 s idle)",
+                [wall], seeds: 1,
                 violations: run.violation == nil ? 0 : 1))
         report.rows.append(row("cost", p, "peak resident memory (MiB)", [peakMiB], seeds: 1))
         report.rows.append(row("cost", p, "KB/s sent per node (busy)", [run.busyBytesPerSecondPerNode / 1000], seeds: 1))
