@@ -69,13 +69,29 @@ public struct MemberUpdate: Hashable, Sendable, Codable {
     public var region: Region
     public var incarnation: UInt64
     public var status: MemberStatus
+    /// On a suspect fact, the member whose own failed probe raised this suspicion (memberlist's
+    /// `From`); relays copy it unchanged, so only distinct suspecters count as Lifeguard
+    /// confirmations, never distinct relayers of one suspicion. Nil on every other status, and on
+    /// suspicions from peers that predate the field (wire tag 0 of MemberUpdate, SPEC §5.4.6).
+    public var suspectedBy: NodeID?
 
-    public init(node: NodeID, address: NetAddress, role: Role, region: Region, incarnation: UInt64, status: MemberStatus) {
+    public init(
+        node: NodeID, address: NetAddress, role: Role, region: Region, incarnation: UInt64, status: MemberStatus,
+        suspectedBy: NodeID? = nil
+    ) {
         self.node = node
         self.address = address
         self.role = role
         self.region = region
         self.incarnation = incarnation
         self.status = status
+        self.suspectedBy = suspectedBy
+    }
+
+    /// The same fact without a suspecter: what a non-suspect fact derived from this one carries.
+    public var withoutSuspecter: MemberUpdate {
+        var copy = self
+        copy.suspectedBy = nil
+        return copy
     }
 }

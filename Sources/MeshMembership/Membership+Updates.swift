@@ -3,20 +3,24 @@ import MeshCore
 // MARK: - Applying membership facts
 
 extension Membership {
-    /// Applies piggybacked facts in order; `source` is the member whose message carried them (its
-    /// repeats of a suspicion count as Lifeguard confirmations).
+    /// Applies piggybacked facts in order; `source` is the member whose message carried them. A
+    /// suspicion's suspecter is its ``MemberUpdate/suspectedBy`` (only distinct suspecters confirm
+    /// it); `source` stands in only for suspicions from peers that predate that field.
     mutating func apply(_ updates: [MemberUpdate], source: NodeID, now: MeshInstant, into out: inout [MembershipDirective]) {
         for update in updates { apply(update, source: source, now: now, into: &out) }
     }
 
     mutating func apply(_ update: MemberUpdate, source: NodeID, now: MeshInstant, into out: inout [MembershipDirective]) {
+        var update = update
+        if update.status != .suspect { update.suspectedBy = nil }
+        let suspecter = update.suspectedBy ?? source
         if update.node == me.node {
             refuteIfNeeded(update, into: &out)
             return
         }
         guard let state = members[update.node] else {
             guard members.count < config.maxMembers else { return }
-            insert(update, now: now, source: source)
+            insert(update, now: now, source: suspecter)
             enqueue(update)
             noteRecent(update.node, now: now)
             out.append(.memberChanged(update, previous: nil))
@@ -32,8 +36,12 @@ extension Membership {
             case .alive: accept = update.incarnation >= current.incarnation
             case .suspect, .dead, .left: accept = update.incarnation > current.incarnation
             }
-            if !accept, current.status == .suspect, update.incarnation == current.incarnation {
-                confirm(update.node, by: source)
+            if !accept, current.status == .suspect, update.incarnation == current.incarnation,
+                confirm(update.node, by: suspecter)
+            {
+                // memberlist: a new independent confirmation is gossiped on (with its suspecter),
+                // so that the other members' timeouts shrink too; at most `K` per suspicion here.
+                enqueue(update)
             }
         case .dead:
             switch current.status {
@@ -47,6 +55,7 @@ extension Membership {
             }
         }
         guard accept else {
+            noteStale(update, current: current)
             // A stale "alive" about a tombstone: say again that it is dead, so the news reaches the
             // member (which then refutes) and the peers that still believe otherwise.
             if update.status == .alive, current.status == .dead, !isPending(current.node) {
@@ -54,7 +63,7 @@ extension Membership {
             }
             return
         }
-        replace(update, previous: current, now: now, source: source)
+        replace(update, previous: current, now: now, source: suspecter)
         enqueue(update)
         noteRecent(update.node, now: now)
         out.append(.memberChanged(update, previous: current.status))
@@ -66,7 +75,7 @@ extension Membership {
 
     /// A peer's ack or probe proves it is alive at `incarnation`: accept that like an alive fact.
     mutating func impliedAlive(_ node: NodeID, incarnation: UInt64, now: MeshInstant, into out: inout [MembershipDirective]) {
-        guard var update = members[node]?.update, incarnation > update.incarnation else { return }
+        guard var update = members[node]?.update.withoutSuspecter, incarnation > update.incarnation else { return }
         update.incarnation = incarnation
         update.status = .alive
         apply(update, source: node, now: now, into: &out)
@@ -143,17 +152,33 @@ extension Membership {
         return Swift.max(minMilliseconds, UInt64(Swift.max(value, 0).rounded()))
     }
 
-    mutating func confirm(_ node: NodeID, by source: NodeID) {
-        guard config.lifeguard, var s = members[node]?.suspicion else { return }
+    /// Counts `source` as an independent confirmation of the open suspicion of `node` and shortens
+    /// its deadline; returns whether it was new (not the originator, not the node itself, not seen
+    /// before, and fewer than ``MembershipConfig/suspicionConfirmations`` so far).
+    @discardableResult
+    mutating func confirm(_ node: NodeID, by source: NodeID) -> Bool {
+        guard config.lifeguard, var s = members[node]?.suspicion else { return false }
         guard source != s.originator, source != node, !s.confirmers.contains(source),
             s.confirmers.count < config.suspicionConfirmations
-        else { return }
+        else { return false }
         s.confirmers.append(source)
         let timeout = Membership.suspicionTimeout(
             minMilliseconds: s.minMilliseconds, maxMilliseconds: s.maxMilliseconds, confirmations: s.confirmers.count,
             expected: config.suspicionConfirmations)
         s.deadline = s.startedAt + .milliseconds(timeout)
         members[node]?.suspicion = s
+        return true
+    }
+
+    /// A peer sent a suspicion or death that a newer fact here supersedes (the member refuted, and
+    /// the refutation missed that peer): with ``MembershipConfig/correctsStaleFacts`` the newer fact
+    /// goes back in this node's answer (see ``Membership/onProbe(from:fromIncarnation:target:updates:now:rng:)``).
+    mutating func noteStale(_ update: MemberUpdate, current: MemberUpdate) {
+        guard config.correctsStaleFacts, update.status == .suspect || update.status == .dead,
+            current.status == .alive || current.status == .suspect, current.incarnation > update.incarnation,
+            corrections.count < config.maxPiggybackedUpdates, !corrections.contains(where: { $0.node == current.node })
+        else { return }
+        corrections.append(current)
     }
 
     // MARK: - Small helpers (no Foundation in a pure core)

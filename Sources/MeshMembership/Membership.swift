@@ -96,6 +96,9 @@ public struct Membership: Sendable {
     var probeIndex = 0
     var pending: PendingProbe?
     var helps: [HelpRequest] = []
+    /// Newer facts that answer stale suspicions in the message being handled (bounded by
+    /// ``MembershipConfig/maxPiggybackedUpdates``); see ``MembershipConfig/correctsStaleFacts``.
+    var corrections: [MemberUpdate] = []
 
     var nextProbeAt: MeshInstant
     var nextGossipAt: MeshInstant
@@ -183,11 +186,14 @@ public struct Membership: Sendable {
             schedule(now: now, into: &out)
             return out
         }
+        corrections.removeAll()
         apply(updates, source: from, now: now, into: &out)
         impliedAlive(from, incarnation: fromIncarnation, now: now, into: &out)
-        var extra: [MemberUpdate] = []
+        // The prober still holds suspicions this node knows were refuted: answer with the refutations.
+        var extra: [MemberUpdate] = corrections
+        corrections.removeAll()
         if config.lifeguard, let known = members[from], known.update.status == .dead || known.update.status == .left,
-            known.update.incarnation >= fromIncarnation
+            known.update.incarnation >= fromIncarnation, !extra.contains(where: { $0.node == from })
         {
             // Buddy notice toward the prober: it is a tombstone here and must refute.
             extra.append(known.update)
@@ -381,8 +387,11 @@ public struct Membership: Sendable {
         guard let state = members[probe.target], state.update.status == .alive || state.update.status == .suspect else { return }
         var suspect = state.update
         suspect.status = .suspect
+        suspect.suspectedBy = me.node
         apply([suspect], source: me.node, now: now, into: &out)
-        if config.lifeguard, config.immediateSuspectNotice, !probe.refused, members[probe.target]?.update == suspect {
+        if config.lifeguard, config.immediateSuspectNotice, !probe.refused,
+            members[probe.target]?.update.withoutSuspecter == suspect.withoutSuspecter
+        {
             // Buddy notice at once: tell the member itself that it is suspected, so a slow but live
             // member refutes before the news (and the deadlines) have spread; an ack also clears it here.
             out.append(
@@ -573,7 +582,7 @@ public struct Membership: Sendable {
         var expired: [MemberUpdate] = []
         for id in suspectIDs {
             if let state = members[id], let s = state.suspicion, s.deadline <= now {
-                var dead = state.update
+                var dead = state.update.withoutSuspecter
                 dead.status = .dead
                 expired.append(dead)
             }

@@ -70,6 +70,13 @@ public struct MembershipConfig: Hashable, Sendable {
     public var recentRepeatCount: Int
     /// How long a change counts as recent.
     public var recentWindowMilliseconds: UInt64
+    /// When a probe (or a gossip push, which travels as a probe) carries a suspicion or death that
+    /// a newer fact here supersedes, the ack carries that newer fact first. A member that missed a
+    /// refutation's epidemic (push gossip leaves about e^-(pushes per node) of the members out, and
+    /// slow members, which gossip rarely, get few of the acks that carry the pull half) learns it
+    /// the next time it gossips its stale suspicion, instead of declaring a live member dead.
+    /// Needs ``piggybackOnAcks``. memberlist has no such answer.
+    public var correctsStaleFacts: Bool
 
     /// Creates a configuration; start from a preset and change what you need.
     public init(
@@ -81,7 +88,8 @@ public struct MembershipConfig: Hashable, Sendable {
         suspicionMaxMultiplier: UInt64 = 6, suspicionConfirmations: Int = 3, lifeguard: Bool = true,
         maxLocalHealth: Int = 8, tombstoneMilliseconds: UInt64 = 3_600_000, rejoinBaseMilliseconds: UInt64 = 2000,
         rejoinMaxMilliseconds: UInt64 = 30_000, maxMembers: Int = 65_536, maxBroadcasts: Int = 4096,
-        maxHelpRequests: Int = 64, recentRepeatCount: Int = 2, recentWindowMilliseconds: UInt64 = 30_000
+        maxHelpRequests: Int = 64, recentRepeatCount: Int = 2, recentWindowMilliseconds: UInt64 = 30_000,
+        correctsStaleFacts: Bool = true
     ) {
         precondition(probeTimeoutMilliseconds < probeIntervalMilliseconds, "probe timeout must be below the interval")
         precondition(indirectProbeCount >= 0 && gossipFanout >= 0 && maxLocalHealth >= 1, "counts must be positive")
@@ -113,6 +121,7 @@ public struct MembershipConfig: Hashable, Sendable {
         self.maxHelpRequests = maxHelpRequests
         self.recentRepeatCount = recentRepeatCount
         self.recentWindowMilliseconds = recentWindowMilliseconds
+        self.correctsStaleFacts = correctsStaleFacts
     }
 
     /// ComputeMesh: SWIM + Lifeguard, push-pull gossip every 200 ms to 3, up to 64 updates per
@@ -129,12 +138,13 @@ public struct MembershipConfig: Hashable, Sendable {
         directProbeRetry: true, immediateSuspectNotice: false, healthScaledSuspicion: false,
         piggybackOnAcks: false,
         suspicionsYield: false, maxPiggybackedUpdates: 16, suspicionMinMultiplier: 4, suspicionConfirmations: 2,
-        recentRepeatCount: 0)
+        recentRepeatCount: 0, correctsStaleFacts: false)
 
     /// Plain SWIM: the same probing, push gossip, fixed suspicion timeout, no Lifeguard, no fallback
     /// ping.
     public static let plainSWIM = MembershipConfig(
         directProbeRetry: false, immediateSuspectNotice: false, healthScaledSuspicion: false,
         piggybackOnAcks: false,
-        suspicionsYield: false, maxPiggybackedUpdates: 16, suspicionMinMultiplier: 4, lifeguard: false, recentRepeatCount: 0)
+        suspicionsYield: false, maxPiggybackedUpdates: 16, suspicionMinMultiplier: 4, lifeguard: false, recentRepeatCount: 0,
+        correctsStaleFacts: false)
 }

@@ -8,7 +8,12 @@ extension MemberUpdate: WireCodable {
         region.encode(to: &writer)
         writer.writeUVarint(incarnation)
         writer.writeU8(status.rawValue)
-        writer.writeNoTaggedFields()
+        // Tag 0 `suspectedBy` (SPEC §5.4.6): only on suspect facts that name their suspecter.
+        if status == .suspect, let suspectedBy {
+            writer.writeTaggedFields([(0, { suspectedBy.encode(to: &$0) })])
+        } else {
+            writer.writeNoTaggedFields()
+        }
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
@@ -18,8 +23,16 @@ extension MemberUpdate: WireCodable {
         let region = try Region(from: &reader)
         let incarnation = try reader.readUVarint("incarnation")
         let status: MemberStatus = try reader.readEnum("member status")
-        try reader.skipTaggedFields("member update")
-        self.init(node: node, address: address, role: role, region: region, incarnation: incarnation, status: status)
+        var suspectedBy: NodeID? = nil
+        try reader.readTaggedFields("member update") { (tag, r: inout WireReader) throws(WireError) in
+            guard tag == 0 else { return false }
+            suspectedBy = try NodeID(from: &r)
+            return true
+        }
+        // A suspecter means nothing on any other status: dropped, so equal facts compare equal.
+        self.init(
+            node: node, address: address, role: role, region: region, incarnation: incarnation, status: status,
+            suspectedBy: status == .suspect ? suspectedBy : nil)
     }
 }
 

@@ -130,7 +130,7 @@ enum Dispatcher {
     /// Every subcommand, in the order the help lists them. Later benchmarks (sim, transport,
     /// placement) are added here.
     static var commands: [any BenchCommand.Type] {
-        [WireCommand.self, PlacementCommand.self, TransportCommand.self, SimCommand.self]
+        [WireCommand.self, PlacementCommand.self, TransportCommand.self, SimCommand.self, DetectionTraceCommand.self]
     }
 
     static var help: String {

@@ -37,6 +37,11 @@ enum Fixtures {
         node: nodeB, address: NetAddress(host: "127.0.0.1", port: 7400), role: .regional, region: east, incarnation: 3,
         status: .suspect)
 
+    /// The suspect fact with its suspecter (MemberUpdate tag 0): the buddy notice nodeA sends nodeB.
+    static let suspectedMember = MemberUpdate(
+        node: nodeB, address: NetAddress(host: "127.0.0.1", port: 7400), role: .regional, region: east, incarnation: 3,
+        status: .suspect, suspectedBy: nodeA)
+
     static let demand = Demand(
         accelerator: try! AcceleratorClass(kind: .gpu, vendor: "nvidia"), acceleratorCount: 64, computeUnits: 8000,
         memoryMiB: 1_048_576, mode: .gang, maxPools: 1)
@@ -128,6 +133,10 @@ enum Fixtures {
         Case(
             name: "probe", message: .probe(Probe(from: nodeA, fromIncarnation: 5, target: nodeB, updates: [member])),
             correlationID: 10),
+        Case(
+            name: "probe-suspected-by",
+            message: .probe(Probe(from: nodeA, fromIncarnation: 5, target: nodeB, updates: [suspectedMember])),
+            correlationID: 12),
         Case(name: "probe-ack", message: .probeAck(ProbeAck(target: nodeB, incarnation: 4, updates: [])), correlationID: 10),
         Case(
             name: "indirect-probe",
