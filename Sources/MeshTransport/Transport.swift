@@ -138,7 +138,7 @@ public final class Transport: @unchecked Sendable {
         // owner may release the transport.
         loop.onTick = { [unowned(unsafe) self] in tick() }
         loop.afterEvents = { [unowned(unsafe) self] in
-            deliverPendingEvents()
+            route.deliverPending()
             flushDirty()
         }
     }
@@ -159,12 +159,6 @@ public final class Transport: @unchecked Sendable {
         let (stream, continuation) = AsyncStream<[TransportEvent]>.makeStream()
         return (stream, { continuation.yield($0) })
     }
-
-    @inline(__always)
-    func emit(_ event: TransportEvent) { route.emit(event) }
-
-    /// Hands the events of this loop iteration to a batching owner.
-    private func deliverPendingEvents() { route.deliverPending() }
 
     private func makeID() -> ConnectionID { ConnectionID(rawValue: nextID.add(1, ordering: .relaxed).oldValue) }
 
@@ -411,7 +405,7 @@ public final class Transport: @unchecked Sendable {
     private func tick() {
         let now = monotonicMilliseconds()
         for id in connections.keys.sorted() { connections[id]?.checkDeadlines(now: now) }
-        deliverPendingEvents()
+        route.deliverPending()
         flushDirty()
     }
 
@@ -435,7 +429,7 @@ public final class Transport: @unchecked Sendable {
             for id in connections.keys.sorted() { connections[id]?.close("the transport is shutting down") }
             for (fd, _) in listeners { loop.closeDescriptor(fd) }
             listeners = [:]
-            deliverPendingEvents()
+            route.deliverPending()
             done.store(true, ordering: .sequentiallyConsistent)
         }
         while !done.load(ordering: .sequentiallyConsistent) { usleep(1_000) }

@@ -65,7 +65,7 @@ public struct FrameDecoder: Sendable {
     }
 
     /// Consumes the next whole frame like ``next()`` but leaves its bytes in place: read them
-    /// from ``bufferedBytes`` (e.g. with ``WireMessage/decode(header:bytes:start:end:limits:)``)
+    /// from ``bufferedBytes`` (e.g. with ``WireMessage/decode(bytes:start:end:limits:)``)
     /// before the next ``append(_:)``, which may move them. The transport decodes this way, so
     /// that a frame costs no allocation of its own.
     public mutating func nextInPlace() throws(WireError) -> LocatedFrame? {
@@ -117,6 +117,8 @@ public struct FrameDecoder: Sendable {
         return LocatedFrame(start: start, end: start + total)
     }
 
+    /// Declares the end of the stream: throws ``WireErrorCode/truncated`` if part of a frame (or of
+    /// the preface) is still buffered.
     public mutating func finish() throws(WireError) {
         if let failure { throw failure }
         let available = buffer.count - readIndex
