@@ -27,4 +27,7 @@ static inline int cmesh_ssl_ctx_add1_chain_cert(SSL_CTX *c, X509 *x) { return (i
 static inline uint64_t cmesh_ssl_op_no_ticket(void) { return SSL_OP_NO_TICKET; }
 static inline uint64_t cmesh_ssl_op_no_renegotiation(void) { return SSL_OP_NO_RENEGOTIATION; }
 static inline X509 *cmesh_ssl_peer_certificate(SSL *s) { return SSL_get1_peer_certificate(s); }
+// For MeshCrypto's ciphertext BIO (TLSEngine): the retry flags are macros.
+static inline void cmesh_bio_set_retry_read(BIO *b) { BIO_set_retry_read(b); }
+static inline void cmesh_bio_clear_retry_flags(BIO *b) { BIO_clear_retry_flags(b); }
 #endif

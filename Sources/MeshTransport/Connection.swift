@@ -164,14 +164,18 @@ final class Connection: EventLoopHandler {
             }
             let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
             if let tls {
-                tls.receiveCiphertext(chunk)
+                // Once established, OpenSSL reads the ciphertext where it lies in the receive
+                // buffer; during the handshake the engine keeps a copy.
+                var lent = chunk
                 if !tls.isEstablished {
+                    tls.receiveCiphertext(chunk)
+                    lent = UnsafeRawBufferPointer(start: nil, count: 0)
                     advanceTLS(tls)
                     if !tls.isEstablished || phase == .closed { continue }
                 }
                 do {
                     // Straight from OpenSSL's output into the frame decoder (one memcpy).
-                    try tls.readPlaintext { decoder.append($0) }
+                    try tls.readPlaintext(ciphertext: lent) { decoder.append($0) }
                 } catch {
                     close(error == .closed ? "the peer closed the TLS session" : "\(error)")
                     return

@@ -47,6 +47,43 @@ func pump(_ a: TLSEngine, _ b: TLSEngine, rounds: Int = 20) throws {
         #expect(received == message)
     }
 
+    @Test func lentCiphertextSplitAnywhereIsDecryptedWholeAndTheLenderMayReuseItsBuffer() throws {
+        let pki = try TestPKI()
+        let server = TLSEngine(context: try TLSContext(identity: try pki.node(), trust: try pki.trust, isServer: true))
+        let client = TLSEngine(
+            context: try TLSContext(identity: try pki.node(role: .industry), trust: try pki.trust, isServer: false))
+        try client.advance()
+        try pump(client, server)
+        #expect(client.isEstablished && server.isEstablished)
+
+        // Several records (16 KiB each at most), cut into pieces of uneven sizes that straddle
+        // record headers and bodies; each piece is lent from one reused buffer, overwritten
+        // between calls, so a byte the engine failed to keep would corrupt the output.
+        let message = (0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 5) }
+        try client.writePlaintext(message)
+        var wire: [UInt8] = []
+        client.takeCiphertext(into: &wire)
+        #expect(wire.count > message.count)
+        var received: [UInt8] = []
+        var lendingBuffer = [UInt8](repeating: 0, count: 5_000)
+        var offset = 0
+        var pieceSizes = [1, 4, 5, 6, 17, 4_999, 3, 5_000, 2_500]
+        while offset < wire.count {
+            let size = min(pieceSizes.first ?? 4_321, wire.count - offset)
+            if !pieceSizes.isEmpty { pieceSizes.removeFirst() }
+            for i in 0..<size { lendingBuffer[i] = wire[offset + i] }
+            try lendingBuffer.withUnsafeBytes { whole in
+                try server.readPlaintext(ciphertext: UnsafeRawBufferPointer(rebasing: whole[0..<size])) {
+                    received.append(contentsOf: $0)
+                }
+            }
+            for i in 0..<lendingBuffer.count { lendingBuffer[i] = 0xEE }
+            offset += size
+        }
+        #expect(received == message)
+        #expect(server.pendingCiphertextCount == 0)
+    }
+
     @Test func serverRefusesClientFromForeignRootDuringHandshake() throws {
         let pki = try TestPKI()
         let foreign = try TestPKI()
