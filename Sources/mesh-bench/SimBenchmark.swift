@@ -30,7 +30,7 @@ enum SimCommand: BenchCommand {
         OptionSpec(name: "json", valueName: "PATH", help: "also write the figures as JSON to PATH"),
         OptionSpec(
             name: "preset", valueName: "NAME",
-            help: "trace, dissemination, detection: only this preset (computeMesh, memberlist, plainSWIM)"),
+            help: "trace, dissemination, detection, partition: only this preset (computeMesh, memberlist, plainSWIM)"),
         OptionSpec(
             name: "warmup-seconds", valueName: "S", help: "dissemination/trace: run this long before the event (default 2.5)"),
         OptionSpec(name: "baseline-seeds", valueName: "K", help: "dissemination: seeds for the baselines (default: --seeds)"),
@@ -93,7 +93,7 @@ enum SimCommand: BenchCommand {
             case "partition":
                 SimBench.partition(
                     n: nodes ?? (quick ? 200 : 2000), seeds: seeds ?? (quick ? 2 : 5), minutes: minutes ?? (quick ? 2 : 10),
-                    into: &report)
+                    only: options.value("preset"), into: &report)
             case "bandwidth":
                 SimBench.bandwidth(perRegion: nodes ?? (quick ? 200 : 1000), seeds: seeds ?? (quick ? 1 : 3), into: &report)
             default: SimBench.cost(perRegion: nodes ?? (quick ? 100 : 1000), into: &report)
@@ -227,8 +227,8 @@ enum SimBench {
         }
     }
 
-    static func partition(n: Int, seeds: Int, minutes: Int, into report: inout SimReport) {
-        for preset in presets {
+    static func partition(n: Int, seeds: Int, minutes: Int, only: String?, into report: inout SimReport) {
+        for preset in presets where only.map({ $0 == preset.rawValue }) ?? true {
             var times: [Double] = []
             var failures = 0
             var violations = 0
