@@ -658,18 +658,23 @@ final class DemoRun: @unchecked Sendable {
         let begin = Date()
         var view: (pools: [PoolRow], summaries: [RegionSummary]) = ([], [])
         var seenNorth = 0
-        while true {
-            view = try await console(viewer).inventory(region: nil)
-            seenNorth =
-                view.pools.filter {
-                    if case .descriptor(let d) = $0.descriptor.body { return d.residency.code == "cn-north" }
-                    return false
-                }.count
-            if seenNorth >= northPools { break }
-            if Date().timeIntervalSince(begin) > 20 {
-                throw DemoFailure("after 20 s \(viewer) sees \(seenNorth) of the \(northPools) cn-north pools in full")
+        // Every cn-north node, not only the viewer: the placements that follow are decided by
+        // whichever regional node the industry node forwards to, and a decider that has not yet
+        // heard of a pool cannot consider it (nor explain why it did not choose it).
+        for holder in nodes.filter({ $0.region == "cn-north" }).map(\.name) {
+            while true {
+                view = try await console(holder).inventory(region: nil)
+                seenNorth =
+                    view.pools.filter {
+                        if case .descriptor(let d) = $0.descriptor.body { return d.residency.code == "cn-north" }
+                        return false
+                    }.count
+                if seenNorth >= northPools { break }
+                if Date().timeIntervalSince(begin) > 20 {
+                    throw DemoFailure("after 20 s \(holder) sees \(seenNorth) of the \(northPools) cn-north pools in full")
+                }
+                try await Task.sleep(for: .milliseconds(250))
             }
-            try await Task.sleep(for: .milliseconds(250))
         }
         // Region summaries travel between regional nodes over the backbone (every 10 s); the
         // first may be issued before the sender's region has converged, so wait for a full one.
