@@ -677,20 +677,25 @@ final class DemoRun: @unchecked Sendable {
             }
         }
         // Region summaries travel between regional nodes over the backbone (every 10 s); the
-        // first may be issued before the sender's region has converged, so wait for a full one.
-        let eastPools = UInt32(nodes.filter { $0.region == "cn-east" }.reduce(0) { $0 + $1.pools.count })
+        // first may be issued before the sender's region has converged, so wait for a full one,
+        // at every regional node: any of them may route the spillover request.
         var backbone: [RegionSummary] = []
-        while true {
-            backbone = try await console("north-1").inventory(region: nil).summaries
-            let east = backbone.first { $0.region.code == "cn-east" }
-            if let east, east.poolCount >= eastPools { break }
-            if Date().timeIntervalSince(begin) > 30 {
-                throw DemoFailure(
-                    "after 30 s north-1 holds "
-                        + (east.map { "a summary of cn-east with \($0.poolCount) pools" } ?? "no summary of cn-east")
-                        + "; expected one with all \(eastPools) cn-east pools (backbone: east-1, east-2)")
+        for holder in nodes.filter({ $0.role == .regional }) {
+            let other = holder.region == "cn-north" ? "cn-east" : "cn-north"
+            let otherPools = nodes.filter { $0.region == other }.reduce(0) { $0 + $1.pools.count } + (other == "cn-north" ? 1 : 0)
+            while true {
+                let summaries = try await console(holder.name).inventory(region: nil).summaries
+                let summary = summaries.first { $0.region.code == other }
+                if holder.name == "north-1" { backbone = summaries }
+                if let summary, summary.poolCount >= UInt32(otherPools) { break }
+                if Date().timeIntervalSince(begin) > 30 {
+                    throw DemoFailure(
+                        "after 30 s \(holder.name) holds "
+                            + (summary.map { "a summary of \(other) with \($0.poolCount) pools" } ?? "no summary of \(other)")
+                            + "; expected one with all \(otherPools) \(other) pools")
+                }
+                try await Task.sleep(for: .milliseconds(250))
             }
-            try await Task.sleep(for: .milliseconds(250))
         }
         view = try await console(viewer).inventory(region: nil)
         say("\(viewer) holds its own region's pools in full, the registered one included (it arrived by")
