@@ -64,6 +64,11 @@ extension Membership {
             return
         }
         replace(update, previous: current, now: now, source: suspecter)
+        if update.status == .suspect, current.status == .alive, suspecter != me.node, config.suspectProbeBoost > 0,
+            freshSuspects.count < Membership.maxFreshSuspects, !freshSuspects.contains(update.node)
+        {
+            freshSuspects.append(update.node)
+        }
         enqueue(update)
         noteRecent(update.node, now: now)
         out.append(.memberChanged(update, previous: current.status))

@@ -99,6 +99,11 @@ public struct Membership: Sendable {
     /// Newer facts that answer stale suspicions in the message being handled (bounded by
     /// ``MembershipConfig/maxPiggybackedUpdates``); see ``MembershipConfig/correctsStaleFacts``.
     var corrections: [MemberUpdate] = []
+    /// Suspicions heard from others since the last probe period began, oldest first (at most
+    /// ``maxFreshSuspects``); see ``MembershipConfig/suspectProbeBoost``.
+    var freshSuspects: [NodeID] = []
+    /// The bound on ``freshSuspects``.
+    static let maxFreshSuspects = 16
 
     var nextProbeAt: MeshInstant
     var nextGossipAt: MeshInstant
@@ -361,7 +366,7 @@ public struct Membership: Sendable {
             finishProbe(probe, now: now, into: &out)
         }
         nextProbeAt = now + .milliseconds(config.probeIntervalMilliseconds * scale)
-        guard let target = nextProbeTarget(rng: &rng), let state = members[target] else { return }
+        guard let target = boostedSuspect(rng: &rng) ?? nextProbeTarget(rng: &rng), let state = members[target] else { return }
         var piggyback: [MemberUpdate] = [me]
         if config.lifeguard, state.update.status == .suspect { piggyback.append(state.update) }  // buddy notice
         piggyback += takeUpdates(limit: config.maxPiggybackedUpdates - piggyback.count, excluding: state.update.node)
@@ -373,6 +378,18 @@ public struct Membership: Sendable {
             .send(
                 .probe(from: me.node, fromIncarnation: me.incarnation, target: target, updates: piggyback), to: target,
                 address: state.update.address))
+    }
+
+    /// A suspect heard of since the last period, drawn with probability `boost / (n − 1)` each
+    /// (see ``MembershipConfig/suspectProbeBoost``); clears the list.
+    mutating func boostedSuspect(rng: inout SeededRandom) -> NodeID? {
+        guard !freshSuspects.isEmpty else { return nil }
+        defer { freshSuspects.removeAll() }
+        let chance = Double(config.suspectProbeBoost) / Double(Swift.max(liveIDs.count, 1))
+        for node in freshSuspects where members[node]?.update.status == .suspect {
+            if rng.unitInterval() < chance { return node }
+        }
+        return nil
     }
 
     mutating func finishProbe(_ probe: PendingProbe, now: MeshInstant, into out: inout [MembershipDirective]) {

@@ -77,6 +77,15 @@ public struct MembershipConfig: Hashable, Sendable {
     /// the next time it gossips its stale suspicion, instead of declaring a live member dead.
     /// Needs ``piggybackOnAcks``. memberlist has no such answer.
     public var correctsStaleFacts: Bool
+    /// Lifeguard's confirmations need independent failed probes of the suspect, and plain
+    /// round-robin probing reaches a given member about once per protocol period across the whole
+    /// cluster, so the K-th confirmation of a crash comes about K periods after the first suspicion.
+    /// With this set, a member that hears of a fresh suspicion (from another member) probes the
+    /// suspect in its next period with probability `suspectProbeBoost / (n − 1)`: about this many
+    /// extra independent probes per suspicion, whatever n (a bounded load on the suspect). A crashed
+    /// member then collects its confirmations within about two periods; a live member gets more
+    /// buddy notices (each probe carries the suspicion) and refutes sooner. 0 disables.
+    public var suspectProbeBoost: Int
 
     /// Creates a configuration; start from a preset and change what you need.
     public init(
@@ -89,13 +98,14 @@ public struct MembershipConfig: Hashable, Sendable {
         maxLocalHealth: Int = 8, tombstoneMilliseconds: UInt64 = 3_600_000, rejoinBaseMilliseconds: UInt64 = 2000,
         rejoinMaxMilliseconds: UInt64 = 30_000, maxMembers: Int = 65_536, maxBroadcasts: Int = 4096,
         maxHelpRequests: Int = 64, recentRepeatCount: Int = 2, recentWindowMilliseconds: UInt64 = 30_000,
-        correctsStaleFacts: Bool = true
+        correctsStaleFacts: Bool = true, suspectProbeBoost: Int = 0
     ) {
         precondition(probeTimeoutMilliseconds < probeIntervalMilliseconds, "probe timeout must be below the interval")
         precondition(indirectProbeCount >= 0 && gossipFanout >= 0 && maxLocalHealth >= 1, "counts must be positive")
         precondition(maxPiggybackedUpdates > 0 && maxPiggybackedUpdates <= 64, "the wire carries at most 64 updates")
         precondition(suspicionMaxMultiplier >= 1 && suspicionConfirmations >= 1, "suspicion bounds must be positive")
         precondition(suspicionMinMultiplier > 0 && suspicionMinMultiplier <= 100, "suspicion floor out of range")
+        precondition(suspectProbeBoost >= 0 && suspectProbeBoost <= 64, "suspect probe boost out of range")
         self.probeIntervalMilliseconds = probeIntervalMilliseconds
         self.probeTimeoutMilliseconds = probeTimeoutMilliseconds
         self.indirectProbeCount = indirectProbeCount
@@ -122,13 +132,33 @@ public struct MembershipConfig: Hashable, Sendable {
         self.recentRepeatCount = recentRepeatCount
         self.recentWindowMilliseconds = recentWindowMilliseconds
         self.correctsStaleFacts = correctsStaleFacts
+        self.suspectProbeBoost = suspectProbeBoost
     }
 
     /// ComputeMesh: SWIM + Lifeguard, push-pull gossip every 200 ms to 3, up to 64 updates per
     /// message (the wire's limit) so that suspicion churn under loss does not starve other facts,
-    /// the fallback ping, and a suspicion floor of 1.5 · log10 n probe periods (4.5 s at n = 1,000)
-    /// stretched by local health.
-    public static let computeMesh = MembershipConfig()
+    /// the fallback ping, and suspicion timeouts that trade a fixed wait for evidence:
+    ///
+    /// - the floor is 1 · log10 n probe periods (3 s at n = 1,000), reached only with K = 3
+    ///   confirmations from distinct suspecters, each its own failed probe of the member;
+    /// - the ceiling stays where it was, 27 s at n = 1,000 (9 × the floor): a suspicion nobody
+    ///   confirms, e.g. one whose refutation missed this node, still waits that long;
+    /// - ``suspectProbeBoost`` 3: about three members probe a fresh suspect out of turn, so a crash
+    ///   gathers its K confirmations in about two probe periods instead of about K (plain
+    ///   round-robin reaches a given member about once per period across the whole cluster);
+    /// - both bounds stretch with this node's local health.
+    ///
+    /// Why the floor can be lower: crash → dead is about the first suspicion (≈ 1.7 s at
+    /// n = 1,000: the wait for someone's probe plus one period) plus the time to the floor *and*
+    /// the K-th confirmation. With the old 4.5 s floor and round-robin confirmations it was 7.1 s at
+    /// p50. A live but slow member (handling frames up to 2 s late) rarely fails three independent
+    /// probes before its refutation (carried back on the ack to the first buddy notice it handles)
+    /// spreads, so the confirmations, not the wait, keep it alive. Measured in the detection
+    /// scenario (BENCHMARKS.md, note 4): at n = 1,000 this preset gave 0 false deaths and a 4.68 s
+    /// p50; a 1.5 s floor (0.5 · log10 n) gave 3.39 s but let 2 slow members die, and K = 1 let slow
+    /// members die at n = 200, so neither is taken.
+    public static let computeMesh = MembershipConfig(
+        suspicionMinMultiplier: 1.0, suspicionMaxMultiplier: 9, suspectProbeBoost: 3)
 
     /// memberlist's `DefaultLANConfig`: probe 1 s / 500 ms, 3 indirect, push gossip every 200 ms to
     /// 3, retransmit 4·⌈log10(n+1)⌉, suspicion ×4 up to ×6, Lifeguard's awareness and nacks, the

@@ -69,7 +69,7 @@ struct MembershipTests {
         #expect(atPeriod.changes.contains { $0.node == target && $0.status == .suspect })
         let deadline = try! #require(core.suspicionDeadline(of: target))
         // Three nacks missing raised local health to 3; Lifeguard starts at the ceiling:
-        // 1.5 · max(1, log10 5) · 1 s · (3 + 1) · 6 = 36 s.
+        // 1 · max(1, log10 5) · 1 s · (3 + 1) · 9 = 36 s.
         #expect(core.localHealth == 3)
         #expect(deadline == Fixture.at(1000 + 36_000))
         let later = run(&core, from: 1001, until: 1000 + 36_000)
@@ -104,25 +104,25 @@ struct MembershipTests {
         let suspect = Fixture.update(2, status: .suspect)
         _ = core.onProbe(
             from: Fixture.id(3), fromIncarnation: 0, target: Fixture.id(1), updates: [suspect], now: Fixture.at(0), rng: &rng)
-        // n = 1000, healthy: floor 1.5 · 3 · 1 s = 4.5 s, ceiling 6 · 4.5 s = 27 s.
+        // n = 1000, healthy: floor 1 · 3 · 1 s = 3 s, ceiling 9 · 3 s = 27 s.
         #expect(core.suspicionDeadline(of: Fixture.id(2)) == Fixture.at(27_000))
         // The originator repeating itself is not a confirmation.
         _ = core.onProbe(
             from: Fixture.id(3), fromIncarnation: 0, target: Fixture.id(1), updates: [suspect], now: Fixture.at(10), rng: &rng)
         #expect(core.suspicionDeadline(of: Fixture.id(2)) == Fixture.at(27_000))
-        // One confirmation of three: 27 − 22.5 · log 2 / log 4 = 15.75 s.
+        // One confirmation of three: 27 − 24 · log 2 / log 4 = 15 s.
         _ = core.onProbe(
             from: Fixture.id(4), fromIncarnation: 0, target: Fixture.id(1), updates: [suspect], now: Fixture.at(20), rng: &rng)
-        #expect(core.suspicionDeadline(of: Fixture.id(2)) == Fixture.at(15_750))
+        #expect(core.suspicionDeadline(of: Fixture.id(2)) == Fixture.at(15_000))
         _ = core.onProbe(
             from: Fixture.id(4), fromIncarnation: 0, target: Fixture.id(1), updates: [suspect], now: Fixture.at(30), rng: &rng)
-        #expect(core.suspicionDeadline(of: Fixture.id(2)) == Fixture.at(15_750))
+        #expect(core.suspicionDeadline(of: Fixture.id(2)) == Fixture.at(15_000))
         for source: UInt64 in [5, 6] {
             _ = core.onProbe(
                 from: Fixture.id(source), fromIncarnation: 0, target: Fixture.id(1), updates: [suspect], now: Fixture.at(40),
                 rng: &rng)
         }
-        #expect(core.suspicionDeadline(of: Fixture.id(2)) == Fixture.at(4_500))
+        #expect(core.suspicionDeadline(of: Fixture.id(2)) == Fixture.at(3_000))
     }
 
     @Test mutating func plainSWIMWaitsAFixedSuspicionTimeout() {
@@ -262,10 +262,10 @@ struct MembershipTests {
         let out = core.onProbeFailure(target, failure: .connectionRefused, now: Fixture.at(5), rng: &rng)
         #expect(out.indirectProbes.count == 3)
         _ = core.onTick(now: Fixture.at(1000), rng: &rng)
-        // The suspicion waits only its floor, not the ceiling: 4.5 s at n = 1000, stretched by the
-        // local health the three missing nacks raised to 3: 4.5 s · 4 = 18 s.
+        // The suspicion waits only its floor, not the ceiling: 3 s at n = 1000, stretched by the
+        // local health the three missing nacks raised to 3: 3 s · 4 = 12 s.
         #expect(core.localHealth == 3)
-        #expect(core.suspicionDeadline(of: target) == Fixture.at(1000 + 18_000))
+        #expect(core.suspicionDeadline(of: target) == Fixture.at(1000 + 12_000))
 
         var weak = Fixture.core(members: 1000)
         let weakTarget = try! #require(weak.onTick(now: .zero, rng: &rng).probes.first?.target)

@@ -31,7 +31,7 @@ struct SuspecterTests {
         // Node 3 suspects node 2; nodes 4...9 relay its suspicion.
         _ = push(&core, from: 3, [Self.suspect(2, by: 3)], at: 0)
         for relay: UInt64 in 4...9 { _ = push(&core, from: relay, [Self.suspect(2, by: 3)], at: relay) }
-        // n = 1000: floor 4.5 s, ceiling 27 s; no confirmation, so the ceiling stands.
+        // n = 1000: floor 3 s, ceiling 27 s; no confirmation, so the ceiling stands.
         #expect(core.suspicionDeadline(of: Fixture.id(2)) == Fixture.at(27_000))
     }
 
@@ -43,12 +43,12 @@ struct SuspecterTests {
         #expect(core.suspicionDeadline(of: Fixture.id(2)) == Fixture.at(27_000))
         // Suspecter 4, relayed by node 7 (which already relayed suspecter 3): one confirmation.
         _ = push(&core, from: 7, [Self.suspect(2, by: 4)], at: 10)
-        #expect(core.suspicionDeadline(of: Fixture.id(2)) == Fixture.at(15_750))
+        #expect(core.suspicionDeadline(of: Fixture.id(2)) == Fixture.at(15_000))
         // The same suspecter again, through another relay: nothing new.
         _ = push(&core, from: 9, [Self.suspect(2, by: 4)], at: 20)
-        #expect(core.suspicionDeadline(of: Fixture.id(2)) == Fixture.at(15_750))
+        #expect(core.suspicionDeadline(of: Fixture.id(2)) == Fixture.at(15_000))
         _ = push(&core, from: 9, [Self.suspect(2, by: 5), Self.suspect(2, by: 6)], at: 30)
-        #expect(core.suspicionDeadline(of: Fixture.id(2)) == Fixture.at(4_500))
+        #expect(core.suspicionDeadline(of: Fixture.id(2)) == Fixture.at(3_000))
     }
 
     @Test mutating func aNewConfirmationIsGossipedOnWithItsSuspecter() {
