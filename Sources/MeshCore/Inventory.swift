@@ -3,9 +3,14 @@
 /// What an inventory record says about one pool. Splitting the slow-changing descriptor from the
 /// fast-changing availability is what makes gossip deltas field-level: a change of free capacity
 /// travels without the pool's description.
+///
+/// The descriptor case is `indirect` (boxed on the heap): a ``PoolDescriptor`` is about three times
+/// the size of a ``PoolAvailability``, and every record is as large as its largest case, so boxing
+/// it keeps the frequent availability records (and every copy in logs, push queues and deltas)
+/// small. ``InventoryLayoutTests`` asserts the bound. Value semantics and the wire are unchanged.
 public enum RecordBody: Hashable, Sendable, Codable {
     /// The pool's description (wire kind 1).
-    case descriptor(PoolDescriptor)
+    indirect case descriptor(PoolDescriptor)
     /// The pool's current free capacity and price (wire kind 2).
     case availability(PoolAvailability)
     /// The pool was withdrawn (wire kind 3).
@@ -24,29 +29,266 @@ public enum RecordBody: Hashable, Sendable, Codable {
 /// One versioned fact from one origin, in the manner of Scuttlebutt: (origin, epoch, sequence)
 /// orders every record an origin ever issued. The epoch increases when the origin restarts with
 /// lost state; the sequence increases with every record within an epoch.
+///
+/// A value type whose fields live in one immutable, shared heap object: a copy (into an origin's
+/// log, a push queue, a delta, a persistence directive) costs a reference, not the record's
+/// 200-odd bytes, and setting a field makes a new object, so value semantics are unchanged.
+/// Why: every node keeps every record of its region, and the 10,000-node simulation (issue 3,
+/// within 8 GiB) keeps 10,000 nodes' worth in one process, where records decoded from the same
+/// bytes can then be shared (see `Simulator`). ``InventoryLayoutTests`` asserts the size.
 public struct InventoryRecord: Hashable, Sendable, Codable {
-    public var origin: NodeID
-    public var epoch: UInt64
-    public var sequence: UInt64
-    public var issuedAt: MeshInstant
-    /// After this instant the record MUST NOT be used for decisions.
-    public var validUntil: MeshInstant
-    public var body: RecordBody
-    /// The origin's signature over the record (empty until signing is configured).
-    public var signature: [UInt8]
+    /// The fields, never mutated after creation (so sharing one between copies is safe).
+    final class Fields: Sendable {
+        let origin: NodeID
+        let epoch: UInt64
+        let sequence: UInt64
+        let issuedAt: MeshInstant
+        let validUntil: MeshInstant
+        let body: RecordBody
+        let signature: RecordSignature
 
+        init(
+            origin: NodeID, epoch: UInt64, sequence: UInt64, issuedAt: MeshInstant, validUntil: MeshInstant,
+            body: RecordBody, signature: RecordSignature
+        ) {
+            self.origin = origin
+            self.epoch = epoch
+            self.sequence = sequence
+            self.issuedAt = issuedAt
+            self.validUntil = validUntil
+            self.body = body
+            self.signature = signature
+        }
+    }
+
+    private var fields: Fields
+
+    /// The node that issued the record (the only one that may).
+    public var origin: NodeID {
+        get { fields.origin }
+        set { update { $0.origin = newValue } }
+    }
+    /// The origin's epoch: higher after a restart that lost its state.
+    public var epoch: UInt64 {
+        get { fields.epoch }
+        set { update { $0.epoch = newValue } }
+    }
+    /// The record's place in the origin's log within the epoch.
+    public var sequence: UInt64 {
+        get { fields.sequence }
+        set { update { $0.sequence = newValue } }
+    }
+    /// When the origin issued the record.
+    public var issuedAt: MeshInstant {
+        get { fields.issuedAt }
+        set { update { $0.issuedAt = newValue } }
+    }
+    /// After this instant the record MUST NOT be used for decisions.
+    public var validUntil: MeshInstant {
+        get { fields.validUntil }
+        set { update { $0.validUntil = newValue } }
+    }
+    /// What the record says.
+    public var body: RecordBody {
+        get { fields.body }
+        set { update { $0.body = newValue } }
+    }
+    /// The origin's signature over the record (empty until signing is configured), held inline
+    /// when it is the usual 64-byte Ed25519 signature (see ``RecordSignature``).
+    public var signature: RecordSignature {
+        get { fields.signature }
+        set { update { $0.signature = newValue } }
+    }
+
+    /// Creates a record; `signature` is any byte string (usually empty or a 64-byte Ed25519
+    /// signature).
     public init(
         origin: NodeID, epoch: UInt64, sequence: UInt64, issuedAt: MeshInstant, validUntil: MeshInstant, body: RecordBody,
         signature: [UInt8] = []
     ) {
-        self.origin = origin
-        self.epoch = epoch
-        self.sequence = sequence
-        self.issuedAt = issuedAt
-        self.validUntil = validUntil
-        self.body = body
-        self.signature = signature
+        self.init(
+            origin: origin, epoch: epoch, sequence: sequence, issuedAt: issuedAt, validUntil: validUntil, body: body,
+            signature: RecordSignature(signature))
     }
+
+    /// Creates a record with a signature already in its stored form (no copy through an array).
+    public init(
+        origin: NodeID, epoch: UInt64, sequence: UInt64, issuedAt: MeshInstant, validUntil: MeshInstant, body: RecordBody,
+        signature: RecordSignature
+    ) {
+        fields = Fields(
+            origin: origin, epoch: epoch, sequence: sequence, issuedAt: issuedAt, validUntil: validUntil, body: body,
+            signature: signature)
+    }
+
+    /// Whether `self` and `other` share one stored copy (then they are equal without comparing).
+    public func sharesStorage(with other: InventoryRecord) -> Bool { fields === other.fields }
+
+    private struct Draft {
+        var origin: NodeID
+        var epoch: UInt64
+        var sequence: UInt64
+        var issuedAt: MeshInstant
+        var validUntil: MeshInstant
+        var body: RecordBody
+        var signature: RecordSignature
+    }
+
+    private mutating func update(_ change: (inout Draft) -> Void) {
+        var draft = Draft(
+            origin: fields.origin, epoch: fields.epoch, sequence: fields.sequence, issuedAt: fields.issuedAt,
+            validUntil: fields.validUntil, body: fields.body, signature: fields.signature)
+        change(&draft)
+        fields = Fields(
+            origin: draft.origin, epoch: draft.epoch, sequence: draft.sequence, issuedAt: draft.issuedAt,
+            validUntil: draft.validUntil, body: draft.body, signature: draft.signature)
+    }
+
+    /// Equal when every field is (shared storage is equal without comparing).
+    public static func == (lhs: InventoryRecord, rhs: InventoryRecord) -> Bool {
+        if lhs.fields === rhs.fields { return true }
+        let a = lhs.fields
+        let b = rhs.fields
+        return a.origin == b.origin && a.epoch == b.epoch && a.sequence == b.sequence && a.issuedAt == b.issuedAt
+            && a.validUntil == b.validUntil && a.body == b.body && a.signature == b.signature
+    }
+
+    /// Hashes every field, as the synthesized conformance did.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(fields.origin)
+        hasher.combine(fields.epoch)
+        hasher.combine(fields.sequence)
+        hasher.combine(fields.issuedAt)
+        hasher.combine(fields.validUntil)
+        hasher.combine(fields.body)
+        hasher.combine(fields.signature)
+    }
+
+    /// The keys of the stored-property form this type had, so its JSON is unchanged.
+    enum CodingKeys: String, CodingKey {
+        case origin, epoch, sequence, issuedAt, validUntil, body, signature
+    }
+
+    /// Encodes the fields under their property names, as the synthesized conformance did.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(origin, forKey: .origin)
+        try container.encode(epoch, forKey: .epoch)
+        try container.encode(sequence, forKey: .sequence)
+        try container.encode(issuedAt, forKey: .issuedAt)
+        try container.encode(validUntil, forKey: .validUntil)
+        try container.encode(body, forKey: .body)
+        try container.encode(signature, forKey: .signature)
+    }
+
+    /// Decodes what ``encode(to:)`` wrote.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            origin: try container.decode(NodeID.self, forKey: .origin),
+            epoch: try container.decode(UInt64.self, forKey: .epoch),
+            sequence: try container.decode(UInt64.self, forKey: .sequence),
+            issuedAt: try container.decode(MeshInstant.self, forKey: .issuedAt),
+            validUntil: try container.decode(MeshInstant.self, forKey: .validUntil),
+            body: try container.decode(RecordBody.self, forKey: .body),
+            signature: try container.decode(RecordSignature.self, forKey: .signature))
+    }
+}
+
+/// A record's origin signature: a byte string, held without a heap allocation when it is empty
+/// or exactly 64 bytes (an Ed25519 signature, the only kind the federation issues).
+///
+/// Why: every node keeps every record of its region, and the simulator keeps 10,000 nodes' worth
+/// in one process; an `[UInt8]` costs a pointer plus a separate heap block (header, capacity and
+/// allocator rounding: about 112 bytes for 64 bytes of signature) per record. Any other length
+/// the wire allows (1 to 128 bytes, `FieldLimits.maxSignatureBytes`) is kept in an array, so every
+/// byte string round-trips exactly: ``bytes`` returns what ``init(_:)`` was given, and equality
+/// and hashing are those of the bytes.
+public struct RecordSignature: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The length held inline.
+    public static let inlineByteCount = 64
+
+    /// Eight words holding 64 bytes in memory order (the host's byte order does not matter: bytes
+    /// are copied in and out as raw memory).
+    struct Words: Hashable, Sendable {
+        var w0: UInt64 = 0, w1: UInt64 = 0, w2: UInt64 = 0, w3: UInt64 = 0
+        var w4: UInt64 = 0, w5: UInt64 = 0, w6: UInt64 = 0, w7: UInt64 = 0
+    }
+
+    enum Storage: Hashable, Sendable {
+        case empty
+        /// Exactly ``RecordSignature/inlineByteCount`` bytes.
+        case inline(Words)
+        /// Any other non-empty length.
+        case other([UInt8])
+    }
+
+    let storage: Storage
+
+    /// No signature.
+    public static let none = RecordSignature()
+
+    /// No signature.
+    public init() { storage = .empty }
+
+    /// Holds `bytes` (any length), inline when it is empty or 64 bytes long.
+    public init(_ bytes: some Collection<UInt8>) {
+        if bytes.isEmpty {
+            storage = .empty
+        } else if bytes.count == RecordSignature.inlineByteCount {
+            var words = Words()
+            withUnsafeMutableBytes(of: &words) { raw in
+                for (i, byte) in bytes.enumerated() { raw[i] = byte }
+            }
+            storage = .inline(words)
+        } else {
+            storage = .other(Array(bytes))
+        }
+    }
+
+    /// The signature's bytes (a new array each time for the inline form).
+    public var bytes: [UInt8] {
+        switch storage {
+        case .empty: []
+        case .inline(let words): Swift.withUnsafeBytes(of: words) { Array($0) }
+        case .other(let bytes): bytes
+        }
+    }
+
+    /// The length in bytes.
+    public var count: Int {
+        switch storage {
+        case .empty: 0
+        case .inline: RecordSignature.inlineByteCount
+        case .other(let bytes): bytes.count
+        }
+    }
+
+    /// Whether there is no signature.
+    public var isEmpty: Bool { count == 0 }
+
+    /// Calls `body` with the bytes without copying them into an array.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        switch storage {
+        case .empty: try body(UnsafeRawBufferPointer(start: nil, count: 0))
+        case .inline(let words): try Swift.withUnsafeBytes(of: words) { try body($0) }
+        case .other(let bytes): try bytes.withUnsafeBytes { try body($0) }
+        }
+    }
+
+    /// Encodes as the byte array, as the `[UInt8]` property it replaces did.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(bytes)
+    }
+
+    /// Decodes the byte array form.
+    public init(from decoder: any Decoder) throws {
+        self.init(try decoder.singleValueContainer().decode([UInt8].self))
+    }
+
+    /// Hex, for logs.
+    public var description: String { Hex.encode(bytes) }
 }
 
 /// Which gossip population a digest summarises. Raw values are the wire codes.

@@ -13,11 +13,18 @@ public struct RecordVersion: Hashable, Comparable, Sendable {
 }
 
 /// What one origin has issued, as far as this node knows.
+///
+/// Logs live in one array sorted by origin (binary search) rather than a dictionary plus a sorted
+/// key list: a node keeps one log per origin of its region, and a dictionary's slack (a slot of
+/// key and value per quarter-empty bucket) and the duplicate key list cost about three times the
+/// log itself. ``InventoryLayoutTests`` asserts the stride.
 struct OriginLog: Hashable, Sendable {
+    var origin: NodeID
     /// Every current record of the origin with a version at or below this is held (Scuttlebutt's
     /// per-origin version).
     var version: RecordVersion
-    /// Current records, sorted by sequence.
+    /// Current records, sorted by sequence. Each is a reference to its shared fields (see
+    /// ``InventoryRecord``), kept exactly as merged so that copies decoded elsewhere stay shared.
     var records: [InventoryRecord]
 }
 
@@ -39,9 +46,8 @@ public struct InventoryStore: Sendable {
     let verifier: any RecordVerifier
     let sizer: any RecordSizer
 
-    var logs: [NodeID: OriginLog] = [:]
-    /// Origins held, sorted.
-    var origins: [NodeID] = []
+    /// One log per origin held, sorted by origin.
+    var logs: [OriginLog] = []
     var bucketHashes: [UInt64]
     var hot: [HotRecord] = []
 
@@ -64,30 +70,41 @@ public struct InventoryStore: Sendable {
     // MARK: - Queries
 
     /// The version held for `origin` (zero when unknown).
-    public func version(of origin: NodeID) -> RecordVersion { logs[origin]?.version ?? .zero }
+    public func version(of origin: NodeID) -> RecordVersion {
+        let (index, found) = search(origin)
+        return found ? logs[index].version : .zero
+    }
 
     /// The current records of `origin`, in sequence order.
-    public func records(of origin: NodeID) -> [InventoryRecord] { logs[origin]?.records ?? [] }
+    public func records(of origin: NodeID) -> [InventoryRecord] {
+        let (index, found) = search(origin)
+        guard found else { return [] }
+        return logs[index].records
+    }
 
     /// Every current record usable at `now` (not past valid-until, tombstones excluded), by origin
     /// then sequence.
     public func liveRecords(now: MeshInstant) -> [InventoryRecord] {
-        origins.flatMap { logs[$0]!.records }.filter {
-            if case .tombstone = $0.body { return false }
-            return $0.validUntil > now
+        var out: [InventoryRecord] = []
+        for log in logs {
+            for record in log.records where !isTombstone(record) && record.validUntil > now { out.append(record) }
         }
+        return out
     }
 
     /// Every origin with its version, sorted by origin.
     public var versions: [DigestEntry] {
-        origins.map { DigestEntry(origin: $0, epoch: logs[$0]!.version.epoch, sequence: logs[$0]!.version.sequence) }
+        logs.map { DigestEntry(origin: $0.origin, epoch: $0.version.epoch, sequence: $0.version.sequence) }
     }
+
+    /// Origins held, sorted.
+    var origins: [NodeID] { logs.map(\.origin) }
 
     /// The fixed-size digest: one hash per bucket.
     public var digestHashes: [UInt64] { bucketHashes }
 
     /// Number of origins held.
-    public var originCount: Int { origins.count }
+    public var originCount: Int { logs.count }
 
     /// Number of records waiting to be pushed.
     public var hotCount: Int { hot.count }
@@ -116,14 +133,21 @@ public struct InventoryStore: Sendable {
     mutating func merge(_ record: InventoryRecord, now: MeshInstant, complete: Bool, pushes: Int) -> RecordRejection? {
         guard verifier.verify(record) else { return reject(.badSignature) }
         guard record.validUntil > now || isTombstone(record) else { return reject(.expired) }
-        let known = logs[record.origin] != nil
-        if !known, origins.count >= config.maxOrigins { return reject(.full) }
-        var log = logs[record.origin] ?? OriginLog(version: .zero, records: [])
+        let (index, known) = search(record.origin)
+        if !known, logs.count >= config.maxOrigins { return reject(.full) }
+        if known, record.epoch < logs[index].version.epoch { return stale(record) }
+        var log: OriginLog
+        if known {
+            // Moved out (not copied) so that changing its records does not copy them.
+            log = logs[index]
+            logs[index].records = []
+        } else {
+            log = OriginLog(origin: record.origin, version: .zero, records: [])
+        }
         let before = log.version
-        if record.epoch < log.version.epoch { return stale(record) }
         if record.epoch > log.version.epoch {
             // The origin restarted with lost state: its old records are void.
-            log = OriginLog(version: RecordVersion(epoch: record.epoch, sequence: 0), records: [])
+            log = OriginLog(origin: record.origin, version: RecordVersion(epoch: record.epoch, sequence: 0), records: [])
         }
         let outcome = place(record, in: &log)
         if complete {
@@ -132,7 +156,17 @@ public struct InventoryStore: Sendable {
         }
         // Advance over contiguous held sequences.
         for held in log.records where held.sequence == log.version.sequence + 1 { log.version.sequence += 1 }
-        if log != logs[record.origin] { store(log, for: record.origin, previous: known ? before : nil) }
+        let bucket = InventoryStore.bucket(of: record.origin, count: config.bucketCount)
+        if known {
+            if log.version != before {
+                bucketHashes[bucket] &-= InventoryStore.entryHash(record.origin, before)
+                bucketHashes[bucket] &+= InventoryStore.entryHash(record.origin, log.version)
+            }
+            logs[index] = log
+        } else {
+            bucketHashes[bucket] &+= InventoryStore.entryHash(record.origin, log.version)
+            logs.insert(log, at: index)
+        }
         if let outcome { return outcome == .stale ? stale(record) : reject(outcome) }
         acceptedCount += 1
         if pushes > 0 {
@@ -146,7 +180,7 @@ public struct InventoryStore: Sendable {
     func place(_ record: InventoryRecord, in log: inout OriginLog) -> RecordRejection? {
         let id = record.body.computeID
         for held in log.records where held.body.computeID == id {
-            if held.sequence >= record.sequence, sameKind(held, record) || isTombstone(held) { return .stale }
+            if held.sequence >= record.sequence, sameKind(held.body, record.body) || isTombstone(held) { return .stale }
         }
         if record.epoch == log.version.epoch, record.sequence <= log.version.sequence {
             // At or below the version and not held: superseded or collected already.
@@ -156,7 +190,7 @@ public struct InventoryStore: Sendable {
             log.records.removeAll { $0.body.computeID == id && $0.sequence < record.sequence }
         } else {
             log.records.removeAll {
-                $0.body.computeID == id && $0.sequence < record.sequence && (sameKind($0, record) || isTombstone($0))
+                $0.body.computeID == id && $0.sequence < record.sequence && (sameKind($0.body, record.body) || isTombstone($0))
             }
         }
         guard log.records.count < config.maxRecordsPerOrigin else { return .full }
@@ -187,33 +221,22 @@ public struct InventoryStore: Sendable {
         return false
     }
 
-    func sameKind(_ a: InventoryRecord, _ b: InventoryRecord) -> Bool {
-        switch (a.body, b.body) {
+    func sameKind(_ a: RecordBody, _ b: RecordBody) -> Bool {
+        switch (a, b) {
         case (.descriptor, .descriptor), (.availability, .availability), (.tombstone, .tombstone): true
         default: false
         }
     }
 
-    mutating func store(_ log: OriginLog, for origin: NodeID, previous: RecordVersion?) {
-        let bucket = InventoryStore.bucket(of: origin, count: config.bucketCount)
-        if let previous {
-            bucketHashes[bucket] &-= InventoryStore.entryHash(origin, previous)
-        } else {
-            let (index, _) = search(origin)
-            origins.insert(origin, at: index)
-        }
-        bucketHashes[bucket] &+= InventoryStore.entryHash(origin, log.version)
-        logs[origin] = log
-    }
-
+    /// Where `origin`'s log is, or would be inserted, and whether it is held.
     func search(_ origin: NodeID) -> (Int, Bool) {
         var low = 0
-        var high = origins.count
+        var high = logs.count
         while low < high {
             let mid = (low + high) / 2
-            if origins[mid] < origin { low = mid + 1 } else { high = mid }
+            if logs[mid].origin < origin { low = mid + 1 } else { high = mid }
         }
-        return (low, low < origins.count && origins[low] == origin)
+        return (low, low < logs.count && logs[low].origin == origin)
     }
 
     // MARK: - Digests and deltas
@@ -246,9 +269,9 @@ public struct InventoryStore: Sendable {
         var wanted = Array(repeating: false, count: config.bucketCount)
         for b in buckets where b < wanted.count { wanted[b] = true }
         var out: [DigestEntry] = []
-        for origin in origins where wanted[InventoryStore.bucket(of: origin, count: config.bucketCount)] {
-            let v = logs[origin]!.version
-            out.append(DigestEntry(origin: origin, epoch: v.epoch, sequence: v.sequence))
+        for log in logs where wanted[InventoryStore.bucket(of: log.origin, count: config.bucketCount)] {
+            let v = log.version
+            out.append(DigestEntry(origin: log.origin, epoch: v.epoch, sequence: v.sequence))
             if out.count >= config.maxDigestEntries { break }
         }
         return out
@@ -262,11 +285,11 @@ public struct InventoryStore: Sendable {
         var perBucket = Array(repeating: [DigestEntry](), count: config.bucketCount)
         var wanted = Array(repeating: false, count: config.bucketCount)
         for b in buckets where b >= 0 && b < wanted.count { wanted[b] = true }
-        for origin in origins {
-            let b = InventoryStore.bucket(of: origin, count: config.bucketCount)
+        for log in logs {
+            let b = InventoryStore.bucket(of: log.origin, count: config.bucketCount)
             if wanted[b] {
-                let v = logs[origin]!.version
-                perBucket[b].append(DigestEntry(origin: origin, epoch: v.epoch, sequence: v.sequence))
+                let v = log.version
+                perBucket[b].append(DigestEntry(origin: log.origin, epoch: v.epoch, sequence: v.sequence))
             }
         }
         var entries: [DigestEntry] = []
@@ -291,15 +314,14 @@ public struct InventoryStore: Sendable {
         for entry in entries { peer[entry.origin] = RecordVersion(epoch: entry.epoch, sequence: entry.sequence) }
         var wanted = Array(repeating: false, count: config.bucketCount)
         for b in buckets where b < wanted.count { wanted[b] = true }
-        let candidates = origins.filter { wanted[InventoryStore.bucket(of: $0, count: config.bucketCount)] }
+        let candidates = logs.indices.filter { wanted[InventoryStore.bucket(of: logs[$0].origin, count: config.bucketCount)] }
         guard !candidates.isEmpty else { return ([], false) }
         let start = rng.index(below: candidates.count)
         var out: [InventoryRecord] = []
         var bytes = 0
         for step in 0..<candidates.count {
-            let origin = candidates[(start + step) % candidates.count]
-            let log = logs[origin]!
-            let theirs = peer[origin] ?? .zero
+            let log = logs[candidates[(start + step) % candidates.count]]
+            let theirs = peer[log.origin] ?? .zero
             guard log.version > theirs || (theirs == .zero && !log.records.isEmpty) else { continue }
             for record in log.records
             where RecordVersion(epoch: record.epoch, sequence: record.sequence) > theirs {
@@ -333,12 +355,12 @@ public struct InventoryStore: Sendable {
     /// Drops records past valid-until and tombstones past the GC horizon. Versions stay, so the
     /// dropped records are not fetched again.
     public mutating func expire(now: MeshInstant) {
-        for origin in origins {
-            let log = logs[origin]!
-            let kept = log.records.filter {
+        for index in logs.indices {
+            let records = logs[index].records
+            let kept = records.filter {
                 isTombstone($0) ? now.since($0.issuedAt).milliseconds < config.tombstoneHorizonMilliseconds : $0.validUntil > now
             }
-            if kept.count != log.records.count { logs[origin]!.records = kept }
+            if kept.count != records.count { logs[index].records = kept }
         }
         hot.removeAll { !InventoryStore.isTombstone($0.record) && $0.record.validUntil <= now }
     }

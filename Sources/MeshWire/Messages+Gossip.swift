@@ -22,7 +22,12 @@ extension InventoryRecord: WireCodable {
             writer.writeU8(3)
             id.encode(to: &writer)
         }
-        writer.writeBytes(signature, maxBytes: FieldLimits.maxSignatureBytes)
+        // The same bytes as `writeBytes`: a varint length, then the signature, read in place.
+        precondition(
+            signature.count <= FieldLimits.maxSignatureBytes,
+            "signature of \(signature.count) bytes exceeds its field limit \(FieldLimits.maxSignatureBytes)")
+        writer.writeUVarint(UInt64(signature.count))
+        signature.withUnsafeBytes { writer.writeRaw($0) }
         writer.writeNoTaggedFields()
     }
 
@@ -40,11 +45,26 @@ extension InventoryRecord: WireCodable {
         case 3: body = .tombstone(try ComputeID(from: &reader))
         case let kind: throw WireError(.invalidValue, at: kindOffset, "record kind \(kind) is not defined (1...3)")
         }
-        let signature = try reader.readBytes(maxBytes: FieldLimits.maxSignatureBytes, "signature")
+        let signature = try reader.readSignature()
         try reader.skipTaggedFields("inventory record")
         self.init(
             origin: origin, epoch: epoch, sequence: sequence, issuedAt: issuedAt, validUntil: validUntil, body: body,
             signature: signature)
+    }
+}
+
+extension WireReader {
+    /// A record signature: the same bytes and checks as `readBytes(maxBytes:)` with
+    /// `FieldLimits.maxSignatureBytes`, kept in ``RecordSignature``'s inline form without an
+    /// intermediate array.
+    mutating func readSignature() throws(WireError) -> RecordSignature {
+        let start = offset
+        let length = try readUVarint("signature")
+        if length > UInt64(FieldLimits.maxSignatureBytes) {
+            throw WireError(
+                .bytesTooLong, at: start, "signature is \(length) bytes; the limit is \(FieldLimits.maxSignatureBytes)")
+        }
+        return RecordSignature(try readRaw(count: Int(length), "signature"))
     }
 }
 
