@@ -66,6 +66,9 @@ public struct BandwidthRun: Sendable {
     public var receiptsPerUpdatePerNode: Double
     /// Fraction of (node, origin) pairs whose newest record matched the origin's at the end.
     public var convergedFraction: Double
+    /// With `waitForConvergence`: seconds from the last change until every node held every region
+    /// peer's newest record (nil if not within the bound, or when not asked).
+    public var convergenceSeconds: Double?
     public var violation: SimViolation?
 }
 
@@ -200,7 +203,7 @@ public enum SimScenarios {
     /// `changeIntervalMilliseconds` (jittered) during the busy phase, then nothing changes.
     public static func bandwidth(
         regions: Int, perRegion: Int, changeIntervalMilliseconds: UInt64, busyMilliseconds: UInt64, idleMilliseconds: UInt64,
-        seed: UInt64
+        seed: UInt64, waitForConvergence: Bool = false
     ) -> BandwidthRun {
         let n = regions * perRegion
         let sim = Simulator(count: n, seed: seed, nodeConfig: SimPreset.computeMesh.nodeConfig, network: .lan, regions: regions)
@@ -247,31 +250,53 @@ public enum SimScenarios {
                 nextChange[i] = t.milliseconds + changeIntervalMilliseconds / 2 + pick.next(below: changeIntervalMilliseconds)
             }
         }
-        // Let the last changes spread, then measure idle traffic.
+        // Convergence of the inventory: every node holds every region peer's newest version.
+        func convergence() -> (matched: Int, pairs: Int) {
+            var matched = 0
+            var pairs = 0
+            for o in 0..<n {
+                guard let core = sim.node(o) else { continue }
+                for t in sim.regionMembers(of: o) where t != o {
+                    pairs += 1
+                    if core.inventory.version(of: sim.ids[t]).sequence == sequence[t] { matched += 1 }
+                }
+            }
+            return (matched, pairs)
+        }
+        // Let the last changes spread; the busy figure's window always ends 20 s after the busy
+        // phase, so that it stays comparable between runs.
         sim.run(until: busyEnd + .milliseconds(20_000))
         let busyBytes = sim.sentBytes.reduce(0, +) - sentBefore
         let busyRecords = sim.traffic.recordsDelivered - recordsBefore
+        // "When nothing changes" means after the last changes have spread: in a large region anti-
+        // entropy needs longer than 20 s (about 40 s at 1,000 nodes), and idle traffic measured
+        // before that counts the tail of the spreading. Checked every second, bounded at 120 s.
+        var convergenceSeconds: Double? = nil
+        if waitForConvergence {
+            let bound = busyEnd + .milliseconds(140_000)
+            while sim.violation == nil {
+                let c = convergence()
+                if c.matched == c.pairs {
+                    convergenceSeconds = Double(sim.now.milliseconds - busyEnd.milliseconds) / 1000
+                    break
+                }
+                if sim.now >= bound { break }
+                sim.run(until: sim.now + .milliseconds(1_000))
+            }
+        }
         let idleStart = sim.now
         let idleBefore = sim.sentBytes.reduce(0, +)
         sim.run(until: idleStart + .milliseconds(idleMilliseconds))
         let idleBytes = sim.sentBytes.reduce(0, +) - idleBefore
-        // Convergence of the inventory: every node holds every region peer's newest version.
-        var matched = 0
-        var pairs = 0
-        for o in 0..<n {
-            guard let core = sim.node(o) else { continue }
-            for t in sim.regionMembers(of: o) where t != o {
-                pairs += 1
-                if core.inventory.version(of: sim.ids[t]).sequence == sequence[t] { matched += 1 }
-            }
-        }
+        let (matched, pairs) = convergence()
         let busySeconds = Double(busyMilliseconds + 20_000) / 1000
         return BandwidthRun(
             busyBytesPerSecondPerNode: Double(busyBytes) / busySeconds / Double(n),
             idleBytesPerSecondPerNode: Double(idleBytes) / (Double(idleMilliseconds) / 1000) / Double(n),
             maxDigestBytes: sim.traffic.maxDigestBytes,
             receiptsPerUpdatePerNode: updates == 0 ? 0 : Double(busyRecords) / Double(updates) / Double(perRegion - 1),
-            convergedFraction: pairs == 0 ? 1 : Double(matched) / Double(pairs), violation: sim.violation)
+            convergedFraction: pairs == 0 ? 1 : Double(matched) / Double(pairs), convergenceSeconds: convergenceSeconds,
+            violation: sim.violation)
     }
 }
 

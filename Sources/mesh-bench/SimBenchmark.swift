@@ -255,11 +255,14 @@ enum SimBench {
         var digest: [Double] = []
         var receipts: [Double] = []
         var converged: [Double] = []
+        var convergence: [Double] = []
+        var unconverged = 0
         var violations = 0
         for s in 0..<seeds {
             let run = SimScenarios.bandwidth(
                 regions: 1, perRegion: perRegion, changeIntervalMilliseconds: 30_000, busyMilliseconds: 120_000,
-                idleMilliseconds: 60_000, seed: UInt64(s + 1))
+                idleMilliseconds: 60_000, seed: UInt64(s + 1), waitForConvergence: true)
+            if let seconds = run.convergenceSeconds { convergence.append(seconds) } else { unconverged += 1 }
             busy.append(run.busyBytesPerSecondPerNode / 1000)
             idle.append(run.idleBytesPerSecondPerNode / 1000)
             digest.append(Double(run.maxDigestBytes))
@@ -270,7 +273,11 @@ enum SimBench {
         let p = SimPreset.computeMesh.rawValue
         let label = "(region of \(perRegion), change every 30 s)"
         report.rows.append(row("bandwidth", p, "KB/s sent per node, busy \(label)", busy, seeds: seeds, violations: violations))
-        report.rows.append(row("bandwidth", p, "KB/s sent per node, idle", idle, seeds: seeds))
+        report.rows.append(
+            row(
+                "bandwidth", p, "last change -> converged (s, checked from 20)", convergence, seeds: seeds, failures: unconverged,
+                note: unconverged > 0 ? "fail = not within 140 s" : ""))
+        report.rows.append(row("bandwidth", p, "KB/s sent per node, idle (after convergence)", idle, seeds: seeds))
         report.rows.append(row("bandwidth", p, "largest DIGEST frame (bytes)", digest, seeds: seeds))
         report.rows.append(row("bandwidth", p, "records received per update per node", receipts, seeds: seeds))
         report.rows.append(row("bandwidth", p, "inventory converged at end (%)", converged, seeds: seeds))

@@ -77,6 +77,18 @@ struct SimulatorTests {
         #expect(run.convergeMilliseconds != nil)
     }
 
+    @Test func idleTrafficIsMeasuredOnlyOnceTheLastChangesHaveSpread() {
+        let run = SimScenarios.bandwidth(
+            regions: 1, perRegion: 40, changeIntervalMilliseconds: 5_000, busyMilliseconds: 10_000, idleMilliseconds: 5_000,
+            seed: 3, waitForConvergence: true)
+        #expect(run.violation == nil, "\(run.violation.map(\.description) ?? "")")
+        let seconds = try! #require(run.convergenceSeconds)
+        #expect(seconds >= 0 && seconds <= 140)
+        #expect(run.convergedFraction == 1)
+        // Converged inventory: what is left is one digest, one probe and one ack a second per node.
+        #expect(run.idleBytesPerSecondPerNode < 1_000)
+    }
+
     @Test func disseminationReachesEveryNode() {
         let run = SimScenarios.dissemination(n: 200, lossPermille: 10, seed: 5, preset: .computeMesh)
         #expect(run.violation == nil)
