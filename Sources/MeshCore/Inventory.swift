@@ -37,67 +37,68 @@ public enum RecordBody: Hashable, Sendable, Codable {
 /// within 8 GiB) keeps 10,000 nodes' worth in one process, where records decoded from the same
 /// bytes can then be shared (see `Simulator`). ``InventoryLayoutTests`` asserts the size.
 public struct InventoryRecord: Hashable, Sendable, Codable {
-    /// The fields, never mutated after creation (so sharing one between copies is safe).
-    final class Fields: Sendable {
-        let origin: NodeID
-        let epoch: UInt64
-        let sequence: UInt64
-        let issuedAt: MeshInstant
-        let validUntil: MeshInstant
-        let body: RecordBody
-        let signature: RecordSignature
-
-        init(
-            origin: NodeID, epoch: UInt64, sequence: UInt64, issuedAt: MeshInstant, validUntil: MeshInstant,
-            body: RecordBody, signature: RecordSignature
-        ) {
-            self.origin = origin
-            self.epoch = epoch
-            self.sequence = sequence
-            self.issuedAt = issuedAt
-            self.validUntil = validUntil
-            self.body = body
-            self.signature = signature
-        }
+    /// The fields, as the stored properties this type used to have (so the synthesized
+    /// `Hashable` and `Codable`, and with them the JSON, are unchanged).
+    struct Stored: Hashable, Sendable, Codable {
+        var origin: NodeID
+        var epoch: UInt64
+        var sequence: UInt64
+        var issuedAt: MeshInstant
+        var validUntil: MeshInstant
+        var body: RecordBody
+        var signature: RecordSignature
     }
 
-    private var fields: Fields
+    /// The fields, never mutated after creation (so sharing one between copies is safe).
+    final class Box: Sendable {
+        let stored: Stored
+        init(_ stored: Stored) { self.stored = stored }
+    }
+
+    private var box: Box
+
+    /// Sets one field: a new box, since a box may be shared.
+    private mutating func set<Value>(_ field: WritableKeyPath<Stored, Value>, _ value: Value) {
+        var stored = box.stored
+        stored[keyPath: field] = value
+        box = Box(stored)
+    }
 
     /// The node that issued the record (the only one that may).
     public var origin: NodeID {
-        get { fields.origin }
-        set { update { $0.origin = newValue } }
+        get { box.stored.origin }
+        set { set(\.origin, newValue) }
     }
     /// The origin's epoch: higher after a restart that lost its state.
     public var epoch: UInt64 {
-        get { fields.epoch }
-        set { update { $0.epoch = newValue } }
+        get { box.stored.epoch }
+        set { set(\.epoch, newValue) }
     }
     /// The record's place in the origin's log within the epoch.
     public var sequence: UInt64 {
-        get { fields.sequence }
-        set { update { $0.sequence = newValue } }
+        get { box.stored.sequence }
+        set { set(\.sequence, newValue) }
     }
     /// When the origin issued the record.
     public var issuedAt: MeshInstant {
-        get { fields.issuedAt }
-        set { update { $0.issuedAt = newValue } }
+        get { box.stored.issuedAt }
+        set { set(\.issuedAt, newValue) }
     }
     /// After this instant the record MUST NOT be used for decisions.
     public var validUntil: MeshInstant {
-        get { fields.validUntil }
-        set { update { $0.validUntil = newValue } }
+        get { box.stored.validUntil }
+        set { set(\.validUntil, newValue) }
     }
     /// What the record says.
     public var body: RecordBody {
-        get { fields.body }
-        set { update { $0.body = newValue } }
+        get { box.stored.body }
+        set { set(\.body, newValue) }
     }
     /// The origin's signature over the record (empty until signing is configured), held inline
     /// when it is the usual 64-byte Ed25519 signature (see ``RecordSignature``).
     public var signature: RecordSignature {
-        get { fields.signature }
-        set { update { $0.signature = newValue } }
+        get { box.stored.signature }
+        set { set(\.signature, newValue) }
     }
 
     /// Creates a record; `signature` is any byte string (usually empty or a 64-byte Ed25519
@@ -116,83 +117,28 @@ public struct InventoryRecord: Hashable, Sendable, Codable {
         origin: NodeID, epoch: UInt64, sequence: UInt64, issuedAt: MeshInstant, validUntil: MeshInstant, body: RecordBody,
         signature: RecordSignature
     ) {
-        fields = Fields(
-            origin: origin, epoch: epoch, sequence: sequence, issuedAt: issuedAt, validUntil: validUntil, body: body,
-            signature: signature)
+        box = Box(
+            Stored(
+                origin: origin, epoch: epoch, sequence: sequence, issuedAt: issuedAt, validUntil: validUntil, body: body,
+                signature: signature))
     }
 
     /// Whether `self` and `other` share one stored copy (then they are equal without comparing).
-    public func sharesStorage(with other: InventoryRecord) -> Bool { fields === other.fields }
-
-    private struct Draft {
-        var origin: NodeID
-        var epoch: UInt64
-        var sequence: UInt64
-        var issuedAt: MeshInstant
-        var validUntil: MeshInstant
-        var body: RecordBody
-        var signature: RecordSignature
-    }
-
-    private mutating func update(_ change: (inout Draft) -> Void) {
-        var draft = Draft(
-            origin: fields.origin, epoch: fields.epoch, sequence: fields.sequence, issuedAt: fields.issuedAt,
-            validUntil: fields.validUntil, body: fields.body, signature: fields.signature)
-        change(&draft)
-        fields = Fields(
-            origin: draft.origin, epoch: draft.epoch, sequence: draft.sequence, issuedAt: draft.issuedAt,
-            validUntil: draft.validUntil, body: draft.body, signature: draft.signature)
-    }
+    public func sharesStorage(with other: InventoryRecord) -> Bool { box === other.box }
 
     /// Equal when every field is (shared storage is equal without comparing).
     public static func == (lhs: InventoryRecord, rhs: InventoryRecord) -> Bool {
-        if lhs.fields === rhs.fields { return true }
-        let a = lhs.fields
-        let b = rhs.fields
-        return a.origin == b.origin && a.epoch == b.epoch && a.sequence == b.sequence && a.issuedAt == b.issuedAt
-            && a.validUntil == b.validUntil && a.body == b.body && a.signature == b.signature
+        lhs.box === rhs.box || lhs.box.stored == rhs.box.stored
     }
 
-    /// Hashes every field, as the synthesized conformance did.
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(fields.origin)
-        hasher.combine(fields.epoch)
-        hasher.combine(fields.sequence)
-        hasher.combine(fields.issuedAt)
-        hasher.combine(fields.validUntil)
-        hasher.combine(fields.body)
-        hasher.combine(fields.signature)
-    }
+    /// Hashes every field.
+    public func hash(into hasher: inout Hasher) { box.stored.hash(into: &hasher) }
 
-    /// The keys of the stored-property form this type had, so its JSON is unchanged.
-    enum CodingKeys: String, CodingKey {
-        case origin, epoch, sequence, issuedAt, validUntil, body, signature
-    }
-
-    /// Encodes the fields under their property names, as the synthesized conformance did.
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(origin, forKey: .origin)
-        try container.encode(epoch, forKey: .epoch)
-        try container.encode(sequence, forKey: .sequence)
-        try container.encode(issuedAt, forKey: .issuedAt)
-        try container.encode(validUntil, forKey: .validUntil)
-        try container.encode(body, forKey: .body)
-        try container.encode(signature, forKey: .signature)
-    }
+    /// Encodes the fields under their property names.
+    public func encode(to encoder: any Encoder) throws { try box.stored.encode(to: encoder) }
 
     /// Decodes what ``encode(to:)`` wrote.
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(
-            origin: try container.decode(NodeID.self, forKey: .origin),
-            epoch: try container.decode(UInt64.self, forKey: .epoch),
-            sequence: try container.decode(UInt64.self, forKey: .sequence),
-            issuedAt: try container.decode(MeshInstant.self, forKey: .issuedAt),
-            validUntil: try container.decode(MeshInstant.self, forKey: .validUntil),
-            body: try container.decode(RecordBody.self, forKey: .body),
-            signature: try container.decode(RecordSignature.self, forKey: .signature))
-    }
+    public init(from decoder: any Decoder) throws { box = Box(try Stored(from: decoder)) }
 }
 
 /// A record's origin signature: a byte string, held without a heap allocation when it is empty
