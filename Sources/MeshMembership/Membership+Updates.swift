@@ -18,15 +18,14 @@ extension Membership {
             refuteIfNeeded(update, into: &out)
             return
         }
-        guard let state = members[update.node] else {
+        guard let current = members.update(of: update.node) else {
             guard members.count < config.maxMembers else { return }
-            insert(update, now: now, source: suspecter)
+            set(update, now: now, source: suspecter)
             enqueue(update)
             noteRecent(update.node, now: now)
             out.append(.memberChanged(update, previous: nil))
             return
         }
-        let current = state.update
         let accept: Bool
         switch update.status {
         case .alive:
@@ -63,7 +62,7 @@ extension Membership {
             }
             return
         }
-        replace(update, previous: current, now: now, source: suspecter)
+        set(update, now: now, source: suspecter)
         if update.status == .suspect, current.status == .alive, suspecter != me.node, config.suspectProbeBoost > 0,
             freshSuspects.count < Membership.maxFreshSuspects, !freshSuspects.contains(update.node)
         {
@@ -80,7 +79,7 @@ extension Membership {
 
     /// A peer's ack or probe proves it is alive at `incarnation`: accept that like an alive fact.
     mutating func impliedAlive(_ node: NodeID, incarnation: UInt64, now: MeshInstant, into out: inout [MembershipDirective]) {
-        guard var update = members[node]?.update.withoutSuspecter, incarnation > update.incarnation else { return }
+        guard var update = members.update(of: node)?.withoutSuspecter, incarnation > update.incarnation else { return }
         update.incarnation = incarnation
         update.status = .alive
         apply(update, source: node, now: now, into: &out)
@@ -96,47 +95,29 @@ extension Membership {
         adjustHealth(1)
     }
 
-    mutating func insert(_ update: MemberUpdate, now: MeshInstant, source: NodeID? = nil) {
-        members[update.node] = MemberState(update: update, changedAt: now, suspicion: nil, tombstoneUntil: nil)
-        place(update.node, status: update.status, now: now, source: source ?? me.node)
-    }
-
-    mutating func replace(_ update: MemberUpdate, previous: MemberUpdate, now: MeshInstant, source: NodeID) {
-        switch previous.status {
-        case .alive: removeSorted(&liveIDs, update.node)
-        case .suspect:
-            removeSorted(&liveIDs, update.node)
-            removeSorted(&suspectIDs, update.node)
-        case .dead, .left: removeSorted(&goneIDs, update.node)
+    /// Makes `update` the current fact about its member (new or known), accepted now; a suspect
+    /// fact opens a suspicion raised by `source`, a dead or left one (a tombstone until
+    /// ``MembershipConfig/tombstoneMilliseconds`` after now) ends a probe of the member.
+    mutating func set(_ update: MemberUpdate, now: MeshInstant, source: NodeID) {
+        var suspicion: Suspicion?
+        if update.status == .suspect {
+            // The member counts as live when its suspicion starts, whatever it was before.
+            let live = liveCount + (members.isLive(update.node) ? 0 : 1)
+            suspicion = Membership.suspicion(
+                config: config, liveCount: live, localHealth: localHealth, now: now, originator: source)
         }
-        members[update.node]?.update = update
-        members[update.node]?.changedAt = now
-        members[update.node]?.suspicion = nil
-        members[update.node]?.tombstoneUntil = nil
-        place(update.node, status: update.status, now: now, source: source)
-    }
-
-    mutating func place(_ node: NodeID, status: MemberStatus, now: MeshInstant, source: NodeID) {
-        switch status {
-        case .alive:
-            insertSorted(&liveIDs, node)
-        case .suspect:
-            insertSorted(&liveIDs, node)
-            insertSorted(&suspectIDs, node)
-            let suspicion = startSuspicion(now: now, originator: source)
-            members[node]?.suspicion = suspicion
-        case .dead, .left:
-            insertSorted(&goneIDs, node)
-            members[node]?.tombstoneUntil = now + .milliseconds(config.tombstoneMilliseconds)
-            if pending?.target == node { pending = nil }
-        }
+        members.set(update, changedAt: now, suspicion: suspicion)
+        if update.status == .dead || update.status == .left, pending?.target == update.node { pending = nil }
     }
 
     // MARK: - Suspicion timeouts
 
     /// Lifeguard's bounds: floor `α · max(1, log10 n) · interval · (localHealth + 1)`, ceiling
-    /// `β ·` floor. Plain SWIM waits the floor, fixed (no health term).
-    func startSuspicion(now: MeshInstant, originator: NodeID) -> Suspicion {
+    /// `β ·` floor, for `n = liveCount` (this node included). Plain SWIM waits the floor, fixed (no
+    /// health term).
+    static func suspicion(
+        config: MembershipConfig, liveCount: Int, localHealth: Int, now: MeshInstant, originator: NodeID
+    ) -> Suspicion {
         let n = Double(Swift.max(liveCount, 1))
         let scale = Swift.max(1.0, Membership.log10(n))
         // Lifeguard: a node that is itself unhealthy (slow to hear acks and refutations) waits longer.
@@ -162,7 +143,7 @@ extension Membership {
     /// before, and fewer than ``MembershipConfig/suspicionConfirmations`` so far).
     @discardableResult
     mutating func confirm(_ node: NodeID, by source: NodeID) -> Bool {
-        guard config.lifeguard, var s = members[node]?.suspicion else { return false }
+        guard config.lifeguard, var s = members.suspicion(of: node) else { return false }
         guard source != s.originator, source != node, !s.confirmers.contains(source),
             s.confirmers.count < config.suspicionConfirmations
         else { return false }
@@ -171,7 +152,7 @@ extension Membership {
             minMilliseconds: s.minMilliseconds, maxMilliseconds: s.maxMilliseconds, confirmations: s.confirmers.count,
             expected: config.suspicionConfirmations)
         s.deadline = s.startedAt + .milliseconds(timeout)
-        members[node]?.suspicion = s
+        members.setSuspicion(s, of: node)
         return true
     }
 
@@ -207,25 +188,4 @@ extension Membership {
     }
 
     static func log10(_ x: Double) -> Double { naturalLog(x) / 2.302_585_092_994_046 }
-}
-
-/// Binary search in a sorted array: the index where `value` is or would be inserted.
-func binarySearch(_ array: [NodeID], _ value: NodeID) -> (index: Int, found: Bool) {
-    var low = 0
-    var high = array.count
-    while low < high {
-        let mid = (low + high) / 2
-        if array[mid] < value { low = mid + 1 } else { high = mid }
-    }
-    return (low, low < array.count && array[low] == value)
-}
-
-func insertSorted(_ array: inout [NodeID], _ value: NodeID) {
-    let (index, found) = binarySearch(array, value)
-    if !found { array.insert(value, at: index) }
-}
-
-func removeSorted(_ array: inout [NodeID], _ value: NodeID) {
-    let (index, found) = binarySearch(array, value)
-    if found { array.remove(at: index) }
 }

@@ -6,10 +6,6 @@ public struct MemberState: Hashable, Sendable {
     public var update: MemberUpdate
     /// When this node accepted that fact.
     public var changedAt: MeshInstant
-    /// Set while the member is suspect.
-    var suspicion: Suspicion?
-    /// For dead and left members: when the tombstone may be forgotten.
-    var tombstoneUntil: MeshInstant?
 }
 
 /// An open suspicion (Lifeguard §IV-B): starts at the ceiling and shrinks with each independent
@@ -76,13 +72,8 @@ public struct Membership: Sendable {
     /// Lifeguard's local health multiplier (memberlist's "awareness"): 0 is healthy.
     public internal(set) var localHealth: Int = 0
 
-    var members: [NodeID: MemberState] = [:]
-    /// Alive and suspect members, sorted.
-    var liveIDs: [NodeID] = []
-    /// Suspect members, sorted.
-    var suspectIDs: [NodeID] = []
-    /// Dead and left members (tombstones), sorted.
-    var goneIDs: [NodeID] = []
+    /// Every known member, its status lists and open suspicions.
+    var members = MemberTable()
     var seeds: [NetAddress]
 
     /// Pending updates by how often they were sent (`broadcastLevels[k]` were sent k times), oldest
@@ -92,7 +83,8 @@ public struct Membership: Sendable {
     /// Members whose fact changed lately, oldest first (bounded), for ``MembershipConfig/recentRepeatCount``.
     var recent: [(node: NodeID, at: MeshInstant)] = []
     var broadcastOrder: UInt64 = 0
-    var probeOrder: [NodeID] = []
+    /// This round of probes: the live members shuffled, one taken per period.
+    var probeOrder: [SlotRef] = []
     var probeIndex = 0
     var pending: PendingProbe?
     var helps: [HelpRequest] = []
@@ -128,34 +120,36 @@ public struct Membership: Sendable {
         nextRejoinAt = now + .milliseconds(config.rejoinBaseMilliseconds)
         rejoinDelayMilliseconds = config.rejoinBaseMilliseconds
         nextSweepAt = now + .milliseconds(config.probeIntervalMilliseconds)
-        for update in initialMembers where update.node != me.node && members.count < config.maxMembers {
-            insert(update, now: now)
+        let initial = initialMembers.lazy.filter { $0.node != me.node }.prefix(config.maxMembers)
+        let (node, health) = (me.node, localHealth)
+        members = MemberTable(Array(initial), changedAt: now) { live in
+            Membership.suspicion(config: config, liveCount: live + 1, localHealth: health, now: now, originator: node)
         }
     }
 
     // MARK: - Queries
 
     /// The number of members believed alive or suspect, this node included.
-    public var liveCount: Int { liveIDs.count + 1 }
+    public var liveCount: Int { members.liveCount + 1 }
 
     /// The current fact about `node`, or nil when unknown (or its tombstone expired).
     public func member(_ node: NodeID) -> MemberUpdate? {
-        node == me.node ? me : members[node]?.update
+        node == me.node ? me : members.update(of: node)
     }
 
     /// Every known member (tombstones included) in node order.
     public var allMembers: [MemberUpdate] {
-        (liveIDs + goneIDs).sorted().compactMap { members[$0]?.update }
+        members.allUpdates
     }
 
     /// Alive and suspect members in node order.
-    public var liveMembers: [NodeID] { liveIDs }
+    public var liveMembers: [NodeID] { members.liveNodes }
 
     /// How many updates wait for retransmission.
     public var pendingBroadcastCount: Int { broadcastCount }
 
     /// The current suspicion deadline for `node`, if it is suspect (for tests and diagnostics).
-    public func suspicionDeadline(of node: NodeID) -> MeshInstant? { members[node]?.suspicion?.deadline }
+    public func suspicionDeadline(of node: NodeID) -> MeshInstant? { members.suspicion(of: node)?.deadline }
 
     // MARK: - Inputs
 
@@ -197,18 +191,18 @@ public struct Membership: Sendable {
         // The prober still holds suspicions this node knows were refuted: answer with the refutations.
         var extra: [MemberUpdate] = corrections
         corrections.removeAll()
-        if config.lifeguard, let known = members[from], known.update.status == .dead || known.update.status == .left,
-            known.update.incarnation >= fromIncarnation, !extra.contains(where: { $0.node == from })
+        if config.lifeguard, let known = members.update(of: from), known.status == .dead || known.status == .left,
+            known.incarnation >= fromIncarnation, !extra.contains(where: { $0.node == from })
         {
             // Buddy notice toward the prober: it is a tombstone here and must refute.
-            extra.append(known.update)
+            extra.append(known)
         }
         var piggyback = extra + (config.piggybackOnAcks ? takeUpdates(limit: config.maxPiggybackedUpdates - extra.count) : [])
         piggyback += recentFacts(now: now, rng: &rng, excluding: piggyback, limit: config.maxPiggybackedUpdates - piggyback.count)
         out.append(
             .send(
                 .probeAck(target: me.node, incarnation: me.incarnation, updates: piggyback), to: from,
-                address: members[from]?.update.address))
+                address: members.address(of: from)))
         schedule(now: now, into: &out)
         return out
     }
@@ -229,7 +223,7 @@ public struct Membership: Sendable {
                     out.append(
                         .send(
                             .probeAck(target: target, incarnation: incarnation, updates: []), to: help.requester,
-                            address: members[help.requester]?.update.address))
+                            address: members.address(of: help.requester)))
                 } else {
                     kept.append(help)
                 }
@@ -300,8 +294,8 @@ public struct Membership: Sendable {
             schedule(now: now, into: &out)
             return out
         }
-        if members[peer.node] == nil, members.count < config.maxMembers {
-            insert(peer, now: now)
+        if !members.contains(peer.node), members.count < config.maxMembers {
+            set(peer, now: now, source: me.node)
             out.append(.memberChanged(peer, previous: nil))
         }
         rejoinDelayMilliseconds = config.rejoinBaseMilliseconds
@@ -339,13 +333,13 @@ public struct Membership: Sendable {
         let scale = UInt64(config.lifeguard ? localHealth + 1 : 1)
         if var probe = pending, !probe.acked, !probe.indirectSent, now >= probe.timeoutAt {
             let helpers = randomLive(count: config.indirectProbeCount, excluding: probe.target, rng: &rng)
-            let address = members[probe.target]?.update.address
-            if config.directProbeRetry, !probe.refused, let state = members[probe.target] {
+            let address = members.address(of: probe.target)
+            if config.directProbeRetry, !probe.refused, let address {
                 // The fallback ping: one lost frame should not be enough to suspect a member.
                 out.append(
                     .send(
                         .probe(from: me.node, fromIncarnation: me.incarnation, target: probe.target, updates: [me]),
-                        to: probe.target, address: state.update.address))
+                        to: probe.target, address: address))
             }
             for helper in helpers {
                 if let address {
@@ -353,7 +347,7 @@ public struct Membership: Sendable {
                         .send(
                             .indirectProbe(
                                 from: me.node, target: probe.target, targetAddress: address, wantsNack: config.lifeguard,
-                                updates: []), to: helper, address: members[helper]?.update.address))
+                                updates: []), to: helper, address: members.address(of: helper)))
                 }
             }
             probe.indirectSent = true
@@ -366,10 +360,11 @@ public struct Membership: Sendable {
             finishProbe(probe, now: now, into: &out)
         }
         nextProbeAt = now + .milliseconds(config.probeIntervalMilliseconds * scale)
-        guard let target = boostedSuspect(rng: &rng) ?? nextProbeTarget(rng: &rng), let state = members[target] else { return }
+        guard let target = boostedSuspect(rng: &rng) ?? nextProbeTarget(rng: &rng), let state = members.update(of: target)
+        else { return }
         var piggyback: [MemberUpdate] = [me]
-        if config.lifeguard, state.update.status == .suspect { piggyback.append(state.update) }  // buddy notice
-        piggyback += takeUpdates(limit: config.maxPiggybackedUpdates - piggyback.count, excluding: state.update.node)
+        if config.lifeguard, state.status == .suspect { piggyback.append(state) }  // buddy notice
+        piggyback += takeUpdates(limit: config.maxPiggybackedUpdates - piggyback.count, excluding: state.node)
         piggyback += recentFacts(now: now, rng: &rng, excluding: piggyback, limit: config.maxPiggybackedUpdates - piggyback.count)
         pending = PendingProbe(
             target: target, timeoutAt: now + .milliseconds(config.probeTimeoutMilliseconds * scale), indirectSent: false,
@@ -377,7 +372,7 @@ public struct Membership: Sendable {
         out.append(
             .send(
                 .probe(from: me.node, fromIncarnation: me.incarnation, target: target, updates: piggyback), to: target,
-                address: state.update.address))
+                address: state.address))
     }
 
     /// A suspect heard of since the last period, drawn with probability `boost / (n − 1)` each
@@ -385,8 +380,8 @@ public struct Membership: Sendable {
     mutating func boostedSuspect(rng: inout SeededRandom) -> NodeID? {
         guard !freshSuspects.isEmpty else { return nil }
         defer { freshSuspects.removeAll() }
-        let chance = Double(config.suspectProbeBoost) / Double(Swift.max(liveIDs.count, 1))
-        for node in freshSuspects where members[node]?.update.status == .suspect {
+        let chance = Double(config.suspectProbeBoost) / Double(Swift.max(members.liveCount, 1))
+        for node in freshSuspects where members.status(of: node) == .suspect {
             if rng.unitInterval() < chance { return node }
         }
         return nil
@@ -401,13 +396,13 @@ public struct Membership: Sendable {
         // problem, one point each; when every helper answered with a nack the target alone is
         // silent and our health is unchanged; without helpers a failed probe costs one point.
         adjustHealth(probe.expectedNacks > 0 ? Swift.max(probe.expectedNacks - probe.nacks, 0) : 1)
-        guard let state = members[probe.target], state.update.status == .alive || state.update.status == .suspect else { return }
-        var suspect = state.update
+        guard let state = members.update(of: probe.target), state.status == .alive || state.status == .suspect else { return }
+        var suspect = state
         suspect.status = .suspect
         suspect.suspectedBy = me.node
         apply([suspect], source: me.node, now: now, into: &out)
         if config.lifeguard, config.immediateSuspectNotice, !probe.refused,
-            members[probe.target]?.update.withoutSuspecter == suspect.withoutSuspecter
+            members.update(of: probe.target)?.withoutSuspecter == suspect.withoutSuspecter
         {
             // Buddy notice at once: tell the member itself that it is suspected, so a slow but live
             // member refutes before the news (and the deadlines) have spread; an ack also clears it here.
@@ -416,10 +411,10 @@ public struct Membership: Sendable {
                     .probe(from: me.node, fromIncarnation: me.incarnation, target: suspect.node, updates: [me, suspect]),
                     to: suspect.node, address: suspect.address))
         }
-        if probe.refused, config.lifeguard, var s = members[probe.target]?.suspicion {
+        if probe.refused, config.lifeguard, var s = members.suspicion(of: probe.target) {
             // Strong signal: the process is gone; wait only the floor.
             s.deadline = s.startedAt + .milliseconds(s.minMilliseconds)
-            members[probe.target]?.suspicion = s
+            members.setSuspicion(s, of: probe.target)
         }
     }
 
@@ -431,13 +426,13 @@ public struct Membership: Sendable {
     mutating func nextProbeTarget(rng: inout SeededRandom) -> NodeID? {
         for _ in 0..<2 {
             while probeIndex < probeOrder.count {
-                let candidate = probeOrder[probeIndex]
+                let candidate = members.node(at: probeOrder[probeIndex])
                 probeIndex += 1
-                if let state = members[candidate], state.update.status == .alive || state.update.status == .suspect {
+                if let candidate, let status = members.status(of: candidate), status == .alive || status == .suspect {
                     return candidate
                 }
             }
-            probeOrder = rng.shuffled(liveIDs)
+            probeOrder = rng.shuffled(members.liveRefs)
             probeIndex = 0
             if probeOrder.isEmpty { return nil }
         }
@@ -447,12 +442,12 @@ public struct Membership: Sendable {
     /// Up to `count` distinct random live members other than `excluding`.
     mutating func randomLive(count: Int, excluding: NodeID?, rng: inout SeededRandom) -> [NodeID] {
         var chosen: [NodeID] = []
-        let available = liveIDs.count - (excluding.map { binarySearch(liveIDs, $0).found ? 1 : 0 } ?? 0)
+        let available = members.liveCount - (excluding.map { members.isLive($0) ? 1 : 0 } ?? 0)
         let want = Swift.min(count, available)
         var attempts = 0
         while chosen.count < want, attempts < want * 8 + 16 {
             attempts += 1
-            let candidate = liveIDs[rng.index(below: liveIDs.count)]
+            let candidate = members.liveNode(at: rng.index(below: members.liveCount))
             if candidate != excluding, !chosen.contains(candidate) { chosen.append(candidate) }
         }
         return chosen
@@ -468,7 +463,7 @@ public struct Membership: Sendable {
             out.append(
                 .send(
                     .probe(from: me.node, fromIncarnation: me.incarnation, target: peer, updates: updates), to: peer,
-                    address: members[peer]?.update.address))
+                    address: members.address(of: peer)))
         }
     }
 
@@ -574,17 +569,17 @@ public struct Membership: Sendable {
     // MARK: - Rejoin
 
     mutating func rejoin(now: MeshInstant, rng: inout SeededRandom, into out: inout [MembershipDirective]) {
-        let dead = goneIDs.filter { members[$0]?.update.status == .dead }
+        let dead = members.goneNodes.filter { members.status(of: $0) == .dead }
         if !dead.isEmpty {
             let target = dead[rng.index(below: dead.count)]
-            if let state = members[target] {
+            if let state = members.update(of: target) {
                 // Carry the death notice so the member, if alive, refutes at a higher incarnation.
                 out.append(
                     .send(
-                        .probe(from: me.node, fromIncarnation: me.incarnation, target: target, updates: [me, state.update]),
-                        to: target, address: state.update.address))
+                        .probe(from: me.node, fromIncarnation: me.incarnation, target: target, updates: [me, state]),
+                        to: target, address: state.address))
             }
-        } else if liveIDs.isEmpty, !seeds.isEmpty {
+        } else if members.liveCount == 0, !seeds.isEmpty {
             out.append(.connect(seeds[rng.index(below: seeds.count)]))
         }
         // Jittered exponential backoff; reset when a dead member comes back or a seed connects.
@@ -597,9 +592,9 @@ public struct Membership: Sendable {
 
     mutating func expireSuspicions(now: MeshInstant, into out: inout [MembershipDirective]) {
         var expired: [MemberUpdate] = []
-        for id in suspectIDs {
-            if let state = members[id], let s = state.suspicion, s.deadline <= now {
-                var dead = state.update.withoutSuspecter
+        for entry in members.suspects where entry.suspicion.deadline <= now {
+            if let state = members.update(of: entry.node) {
+                var dead = state.withoutSuspecter
                 dead.status = .dead
                 expired.append(dead)
             }
@@ -616,7 +611,7 @@ public struct Membership: Sendable {
                     out.append(
                         .send(
                             .nack(helper: me.node, target: help.target), to: help.requester,
-                            address: members[help.requester]?.update.address))
+                            address: members.address(of: help.requester)))
                 }
             } else {
                 kept.append(help)
@@ -626,15 +621,11 @@ public struct Membership: Sendable {
     }
 
     mutating func sweepTombstones(now: MeshInstant) {
-        var kept: [NodeID] = []
-        for id in goneIDs {
-            if let until = members[id]?.tombstoneUntil, until <= now {
-                members[id] = nil
-            } else {
-                kept.append(id)
+        for id in members.goneNodes {
+            if let changedAt = members.changedAt(of: id), changedAt + .milliseconds(config.tombstoneMilliseconds) <= now {
+                members.remove(id)
             }
         }
-        goneIDs = kept
     }
 
     mutating func schedule(now: MeshInstant, into out: inout [MembershipDirective]) {
@@ -644,9 +635,9 @@ public struct Membership: Sendable {
             if let probe = pending, !probe.acked, !probe.indirectSent { next = Swift.min(next, probe.timeoutAt) }
         }
         if broadcastCount > 0 { next = Swift.min(next, Swift.max(nextGossipAt, now)) }
-        if !goneIDs.isEmpty { next = Swift.min(next, nextSweepAt) }
+        if members.hasGone { next = Swift.min(next, nextSweepAt) }
         for help in helps { next = Swift.min(next, help.deadline) }
-        for id in suspectIDs { if let d = members[id]?.suspicion?.deadline { next = Swift.min(next, d) } }
+        for entry in members.suspects { next = Swift.min(next, entry.suspicion.deadline) }
         next = Swift.max(next, now)
         out.append(.scheduleTick(at: next))
         lastScheduled = next
@@ -671,7 +662,7 @@ extension Membership {
 extension Membership {
     /// A random alive or suspect member (for gossip layered on this membership), or nil when alone.
     public func randomPeer(rng: inout SeededRandom) -> MemberUpdate? {
-        guard !liveIDs.isEmpty else { return nil }
-        return members[liveIDs[rng.index(below: liveIDs.count)]]?.update
+        guard members.liveCount > 0 else { return nil }
+        return members.update(of: members.liveNode(at: rng.index(below: members.liveCount)))
     }
 }
