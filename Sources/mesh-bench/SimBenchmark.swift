@@ -34,7 +34,9 @@ enum SimCommand: BenchCommand {
         OptionSpec(
             name: "warmup-seconds", valueName: "S", help: "dissemination/trace: run this long before the event (default 2.5)"),
         OptionSpec(name: "baseline-seeds", valueName: "K", help: "dissemination: seeds for the baselines (default: --seeds)"),
-        OptionSpec(name: "loss", valueName: "PERMILLE", help: "trace: frame loss per mille (default 300)"),
+        OptionSpec(
+            name: "loss", valueName: "PERMILLE",
+            help: "trace: frame loss per mille (default 300); dissemination: only this loss (default 10 and 300)"),
         OptionSpec(name: "quick", valueName: nil, help: "small sizes and few seeds, for smoke checks"),
     ]
 
@@ -45,7 +47,7 @@ enum SimCommand: BenchCommand {
         if scenario == "trace" {
             let n = try positive("nodes") ?? 1000
             let seeds = try positive("seeds") ?? 1
-            let loss = UInt64(try positive("loss") ?? 300)
+            let loss = UInt64(try lossOption(options) ?? 300)
             for preset in SimBench.presets where options.value("preset").map({ $0 == preset.rawValue }) ?? true {
                 for s in 0..<seeds {
                     let warmup =
@@ -85,7 +87,8 @@ enum SimCommand: BenchCommand {
                 let warmup = try positive("warmup-seconds").map { UInt64($0) * 1000 } ?? 2_500
                 SimBench.dissemination(
                     n: nodes ?? (quick ? 200 : 1000), seeds: seeds ?? (quick ? 3 : 20), warmupMilliseconds: warmup,
-                    baselineSeeds: try positive("baseline-seeds"), only: options.value("preset"), into: &report)
+                    baselineSeeds: try positive("baseline-seeds"), only: options.value("preset"),
+                    losses: try lossOption(options).map { [UInt64($0)] } ?? [10, 300], into: &report)
             case "detection":
                 SimBench.detection(
                     n: nodes ?? (quick ? 200 : 1000), seeds: seeds ?? (quick ? 1 : 3), minutes: minutes ?? (quick ? 3 : 60),
@@ -113,6 +116,15 @@ enum SimCommand: BenchCommand {
             }
         }
         return report.rows.contains { $0.violations > 0 } ? ExitCode.failure : ExitCode.success
+    }
+
+    /// `--loss PERMILLE`, checked: frame loss per mille, 1 to 1000.
+    static func lossOption(_ options: ParsedOptions) throws(UsageError) -> Int? {
+        guard let text = options.value("loss") else { return nil }
+        guard let value = Int(text), (1...1000).contains(value) else {
+            throw UsageError("--loss needs a loss per mille from 1 to 1000, got '\(text)'", command: self)
+        }
+        return value
     }
 }
 
@@ -170,9 +182,10 @@ enum SimBench {
     }
 
     static func dissemination(
-        n: Int, seeds: Int, warmupMilliseconds: UInt64, baselineSeeds: Int?, only: String?, into report: inout SimReport
+        n: Int, seeds: Int, warmupMilliseconds: UInt64, baselineSeeds: Int?, only: String?, losses: [UInt64],
+        into report: inout SimReport
     ) {
-        for loss: UInt64 in [10, 300] {
+        for loss in losses {
             for preset in presets {
                 var rounds: [Double] = []
                 var failures = 0
@@ -184,6 +197,9 @@ enum SimBench {
                         n: n, lossPermille: loss, seed: UInt64(s + 1), preset: preset, warmupMilliseconds: warmupMilliseconds)
                     if let r = run.rounds { rounds.append(Double(r)) } else { failures += 1 }
                     if run.violation != nil { violations += 1 }
+                    Console.progress(
+                        "dissemination n=\(n) loss=\(loss)‰ \(preset.rawValue) seed \(s + 1): "
+                            + (run.rounds.map { "\($0) rounds" } ?? "\(run.informed) of \(run.live) informed at the bound"))
                 }
                 Console.progress("dissemination n=\(n) loss=\(loss)‰ \(preset.rawValue): \(rounds)")
                 report.rows.append(
