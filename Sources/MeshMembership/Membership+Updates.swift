@@ -63,12 +63,17 @@ extension Membership {
             return
         }
         set(update, now: now, source: suspecter)
+        // Nothing but a newer incarnation of a member this node already held alive: a refutation
+        // of a suspicion that never reached this node, or a restarted member it never saw die.
+        let refresh =
+            update.status == .alive && current.status == .alive && update.address == current.address
+            && update.role == current.role && update.region == current.region
         if update.status == .suspect, current.status == .alive, suspecter != me.node, config.suspectProbeBoost > 0,
             freshSuspects.count < Membership.maxFreshSuspects, !freshSuspects.contains(update.node)
         {
             freshSuspects.append(update.node)
         }
-        enqueue(update)
+        enqueue(update, refresh: refresh)
         noteRecent(update.node, now: now)
         out.append(.memberChanged(update, previous: current.status))
         if current.status == .dead, update.status == .alive {

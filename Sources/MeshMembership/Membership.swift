@@ -24,6 +24,9 @@ struct Suspicion: Hashable, Sendable {
 /// An update waiting to be piggybacked, with how often it has been sent.
 struct Broadcast: Hashable, Sendable {
     var update: MemberUpdate
+    /// Sent only after every other pending fact (see ``MembershipConfig/suspicionsYield`` and
+    /// ``MembershipConfig/refreshesYield``).
+    var yields: Bool
     var transmits: UInt64
     /// Insertion order: among equally-sent updates, newer go first.
     var order: UInt64
@@ -495,7 +498,7 @@ public struct Membership: Sendable {
                 var index = broadcastLevels[level].count - 1
                 while index >= 0, result.count < limit {
                     let broadcast = broadcastLevels[level][index]
-                    let eligible = !config.suspicionsYield || (broadcast.update.status == .suspect) == (pass == 1)
+                    let eligible = !config.suspicionsYield || broadcast.yields == (pass == 1)
                     if eligible, broadcast.update.node != excluding {
                         result.append(broadcast.update)
                         broadcastLevels[level].remove(at: index)
@@ -547,7 +550,9 @@ public struct Membership: Sendable {
         recent.append((node, now))
     }
 
-    mutating func enqueue(_ update: MemberUpdate) {
+    /// Queues `update` for piggybacking, replacing any pending fact about the same member; a
+    /// suspicion yields to other facts, and so does a `refresh` (see ``MembershipConfig/refreshesYield``).
+    mutating func enqueue(_ update: MemberUpdate, refresh: Bool = false) {
         for level in broadcastLevels.indices {
             let before = broadcastLevels[level].count
             broadcastLevels[level].removeAll { $0.update.node == update.node }
@@ -562,7 +567,8 @@ public struct Membership: Sendable {
         }
         broadcastOrder += 1
         if broadcastLevels.isEmpty { broadcastLevels.append([]) }
-        broadcastLevels[0].append(Broadcast(update: update, transmits: 0, order: broadcastOrder))
+        let yields = update.status == .suspect || (refresh && config.refreshesYield)
+        broadcastLevels[0].append(Broadcast(update: update, yields: yields, transmits: 0, order: broadcastOrder))
         broadcastCount += 1
     }
 
@@ -645,11 +651,14 @@ public struct Membership: Sendable {
 }
 
 extension Membership {
-    /// Re-announces this node at a higher incarnation (e.g. after its address or role changed),
-    /// so every member learns the new fact through gossip.
-    public mutating func announce(now: MeshInstant, rng: inout SeededRandom) -> [MembershipDirective] {
+    /// Re-announces this node at a higher incarnation, at `address` when given (its advertised
+    /// address changed), so every member learns the new fact through gossip.
+    public mutating func announce(
+        now: MeshInstant, rng: inout SeededRandom, address: NetAddress? = nil
+    ) -> [MembershipDirective] {
         var out: [MembershipDirective] = []
         if me.status == .alive {
+            if let address { me.address = address }
             me.incarnation += 1
             out.append(.persistIncarnation(me.incarnation))
             enqueue(me)

@@ -37,6 +37,12 @@ public struct MembershipConfig: Hashable, Sendable {
     /// are sent too rarely and spread slowly (the cause of the 30 % loss tail, measured in the
     /// simulator). memberlist orders by transmissions only.
     public var suspicionsYield: Bool
+    /// With ``suspicionsYield``: a *refresh* (a member's newer incarnation received by a node that
+    /// held it alive with the same address, role and region) yields too. A refutation is news only
+    /// to the nodes that hold the suspicion it answers; those send it first, everyone else when
+    /// there is room. Under loss, refutations of suspicions that never spread are otherwise most
+    /// of what every member must gossip to every other, a load that grows with n.
+    public var refreshesYield: Bool
     /// The most updates piggybacked on one message (the wire allows 64).
     public var maxPiggybackedUpdates: Int
     /// Suspicion timeout floor: `suspicionMinMultiplier · max(1, log10 n) · probeInterval`
@@ -98,7 +104,7 @@ public struct MembershipConfig: Hashable, Sendable {
         maxLocalHealth: Int = 8, tombstoneMilliseconds: UInt64 = 3_600_000, rejoinBaseMilliseconds: UInt64 = 2000,
         rejoinMaxMilliseconds: UInt64 = 30_000, maxMembers: Int = 65_536, maxBroadcasts: Int = 4096,
         maxHelpRequests: Int = 64, recentRepeatCount: Int = 2, recentWindowMilliseconds: UInt64 = 30_000,
-        correctsStaleFacts: Bool = true, suspectProbeBoost: Int = 0
+        correctsStaleFacts: Bool = true, suspectProbeBoost: Int = 0, refreshesYield: Bool = false
     ) {
         precondition(probeTimeoutMilliseconds < probeIntervalMilliseconds, "probe timeout must be below the interval")
         precondition(indirectProbeCount >= 0 && gossipFanout >= 0 && maxLocalHealth >= 1, "counts must be positive")
@@ -133,6 +139,7 @@ public struct MembershipConfig: Hashable, Sendable {
         self.recentWindowMilliseconds = recentWindowMilliseconds
         self.correctsStaleFacts = correctsStaleFacts
         self.suspectProbeBoost = suspectProbeBoost
+        self.refreshesYield = refreshesYield
     }
 
     /// ComputeMesh: SWIM + Lifeguard, push-pull gossip every 200 ms to 3, up to 64 updates per
@@ -146,7 +153,13 @@ public struct MembershipConfig: Hashable, Sendable {
     /// - ``suspectProbeBoost`` 3: about three members probe a fresh suspect out of turn, so a crash
     ///   gathers its K confirmations in about two probe periods instead of about K (plain
     ///   round-robin reaches a given member about once per period across the whole cluster);
-    /// - both bounds stretch with this node's local health.
+    /// - both bounds stretch with this node's local health;
+    /// - ``refreshesYield``: a refutation is gossiped first only by the members that held the
+    ///   suspicion it answers. Under 30 % loss every member raises false suspicions at a steady
+    ///   rate (≈ 11 % of probes fail), so the refutations that every member had to gossip to every
+    ///   other grew with n and outran the piggyback room: at n = 2,000 the pending queue grew
+    ///   without bound and one member heard an event 45 rounds late; with this, 6 rounds at
+    ///   n = 2,000 and at n = 10,000 (BENCHMARKS.md, note 1).
     ///
     /// Why the floor can be lower: crash → dead is about the first suspicion (≈ 1.7 s at
     /// n = 1,000: the wait for someone's probe plus one period) plus the time to the floor *and*
@@ -158,7 +171,7 @@ public struct MembershipConfig: Hashable, Sendable {
     /// p50; a 1.5 s floor (0.5 · log10 n) gave 3.39 s but let 2 slow members die, and K = 1 let slow
     /// members die at n = 200, so neither is taken.
     public static let computeMesh = MembershipConfig(
-        suspicionMinMultiplier: 1.0, suspicionMaxMultiplier: 9, suspectProbeBoost: 3)
+        suspicionMinMultiplier: 1.0, suspicionMaxMultiplier: 9, suspectProbeBoost: 3, refreshesYield: true)
 
     /// memberlist's `DefaultLANConfig`: probe 1 s / 500 ms, 3 indirect, push gossip every 200 ms to
     /// 3, retransmit 4·⌈log10(n+1)⌉, suspicion ×4 up to ×6, Lifeguard's awareness and nacks, the

@@ -231,10 +231,10 @@ public struct NodeCore: Sendable {
         return out
     }
 
-    /// Re-announces this node at a higher incarnation.
-    public mutating func announce(now: MeshInstant, rng: inout SeededRandom) -> [NodeDirective] {
+    /// Re-announces this node at a higher incarnation, at `address` when given.
+    public mutating func announce(now: MeshInstant, rng: inout SeededRandom, address: NetAddress? = nil) -> [NodeDirective] {
         var out: [NodeDirective] = []
-        translate(membership.announce(now: now, rng: &rng), into: &out)
+        translate(membership.announce(now: now, rng: &rng, address: address), into: &out)
         schedule(now: now, into: &out)
         return out
     }

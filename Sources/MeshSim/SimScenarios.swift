@@ -74,8 +74,13 @@ public struct BandwidthRun: Sendable {
 
 /// The scenarios of issue 3, shared by the test suite's seed sweep and `mesh-bench sim`.
 public enum SimScenarios {
-    /// One membership event (a node re-announces itself at a higher incarnation) at a random node
-    /// of `n`; counts 200 ms rounds until every live node holds it.
+    /// The dissemination event's new address for a node at `address`: the next port.
+    static func eventAddress(_ address: NetAddress) -> NetAddress {
+        NetAddress(host: address.host, port: address.port &+ 1)
+    }
+
+    /// One membership event (a node re-announces itself with a new address, at a higher
+    /// incarnation) at a random node of `n`; counts 200 ms rounds until every live node holds it.
     /// `warmupMilliseconds` of running under the same loss come first, so that the event competes
     /// with the suspicion churn the loss causes.
     public static func dissemination(
@@ -93,7 +98,7 @@ public enum SimScenarios {
         var informedCount = 1
         var lastAt = sim.now
         let start = sim.now
-        sim.with(origin) { core, rng, now in core.announce(now: now, rng: &rng) }
+        sim.with(origin) { core, rng, now in core.announce(now: now, rng: &rng, address: eventAddress(sim.addresses[origin])) }
         let target = sim.node(origin)!.me.incarnation
         sim.onEvent = { observer, event, at in
             if case .memberChanged(let update, _) = event, update.node == originID, update.incarnation >= target,
@@ -323,7 +328,7 @@ extension SimScenarios {
         informed[origin] = true
         var informedCount = 1
         let start = sim.now
-        sim.with(origin) { core, rng, now in core.announce(now: now, rng: &rng) }
+        sim.with(origin) { core, rng, now in core.announce(now: now, rng: &rng, address: eventAddress(sim.addresses[origin])) }
         let target = sim.node(origin)!.me.incarnation
         var changes = [0, 0, 0, 0]
         var facts: Set<String> = []

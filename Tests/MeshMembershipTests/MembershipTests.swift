@@ -400,9 +400,12 @@ struct MembershipTests {
         config.maxPiggybackedUpdates = 2
         config.recentRepeatCount = 0
         var core = Fixture.core(members: 20, config: config)
-        // Two refutations arrive first, then three (newer, never sent) suspicions.
+        // Two refutations of suspicions this node holds arrive first, then three (newer, never
+        // sent) suspicions.
+        let refuted = [Fixture.update(2, status: .suspect), Fixture.update(3, status: .suspect)]
         let refutations = [Fixture.update(2, incarnation: 1), Fixture.update(3, incarnation: 1)]
         let suspicions = (4...6).map { Fixture.update(UInt64($0), status: .suspect) }
+        _ = core.onProbeAck(target: Fixture.id(9), incarnation: 0, updates: refuted, now: .zero, rng: &rng)
         _ = core.onProbeAck(target: Fixture.id(9), incarnation: 0, updates: refutations, now: .zero, rng: &rng)
         _ = core.onProbeAck(target: Fixture.id(9), incarnation: 0, updates: suspicions, now: .zero, rng: &rng)
         #expect(core.takeUpdates(limit: 2) == refutations.reversed())
