@@ -348,7 +348,11 @@ extension SimScenarios {
         var forwardsBy = Array(repeating: 0, count: n)
         var forwardsWhileUninformedTarget = 0
         var messagesByType: [String: (count: Int, updates: Int)] = [:]
+        // Per receiver: frames delivered while it did not know the event, and how many carried it.
+        var deliveredUninformed = Array(repeating: 0, count: n)
+        var carryingToUninformed = Array(repeating: (sent: 0, delivered: 0), count: n)
         sim.onSend = { from, to, message, delivered in
+            if delivered, !informed[to] { deliveredUninformed[to] += 1 }
             let updates: [MemberUpdate]
             let name: String
             switch message {
@@ -369,10 +373,15 @@ extension SimScenarios {
                 carried[name, default: (0, 0)].sent += 1
                 if delivered { carried[name, default: (0, 0)].delivered += 1 }
                 forwardsBy[from] += 1
-                if !informed[to] { forwardsWhileUninformedTarget += 1 }
+                if !informed[to] {
+                    forwardsWhileUninformedTarget += 1
+                    carryingToUninformed[to].sent += 1
+                    if delivered { carryingToUninformed[to].delivered += 1 }
+                }
             }
         }
         var timeline: [Int] = []
+        var informedRound = Array(repeating: 0, count: n)
         var t = start
         var queueSamples: [Double] = []
         var healthSamples: [Double] = []
@@ -380,6 +389,7 @@ extension SimScenarios {
             t = t + .milliseconds(200)
             sim.run(until: t)
             timeline.append(informedCount)
+            for i in 0..<n where informed[i] && informedRound[i] == 0 && i != origin { informedRound[i] = timeline.count }
             if timeline.count % 5 == 1 {
                 var q = 0
                 var h = 0
@@ -416,6 +426,19 @@ extension SimScenarios {
         lines.append(
             "  nodes that forwarded the event: \(senders.count); forwards per node histogram [0,1,...,7+]: \(histogram); to a still-uninformed node: \(forwardsWhileUninformedTarget)"
         )
+        // The last nodes to learn it: what reached them before they did.
+        let late = (0..<n).filter { i in i != origin && (!informed[i] || informedRound[i] > 6) }
+            .sorted { informedRound[$0] == 0 ? true : (informedRound[$1] == 0 ? false : informedRound[$0] > informedRound[$1]) }
+        for i in late.prefix(3) {
+            let core = sim.node(i)
+            lines.append(
+                "  late node \(i): informed in round \(informed[i] ? String(informedRound[i]) : "never"), slow \(sim.slow[i]); "
+                    + "frames delivered to it before: \(deliveredUninformed[i]); of those sent to it carrying the event "
+                    + "\(carryingToUninformed[i].sent) (\(carryingToUninformed[i].delivered) delivered); local health now "
+                    + "\(core?.membership.localHealth ?? -1), pending \(core?.membership.pendingBroadcastCount ?? -1), "
+                    + "its view of the origin \(core?.membership.member(originID).map { "\($0.status)@\($0.incarnation)" } ?? "none")"
+            )
+        }
         return lines
     }
 }
