@@ -19,7 +19,7 @@ struct SuspectEntry: Hashable, Sendable {
 /// Every member a node knows (alive, suspect and tombstones), in compact form.
 ///
 /// Why compact: a node of a region of n members holds n of these, and the simulator holds n² of
-/// them: 10⁸ at n = 10,000. A `[NodeID: MemberState]` dictionary took about 350 bytes a member
+/// them: 10⁸ at n = 10,000. A dictionary of member states took about 350 bytes a member
 /// with its slack (216 a slot, at most 3/4 full) and the sorted ID lists beside it; this table
 /// takes about 120:
 /// - one ``Slot`` (88 bytes) a member, in an array whose freed slots are reused;
@@ -130,12 +130,6 @@ struct MemberTable: Sendable {
 
     /// Whether `node` is known.
     func contains(_ node: NodeID) -> Bool { position(of: node).found }
-
-    /// The current fact about `node` and when it was accepted.
-    subscript(node: NodeID) -> MemberState? {
-        guard let index = slotIndex(of: node) else { return nil }
-        return MemberState(update: update(at: index), changedAt: slots[index].changedAt)
-    }
 
     /// The current fact about `node`.
     func update(of node: NodeID) -> MemberUpdate? { slotIndex(of: node).map(update(at:)) }

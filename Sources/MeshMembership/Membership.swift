@@ -1,13 +1,5 @@
 public import MeshCore
 
-/// One member as this node sees it.
-public struct MemberState: Hashable, Sendable {
-    /// The latest fact accepted about the member.
-    public var update: MemberUpdate
-    /// When this node accepted that fact.
-    public var changedAt: MeshInstant
-}
-
 /// An open suspicion (Lifeguard §IV-B): starts at the ceiling and shrinks with each independent
 /// confirmation toward the floor.
 struct Suspicion: Hashable, Sendable {
