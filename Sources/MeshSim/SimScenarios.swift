@@ -123,7 +123,8 @@ public enum SimScenarios {
     /// crash at random times in the middle of the run.
     public static func failureDetection(
         n: Int, slowPermille: UInt64, slowDelayMilliseconds: UInt64, durationMilliseconds: UInt64, crashes: Int, seed: UInt64,
-        preset: SimPreset
+        preset: SimPreset, progressEveryMilliseconds: UInt64 = 300_000,
+        progress: ((_ at: MeshInstant, _ healthyDeclaredDead: Int, _ healthySuspected: Int) -> Void)? = nil
     ) -> DetectionRun {
         let sim = Simulator(
             count: n, seed: seed, nodeConfig: preset.nodeConfig,
@@ -169,12 +170,25 @@ public enum SimScenarios {
             }
         }
         let crashOrder = crashed.sorted { crashAt[$0]! < crashAt[$1]! }
-        for c in crashOrder {
-            sim.run(until: MeshInstant(milliseconds: crashAt[c]!))
-            sim.crash(c)
-        }
-        sim.run(until: MeshInstant(milliseconds: durationMilliseconds))
         let healthy = (0..<n).filter { crashAt[$0] == nil }
+        // Checkpoints: each crash, and every `progressEveryMilliseconds` a progress report (running
+        // in steps changes nothing: the simulator only handles the events due up to each bound).
+        var reportAt = progress == nil ? UInt64.max : Swift.max(progressEveryMilliseconds, 1)
+        var crashIndex = 0
+        while true {
+            let nextCrash = crashIndex < crashOrder.count ? crashAt[crashOrder[crashIndex]]! : UInt64.max
+            let next = Swift.min(nextCrash, reportAt, durationMilliseconds)
+            sim.run(until: MeshInstant(milliseconds: next))
+            if next == nextCrash {
+                sim.crash(crashOrder[crashIndex])
+                crashIndex += 1
+            } else if next == reportAt {
+                progress?(sim.now, healthy.filter { dead[$0] }.count, healthy.filter { suspected[$0] }.count)
+                reportAt += progressEveryMilliseconds
+            } else {
+                break
+            }
+        }
         return DetectionRun(
             healthyDeclaredDead: healthy.filter { dead[$0] }.count, healthySuspected: healthy.filter { suspected[$0] }.count,
             firstSuspicionMilliseconds: crashOrder.compactMap { firstSuspicion[$0] },

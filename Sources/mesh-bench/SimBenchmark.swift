@@ -223,7 +223,12 @@ enum SimBench {
             for s in 0..<seeds {
                 let run = SimScenarios.failureDetection(
                     n: n, slowPermille: 100, slowDelayMilliseconds: 2_000, durationMilliseconds: UInt64(minutes) * 60_000,
-                    crashes: 10, seed: UInt64(s + 1), preset: preset)
+                    crashes: 10, seed: UInt64(s + 1), preset: preset
+                ) { at, dead, suspected in
+                    Console.progress(
+                        "detection n=\(n) \(preset.rawValue) seed \(s + 1): \(at.milliseconds / 60_000) of \(minutes) simulated min, "
+                            + "\(dead) healthy declared dead, \(suspected) suspected so far")
+                }
                 falseDead.append(Double(run.healthyDeclaredDead))
                 falseSuspect.append(Double(run.healthySuspected))
                 suspicion += run.firstSuspicionMilliseconds.map { Double($0) / 1000 }
