@@ -230,12 +230,7 @@ public struct InventoryStore: Sendable {
 
     /// Where `origin`'s log is, or would be inserted, and whether it is held.
     func search(_ origin: NodeID) -> (Int, Bool) {
-        var low = 0
-        var high = logs.count
-        while low < high {
-            let mid = (low + high) / 2
-            if logs[mid].origin < origin { low = mid + 1 } else { high = mid }
-        }
+        let low = Bisection.partitionPoint(count: logs.count) { logs[$0].origin < origin }
         return (low, low < logs.count && logs[low].origin == origin)
     }
 

@@ -107,12 +107,7 @@ struct MemberTable: Sendable {
 
     /// Where `node` is in the lookup index, or where it would go.
     private func position(of node: NodeID) -> (index: Int, found: Bool) {
-        var low = 0
-        var high = sortedKeys.count
-        while low < high {
-            let mid = (low + high) / 2
-            if sortedKeys[mid] < node.w0 { low = mid + 1 } else { high = mid }
-        }
+        var low = Bisection.partitionPoint(count: sortedKeys.count) { sortedKeys[$0] < node.w0 }
         // Equal first words (rare) are ordered by the rest of the ID.
         while low < sortedKeys.count, sortedKeys[low] == node.w0 {
             let other = slots[Int(sortedSlots[low])].node
@@ -157,12 +152,7 @@ struct MemberTable: Sendable {
     // MARK: - Suspicions
 
     private func suspectPosition(of node: NodeID) -> (index: Int, found: Bool) {
-        var low = 0
-        var high = suspects.count
-        while low < high {
-            let mid = (low + high) / 2
-            if suspects[mid].node < node { low = mid + 1 } else { high = mid }
-        }
+        let low = Bisection.partitionPoint(count: suspects.count) { suspects[$0].node < node }
         return (low, low < suspects.count && suspects[low].node == node)
     }
 
@@ -267,12 +257,7 @@ struct MemberTable: Sendable {
     var hasGone: Bool { !goneSlots.isEmpty }
 
     private func orderedPosition(_ list: [UInt32], _ node: NodeID) -> (index: Int, found: Bool) {
-        var low = 0
-        var high = list.count
-        while low < high {
-            let mid = (low + high) / 2
-            if slots[Int(list[mid])].node < node { low = mid + 1 } else { high = mid }
-        }
+        let low = Bisection.partitionPoint(count: list.count) { slots[Int(list[$0])].node < node }
         return (low, low < list.count && slots[Int(list[low])].node == node)
     }
 
