@@ -143,10 +143,15 @@ struct MemberTable: Sendable {
 
     private func update(at index: Int) -> MemberUpdate {
         let slot = slots[index]
+        var suspectedBy: NodeID?
+        if slot.status == .suspect {
+            let (at, found) = suspectPosition(of: slot.node)
+            precondition(found, "suspect member \(slot.node) has no open suspicion")
+            suspectedBy = suspects[at].suspectedBy
+        }
         return MemberUpdate(
             node: slot.node, address: slot.address, role: slot.role, region: slot.region, incarnation: slot.incarnation,
-            status: slot.status,
-            suspectedBy: slot.status == .suspect ? suspects[suspectPosition(of: slot.node).index].suspectedBy : nil)
+            status: slot.status, suspectedBy: suspectedBy)
     }
 
     // MARK: - Suspicions
