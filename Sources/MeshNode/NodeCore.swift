@@ -86,6 +86,10 @@ public struct NodeCore: Sendable {
     var nextPushAt: MeshInstant
     var nextSummaryAt: MeshInstant
     var summaryVersion: UInt64 = 0
+    /// Which backbone peer gets the next round of summaries: round-robin from an ID-derived start, so
+    /// every peer hears from this node once every `backbone.count` intervals (a random pick left a
+    /// peer without news for several intervals in a row, e.g. 1/4 of the time with two senders).
+    var summaryCursor: Int
     /// Open digest exchanges: what we last sent the peer, and until when the exchange stays open.
     /// `buckets` are those our entries covered (step 3 answers only for them).
     var openExchanges: [(peer: NodeID, sent: ExchangeStep, buckets: [Int], until: MeshInstant)] = []
@@ -107,6 +111,8 @@ public struct NodeCore: Sendable {
         nextDigestAt = now + .milliseconds(rng.next(below: config.digestIntervalMilliseconds))
         nextPushAt = now
         nextSummaryAt = now + .milliseconds(rng.next(below: config.summaryIntervalMilliseconds))
+        // The start comes from the node's ID, not the generator, so no other draw moves.
+        summaryCursor = Int(me.node.w0 % (1 << 16))
         membershipWake = now + .milliseconds(rng.next(below: config.membership.probeIntervalMilliseconds))
     }
 
@@ -144,7 +150,8 @@ public struct NodeCore: Sendable {
                 region: me.region, origin: me.node, version: summaryVersion, records: inventory.liveRecords(now: now),
                 nodeCount: membership.liveCount, now: now, validity: .milliseconds(config.summaryValidityMilliseconds))
             summaries.merge([own], now: now)
-            let peer = backbone[rng.index(below: backbone.count)]
+            let peer = backbone[summaryCursor % backbone.count]
+            summaryCursor = (summaryCursor + 1) % (1 << 16)
             let all = Array(summaries.summaries.prefix(FieldLimits.maxRegionSummaries))
             out.append(
                 .send(.regionSummaries(RegionSummaries(summaries: all)), to: peer.node, address: peer.address, lane: .bulk))

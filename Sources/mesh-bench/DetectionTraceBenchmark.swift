@@ -29,6 +29,9 @@ enum DetectionTraceCommand: BenchCommand {
         OptionSpec(
             name: "without-stale-corrections", valueName: nil,
             help: "ablation: turn off MembershipConfig.correctsStaleFacts in the preset"),
+        OptionSpec(
+            name: "refreshes-yield", valueName: nil, help: "turn on MembershipConfig.refreshesYield in the preset"),
+        OptionSpec(name: "window", valueName: "S", help: "seconds of timeline before each death (default 40)"),
     ]
 
     static func run(_ options: ParsedOptions, commandLine: [String]) throws(UsageError) -> Int32 {
@@ -50,15 +53,18 @@ enum DetectionTraceCommand: BenchCommand {
         let duration = UInt64(minutes) * 60_000
         var nodeConfig = preset.nodeConfig
         if options.has("without-stale-corrections") { nodeConfig.membership.correctsStaleFacts = false }
+        if options.has("refreshes-yield") { nodeConfig.membership.refreshesYield = true }
+        let window = UInt64(try positive("window") ?? 40) * 1000
         let first = DetectionTrace(
-            n: n, seed: seed, durationMilliseconds: duration, preset: preset, nodeConfig: nodeConfig, pairs: [])
+            n: n, seed: seed, durationMilliseconds: duration, preset: preset, nodeConfig: nodeConfig, pairs: [],
+            windowMilliseconds: window)
         first.run()
         print("seed \(seed) \(preset.rawValue) n=\(n): \(first.deaths.count) false deaths")
         let pairs = Array(first.deaths.prefix(maxTraced))
         guard !pairs.isEmpty else { return ExitCode.success }
         let second = DetectionTrace(
             n: n, seed: seed, durationMilliseconds: duration, preset: preset, nodeConfig: nodeConfig,
-            pairs: pairs.map { ($0.declarer, $0.victim) })
+            pairs: pairs.map { ($0.declarer, $0.victim) }, windowMilliseconds: window)
         second.run()
         for line in second.lines { print(line) }
         return ExitCode.success
@@ -79,10 +85,15 @@ final class DetectionTrace {
     let preset: SimPreset
     let nodeConfig: NodeConfig
     let pairs: [(Int, Int)]
+    let windowMilliseconds: UInt64
     var deaths: [Death] = []
     var lines: [String] = []
 
-    init(n: Int, seed: UInt64, durationMilliseconds: UInt64, preset: SimPreset, nodeConfig: NodeConfig, pairs: [(Int, Int)]) {
+    init(
+        n: Int, seed: UInt64, durationMilliseconds: UInt64, preset: SimPreset, nodeConfig: NodeConfig, pairs: [(Int, Int)],
+        windowMilliseconds: UInt64
+    ) {
+        self.windowMilliseconds = windowMilliseconds
         self.n = n
         self.seed = seed
         self.durationMilliseconds = durationMilliseconds
@@ -156,6 +167,11 @@ final class DetectionTrace {
                         perPair[to * n + t, default: []].append(
                             "t=\(now) sent to D by \(tag(from)): \(u.status) inc \(u.incarnation)\(delivered ? "" : " (lost)")")
                     }
+                    if pairs.contains(where: { $0 == (from, t) }) {
+                        perPair[from * n + t, default: []].append(
+                            "t=\(now) D sends to \(tag(to)): \(u.status) inc \(u.incarnation) in \(message.type.name ?? "?")\(delivered ? "" : " (lost)")"
+                        )
+                    }
                     let key = "\(t) \(u.status) inc \(u.incarnation)"
                     var agg = spread[key] ?? (first: now, last: now, sends: 0, receivers: [], firstSeen: [:], times: [])
                     agg.last = now
@@ -183,7 +199,7 @@ final class DetectionTrace {
             let death = deaths.first { $0.declarer == d && $0.victim == t }
             lines.append("=== declarer \(tag(d)) victim \(tag(t)) dead at t=\(death.map { "\($0.at)" } ?? "?")")
             let horizon = (death?.at ?? durationMilliseconds)
-            let from = horizon > 40_000 ? horizon - 40_000 : 0
+            let from = horizon > windowMilliseconds ? horizon - windowMilliseconds : 0
             func inWindow(_ line: String) -> Bool {
                 guard line.hasPrefix("t="), let value = UInt64(line.dropFirst(2).prefix { $0.isNumber }) else { return true }
                 return value >= from && value <= horizon + 3_000

@@ -181,4 +181,25 @@ struct NodeCoreTests {
         #expect(targets.contains(east.node), "the backbone peer gets the summaries: \(out)")
         #expect(targets.contains(industry.node), "the region's industry node gets them too: \(out)")
     }
+
+    @Test func everyBackbonePeerGetsSummariesOnceEveryPeerCountIntervals() {
+        var rng = SeededRandom(seed: 8)
+        let peers = (0..<3).map { i in
+            MemberUpdate(
+                node: Self.id(20 + UInt64(i)), address: NetAddress(host: "127.0.0.1", port: 7020 + UInt16(i)), role: .regional,
+                region: try! Region("cn-east-\(i)"), incarnation: 1, status: .alive)
+        }
+        var a = NodeCore(me: Self.member(1, port: 7001), config: NodeConfig(), backbone: peers, now: .zero, rng: &rng)
+        let interval = NodeConfig().summaryIntervalMilliseconds
+        var received: [NodeID] = []
+        for k in 1...9 {
+            for d in a.onTick(now: MeshInstant(milliseconds: interval * UInt64(k) + 1), rng: &rng) {
+                if case .send(.regionSummaries, let to, _, .bulk) = d { received.append(to) }
+            }
+        }
+        #expect(received.count == 9, "one send per interval: \(received)")
+        for window in stride(from: 0, to: received.count - 2, by: 1) {
+            #expect(Set(received[window..<window + 3]).count == 3, "any 3 intervals in a row reach all 3 peers: \(received)")
+        }
+    }
 }
