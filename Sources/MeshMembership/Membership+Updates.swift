@@ -22,7 +22,7 @@ extension Membership {
             guard members.count < config.maxMembers else { return }
             set(update, now: now, source: suspecter)
             enqueue(update)
-            noteRecent(update.node, now: now)
+            noteRecent(update.node, now: now, news: update.status != .suspect)
             out.append(.memberChanged(update, previous: nil))
             return
         }
@@ -74,7 +74,12 @@ extension Membership {
             freshSuspects.append(update.node)
         }
         enqueue(update, refresh: refresh)
-        noteRecent(update.node, now: now)
+        // News, not churn: anything but a suspicion, its refutation, or a refresh.
+        let moved = update.address != current.address || update.role != current.role || update.region != current.region
+        let news =
+            update.status == .dead || update.status == .left
+            || (update.status == .alive && (moved || current.status == .dead || current.status == .left))
+        noteRecent(update.node, now: now, news: news)
         out.append(.memberChanged(update, previous: current.status))
         if current.status == .dead, update.status == .alive {
             rejoinDelayMilliseconds = config.rejoinBaseMilliseconds

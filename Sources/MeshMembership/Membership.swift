@@ -77,6 +77,12 @@ public struct Membership: Sendable {
     var broadcastCount = 0
     /// Members whose fact changed lately, oldest first (bounded), for ``MembershipConfig/recentRepeatCount``.
     var recent: [(node: NodeID, at: MeshInstant)] = []
+    /// The subset of ``recent`` that is news, not churn: a member joined, moved (address, role or
+    /// region), died, left or came back from a tombstone. Repeated first, so that a burst of
+    /// suspicions and refutations under loss cannot push a real event out of the repeats.
+    var recentNews: [(node: NodeID, at: MeshInstant)] = []
+    /// The bound on ``recent`` and on ``recentNews``.
+    static let maxRecent = 256
     var broadcastOrder: UInt64 = 0
     /// This round of probes: the live members shuffled, one taken per period.
     var probeOrder: [SlotRef] = []
@@ -207,7 +213,19 @@ public struct Membership: Sendable {
         target: NodeID, incarnation: UInt64, updates: [MemberUpdate], now: MeshInstant, rng: inout SeededRandom
     ) -> [MembershipDirective] {
         var out: [MembershipDirective] = []
+        corrections.removeAll()
         apply(updates, source: target, now: now, into: &out)
+        if !corrections.isEmpty, target != me.node, let address = members.address(of: target) {
+            // The acking member still holds suspicions (or deaths) this node knows were refuted.
+            // An ack has no answer, so the refutations go back in a probe of their own: a member
+            // that hears many probes (a slow one) can spend every transmission of a stale
+            // suspicion in acks, and would otherwise never be corrected (detection-trace, seed 2).
+            out.append(
+                .send(
+                    .probe(from: me.node, fromIncarnation: me.incarnation, target: target, updates: [me] + corrections),
+                    to: target, address: address))
+        }
+        corrections.removeAll()
         if target != me.node {
             impliedAlive(target, incarnation: incarnation, now: now, into: &out)
             if pending?.target == target { pending?.acked = true }
@@ -525,21 +543,30 @@ public struct Membership: Sendable {
     {
         let horizon = MeshInstant(milliseconds: now.milliseconds &- Swift.min(now.milliseconds, config.recentWindowMilliseconds))
         recent.removeAll { $0.at < horizon }
+        recentNews.removeAll { $0.at < horizon }
         guard config.recentRepeatCount > 0, limit > 0, !recent.isEmpty else { return [] }
         var out: [MemberUpdate] = []
-        for _ in 0..<Swift.min(config.recentRepeatCount, limit) {
-            let node = recent[rng.index(below: recent.count)].node
+        for slot in 0..<Swift.min(config.recentRepeatCount, limit) {
+            // News first: slot k draws from the news while there are more than k of them.
+            let node =
+                slot < recentNews.count
+                ? recentNews[rng.index(below: recentNews.count)].node : recent[rng.index(below: recent.count)].node
             guard let fact = member(node), !excluding.contains(where: { $0.node == node }), !out.contains(fact) else { continue }
             out.append(fact)
         }
         return out
     }
 
-    mutating func noteRecent(_ node: NodeID, now: MeshInstant) {
+    /// Notes that `node`'s fact changed now; `news` when it is news, not churn (see ``recentNews``).
+    mutating func noteRecent(_ node: NodeID, now: MeshInstant, news: Bool) {
         guard config.recentRepeatCount > 0 else { return }
         recent.removeAll { $0.node == node }
-        if recent.count >= 256 { recent.removeFirst() }
+        if recent.count >= Membership.maxRecent { recent.removeFirst() }
         recent.append((node, now))
+        recentNews.removeAll { $0.node == node }
+        guard news else { return }
+        if recentNews.count >= Membership.maxRecent { recentNews.removeFirst() }
+        recentNews.append((node, now))
     }
 
     /// Queues `update` for piggybacking, replacing any pending fact about the same member; a
@@ -650,10 +677,12 @@ extension Membership {
     ) -> [MembershipDirective] {
         var out: [MembershipDirective] = []
         if me.status == .alive {
+            let moved = address.map { $0 != me.address } ?? false
             if let address { me.address = address }
             me.incarnation += 1
             out.append(.persistIncarnation(me.incarnation))
             enqueue(me)
+            noteRecent(me.node, now: now, news: moved)
         }
         schedule(now: now, into: &out)
         return out

@@ -41,8 +41,8 @@ public struct MembershipConfig: Hashable, Sendable {
     /// held it alive with the same address, role and region) yields too. A refutation is news only
     /// to the nodes that hold the suspicion it answers; those send it first, everyone else when
     /// there is room. Under loss, refutations of suspicions that never spread are otherwise most
-    /// of what every member must gossip to every other, a load that grows with n. Off in every
-    /// preset (see ``computeMesh``).
+    /// of what every member must gossip to every other, a load that grows with n. On in
+    /// ``computeMesh``; the baselines do not have it.
     public var refreshesYield: Bool
     /// The most updates piggybacked on one message (the wire allows 64).
     public var maxPiggybackedUpdates: Int
@@ -73,16 +73,22 @@ public struct MembershipConfig: Hashable, Sendable {
     public var maxHelpRequests: Int
     /// Anti-entropy for membership: each probe and ack also carries up to this many facts that
     /// changed within ``recentWindowMilliseconds``, whatever their retransmit count, so a node the
-    /// epidemic missed still learns them from the members it talks to every second. 0 disables.
+    /// epidemic missed still learns them from the members it talks to every second. News (a
+    /// member joined, moved, died, left or came back) is drawn before churn (suspicions and their
+    /// refutations), so that the churn of a lossy network cannot crowd a real event out of the
+    /// repeats before every member has it. 0 disables.
     public var recentRepeatCount: Int
     /// How long a change counts as recent.
     public var recentWindowMilliseconds: UInt64
     /// When a probe (or a gossip push, which travels as a probe) carries a suspicion or death that
-    /// a newer fact here supersedes, the ack carries that newer fact first. A member that missed a
+    /// a newer fact here supersedes, the ack carries that newer fact first; when an ack carries
+    /// one, a probe goes back with it (an ack has no answer of its own). A member that missed a
     /// refutation's epidemic (push gossip leaves about e^-(pushes per node) of the members out, and
     /// slow members, which gossip rarely, get few of the acks that carry the pull half) learns it
-    /// the next time it gossips its stale suspicion, instead of declaring a live member dead.
-    /// Needs ``piggybackOnAcks``. memberlist has no such answer.
+    /// the next time it sends its stale suspicion, instead of declaring a live member dead. A slow
+    /// member that many probe can spend every transmission of a suspicion in its acks, so the
+    /// answer to acks is needed as much as the answer to probes. Needs ``piggybackOnAcks``.
+    /// memberlist has no such answer.
     public var correctsStaleFacts: Bool
     /// Lifeguard's confirmations need independent failed probes of the suspect, and plain
     /// round-robin probing reaches a given member about once per protocol period across the whole
@@ -147,32 +153,32 @@ public struct MembershipConfig: Hashable, Sendable {
     /// message (the wire's limit) so that suspicion churn under loss does not starve other facts,
     /// the fallback ping, and suspicion timeouts that trade a fixed wait for evidence:
     ///
-    /// - the floor is 1 · log10 n probe periods (3 s at n = 1,000), reached only with K = 3
+    /// - the floor is 0.8 · log10 n probe periods (2.4 s at n = 1,000), reached only with K = 3
     ///   confirmations from distinct suspecters, each its own failed probe of the member;
-    /// - the ceiling stays where it was, 27 s at n = 1,000 (9 × the floor): a suspicion nobody
-    ///   confirms, e.g. one whose refutation missed this node, still waits that long;
+    /// - the ceiling stays where it was, about 27 s at n = 1,000 (11 × the floor): a suspicion
+    ///   nobody confirms, e.g. one whose refutation missed this node, still waits that long;
     /// - ``suspectProbeBoost`` 3: about three members probe a fresh suspect out of turn, so a crash
     ///   gathers its K confirmations in about two probe periods instead of about K (plain
     ///   round-robin reaches a given member about once per period across the whole cluster);
     /// - both bounds stretch with this node's local health;
-    /// - ``refreshesYield`` stays off for now. It is what makes 30 % loss scale (6 rounds at
-    ///   n = 10,000, where refutations that every member gossips to every other otherwise outrun
-    ///   the piggyback room), but in the detection scenario at n = 1,000 it came with a false death
-    ///   (seed 2 of 3 minutes: a slow member's suspicion outlived the refutation, which never
-    ///   reached it) where this preset has none; until that is understood, no false death wins
-    ///   over dissemination under heavy loss (BENCHMARKS.md, note 1).
+    /// - ``refreshesYield``: what makes 30 % loss scale to n = 10,000, where refutations that every
+    ///   member gossips to every other otherwise outrun the piggyback room (BENCHMARKS.md, note 1).
+    ///   It first came with a false death at n = 1,000 (a slow member spent every transmission of a
+    ///   stale suspicion in acks, which nobody answered); ``correctsStaleFacts`` now answers acks.
     ///
-    /// Why the floor can be lower: crash → dead is about the first suspicion (≈ 1.7 s at
+    /// Why the floor can be low: crash → dead is about the first suspicion (1.6–2.1 s at
     /// n = 1,000: the wait for someone's probe plus one period) plus the time to the floor *and*
     /// the K-th confirmation. With the old 4.5 s floor and round-robin confirmations it was 7.1 s at
-    /// p50. A live but slow member (handling frames up to 2 s late) rarely fails three independent
-    /// probes before its refutation (carried back on the ack to the first buddy notice it handles)
-    /// spreads, so the confirmations, not the wait, keep it alive. Measured in the detection
-    /// scenario (BENCHMARKS.md, note 4): at n = 1,000 this preset gave 0 false deaths and a 4.68 s
-    /// p50; a 1.5 s floor (0.5 · log10 n) gave 3.39 s but let 2 slow members die, and K = 1 let slow
-    /// members die at n = 200, so neither is taken.
+    /// p50; with a 3 s floor it sat at 5 s (4.68 and 5.58 s at p50 in two runs), so the 5 s target
+    /// was met or missed by chance. A live but slow member (handling frames up to 2 s late) rarely
+    /// fails three independent probes before its refutation (carried back on the ack to the first
+    /// buddy notice it handles) spreads, so the confirmations, not the wait, keep it alive.
+    /// Measured in the detection scenario (BENCHMARKS.md, note 4): at n = 1,000 this preset gave 0
+    /// false deaths and 4.62 s at p50; a 1.5 s floor (0.5 · log10 n, before the stale-fact answers
+    /// to acks) let 2 slow members die, and K = 1 let slow members die at n = 200, so neither is
+    /// taken.
     public static let computeMesh = MembershipConfig(
-        suspicionMinMultiplier: 1.0, suspicionMaxMultiplier: 9, suspectProbeBoost: 3)
+        suspicionMinMultiplier: 0.8, suspicionMaxMultiplier: 11, suspectProbeBoost: 3, refreshesYield: true)
 
     /// memberlist's `DefaultLANConfig`: probe 1 s / 500 ms, 3 indirect, push gossip every 200 ms to
     /// 3, retransmit 4·⌈log10(n+1)⌉, suspicion ×4 up to ×6, Lifeguard's awareness and nacks, the

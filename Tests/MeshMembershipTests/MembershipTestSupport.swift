@@ -14,8 +14,19 @@ enum Fixture {
 
     static func at(_ ms: UInt64) -> MeshInstant { MeshInstant(milliseconds: ms) }
 
+    /// The ComputeMesh preset with the suspicion bounds these tests' arithmetic is written in:
+    /// floor 1 · log10 n probe periods (3 s at n = 1,000), ceiling 9 × the floor (27 s). The tests
+    /// check mechanisms (confirmations, health stretching, strong signals), not the preset's tuning,
+    /// which the simulator's detection scenario measures.
+    static let config: MembershipConfig = {
+        var config = MembershipConfig.computeMesh
+        config.suspicionMinMultiplier = 1
+        config.suspicionMaxMultiplier = 9
+        return config
+    }()
+
     /// A core for node 1 that knows nodes 2...`members`.
-    static func core(members: UInt64, config: MembershipConfig = .computeMesh) -> Membership {
+    static func core(members: UInt64, config: MembershipConfig = Fixture.config) -> Membership {
         Membership(me: update(1), config: config, initialMembers: (2...Swift.max(members, 2)).map { update($0) }, now: .zero)
     }
 }

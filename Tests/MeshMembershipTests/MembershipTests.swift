@@ -156,7 +156,7 @@ struct MembershipTests {
         // A leaver no longer probes.
         #expect(leaver.onTick(now: Fixture.at(5000), rng: &rng).probes.allSatisfy { $0.updates.contains(leaver.me) })
 
-        var peer = Membership(me: Fixture.update(2), config: .computeMesh, initialMembers: [Fixture.update(1)], now: .zero)
+        var peer = Membership(me: Fixture.update(2), config: Fixture.config, initialMembers: [Fixture.update(1)], now: .zero)
         _ = peer.onProbe(
             from: Fixture.id(1), fromIncarnation: 1, target: Fixture.id(2), updates: [leaver.me], now: Fixture.at(200), rng: &rng)
         #expect(peer.member(Fixture.id(1))?.status == .left)
@@ -186,7 +186,7 @@ struct MembershipTests {
     }
 
     @Test mutating func tombstonesExpire() {
-        var config = MembershipConfig.computeMesh
+        var config = Fixture.config
         config.tombstoneMilliseconds = 10_000
         var core = Fixture.core(members: 3, config: config)
         _ = core.onProbe(
@@ -273,7 +273,7 @@ struct MembershipTests {
     }
 
     @Test mutating func updatesAreRetransmittedAtMostTheLimit() {
-        var config = MembershipConfig.computeMesh
+        var config = Fixture.config
         config.recentRepeatCount = 0
         var core = Fixture.core(members: 9, config: config)  // n = 9: limit 4 · ⌈log10 10⌉ = 4
         let first = core.onProbe(
@@ -317,6 +317,35 @@ struct MembershipTests {
         #expect(answered(from: 30_001, until: 60_000) == 0)
     }
 
+    @Test mutating func newsRidesOnProbesAndAcksAheadOfChurn() {
+        var core = Fixture.core(members: 400)
+        // Node 2 moved to a new address (news); then 300 members were suspected and refuted (churn).
+        var moved = Fixture.update(2, incarnation: 1)
+        moved.address = NetAddress(host: "10.0.0.2", port: 7947)
+        _ = core.onProbeAck(target: Fixture.id(9), incarnation: 0, updates: [moved], now: .zero, rng: &rng)
+        for n in UInt64(100)..<400 {
+            var suspect = Fixture.update(n, status: .suspect)
+            suspect.suspectedBy = Fixture.id(9)
+            _ = core.onProbeAck(target: Fixture.id(9), incarnation: 0, updates: [suspect], now: Fixture.at(1), rng: &rng)
+            _ = core.onProbeAck(
+                target: Fixture.id(9), incarnation: 0, updates: [Fixture.update(n, incarnation: 1)], now: Fixture.at(2),
+                rng: &rng)
+        }
+        // Spend every counted transmission, so that only the repeats of recent facts remain.
+        while !core.takeUpdates(limit: 64).isEmpty {}
+        var carried = 0
+        for k in UInt64(0)..<20 {
+            let out = core.onProbe(
+                from: Fixture.id(8), fromIncarnation: 0, target: Fixture.id(1), updates: [], now: Fixture.at(10 + k),
+                rng: &rng)
+            for (message, _) in out.sent {
+                if case .probeAck(_, _, let updates) = message, updates.contains(moved) { carried += 1 }
+            }
+        }
+        // 256 churn entries would carry it about 20 · 2/256 times; as news, every ack does.
+        #expect(carried == 20)
+    }
+
     @Test mutating func directProbeIsSentAgainBesideTheIndirectProbes() {
         var core = Fixture.core(members: 5)
         let target = try! #require(core.onTick(now: .zero, rng: &rng).probes.first?.target)
@@ -333,7 +362,7 @@ struct MembershipTests {
     }
 
     @Test mutating func ownSuspicionIsSentToTheSuspectAtOnceAndItsRefutingAckClearsIt() {
-        var loud = MembershipConfig.computeMesh
+        var loud = Fixture.config
         loud.gossipFanout = 0  // only the notice can reach the suspect at this instant
         var core = Fixture.core(members: 5, config: loud)
         let target = try! #require(core.onTick(now: .zero, rng: &rng).probes.first?.target)
@@ -348,7 +377,7 @@ struct MembershipTests {
 
         // Without the notice (memberlist; gossip off here to isolate it) the suspect hears nothing
         // until its next turn to be probed.
-        var config = MembershipConfig.computeMesh
+        var config = Fixture.config
         config.immediateSuspectNotice = false
         config.gossipFanout = 0
         var quiet = Fixture.core(members: 5, config: config)
@@ -396,7 +425,7 @@ struct MembershipTests {
     }
 
     @Test mutating func suspicionsYieldToRefutationsAndOtherFacts() {
-        var config = MembershipConfig.computeMesh
+        var config = Fixture.config
         config.maxPiggybackedUpdates = 2
         config.recentRepeatCount = 0
         var core = Fixture.core(members: 20, config: config)

@@ -12,7 +12,7 @@ struct RefreshYieldTests {
 
     /// One update per message and no repeats of recent facts, so the order of the queue shows.
     static func core(refreshesYield: Bool) -> Membership {
-        var config = MembershipConfig.computeMesh
+        var config = Fixture.config
         config.maxPiggybackedUpdates = 1
         config.recentRepeatCount = 0
         config.refreshesYield = refreshesYield

@@ -35,14 +35,14 @@ struct SuspectProbeBoostTests {
     }
 
     @Test mutating func aMemberThatHearsOfASuspicionProbesTheSuspectInItsNextPeriod() {
-        var config = MembershipConfig.computeMesh
+        var config = Fixture.config
         // Boost 9 of n − 1 = 9 peers: the chance is 1, so every fresh suspect is probed next.
         config.suspectProbeBoost = 9
         #expect(targets(config: config) == [Fixture.id(4), Fixture.id(7), Fixture.id(9)])
     }
 
     @Test mutating func withoutTheBoostTheRoundRobinOrderIsKept() {
-        var config = MembershipConfig.computeMesh
+        var config = Fixture.config
         config.suspectProbeBoost = 0
         // Round-robin visits each peer once per cycle: periods 1 to 3 are three distinct members of
         // a shuffled order, not the three suspects in the order they were heard.
@@ -50,7 +50,7 @@ struct SuspectProbeBoostTests {
     }
 
     @Test mutating func ownSuspicionsAndConfirmationsDoNotTriggerTheBoost() {
-        var config = MembershipConfig.computeMesh
+        var config = Fixture.config
         config.suspectProbeBoost = 9
         var core = Fixture.core(members: 10, config: config)
         _ = core.onProbe(

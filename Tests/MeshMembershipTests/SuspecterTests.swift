@@ -112,4 +112,27 @@ struct SuspecterTests {
         let ack = push(&core, from: 3, [Self.suspect(2, by: 6)], at: 10)
         #expect(!ack.contains(Fixture.update(2, incarnation: 1)))
     }
+
+    @Test mutating func aStaleSuspicionInAnAckIsAnsweredWithAProbeCarryingTheRefutation() {
+        var core = Fixture.core(members: 10)
+        _ = push(&core, from: 4, [Fixture.update(2, incarnation: 1)], at: 0)
+        // Node 3 acks one of our probes and still holds node 2's refuted suspicion.
+        let out = core.onProbeAck(
+            target: Fixture.id(3), incarnation: 0, updates: [Self.suspect(2, by: 6)], now: Fixture.at(10), rng: &rng)
+        let back = out.probes.filter { $0.target == Fixture.id(3) }
+        #expect(back.count == 1, "one probe goes back to the acker: \(out)")
+        #expect(back.first?.updates.contains(Fixture.update(2, incarnation: 1)) == true)
+        // An ack with nothing stale gets no answer.
+        let quiet = core.onProbeAck(
+            target: Fixture.id(3), incarnation: 0, updates: [Fixture.update(2, incarnation: 1)], now: Fixture.at(20), rng: &rng)
+        #expect(quiet.probes.isEmpty)
+    }
+
+    @Test mutating func memberlistDoesNotAnswerStaleSuspicionsInAcks() {
+        var core = Fixture.core(members: 10, config: .memberlistLAN)
+        _ = push(&core, from: 4, [Fixture.update(2, incarnation: 1)], at: 0)
+        let out = core.onProbeAck(
+            target: Fixture.id(3), incarnation: 0, updates: [Self.suspect(2, by: 6)], now: Fixture.at(10), rng: &rng)
+        #expect(out.probes.isEmpty)
+    }
 }
