@@ -193,7 +193,8 @@ public struct Membership: Sendable {
         var extra: [MemberUpdate] = corrections
         corrections.removeAll()
         if config.lifeguard, let known = members.update(of: from), known.status == .dead || known.status == .left,
-            known.incarnation >= fromIncarnation, !extra.contains(where: { $0.node == from })
+            known.incarnation >= fromIncarnation, !extra.contains(where: { $0.node == from }),
+            extra.count < config.maxPiggybackedUpdates
         {
             // Buddy notice toward the prober: it is a tombstone here and must refute.
             extra.append(known)
@@ -222,7 +223,9 @@ public struct Membership: Sendable {
             // suspicion in acks, and would otherwise never be corrected (detection-trace, seed 2).
             out.append(
                 .send(
-                    .probe(from: me.node, fromIncarnation: me.incarnation, target: target, updates: [me] + corrections),
+                    .probe(
+                        from: me.node, fromIncarnation: me.incarnation, target: target,
+                        updates: [me] + corrections.prefix(config.maxPiggybackedUpdates - 1)),
                     to: target, address: address))
         }
         corrections.removeAll()

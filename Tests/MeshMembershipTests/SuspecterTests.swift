@@ -135,4 +135,18 @@ struct SuspecterTests {
             target: Fixture.id(3), incarnation: 0, updates: [Self.suspect(2, by: 6)], now: Fixture.at(10), rng: &rng)
         #expect(out.probes.isEmpty)
     }
+
+    @Test mutating func answersToManyStaleSuspicionsStayWithinTheWiresSixtyFourUpdates() {
+        var core = Fixture.core(members: 100)
+        let refuted = (UInt64(10)..<80).map { Fixture.update($0, incarnation: 1) }
+        _ = push(&core, from: 4, refuted, at: 0)
+        let stale = (UInt64(10)..<80).map { Self.suspect($0, by: 6) }
+        let out = core.onProbeAck(target: Fixture.id(3), incarnation: 0, updates: stale, now: Fixture.at(10), rng: &rng)
+        let back = try! #require(out.probes.first { $0.target == Fixture.id(3) })
+        #expect(back.updates.count == 64)
+        // A prober that is a tombstone here gets its death notice, but never beyond 64 updates.
+        _ = push(&core, from: 4, [Fixture.update(3, status: .dead)], at: 20)
+        let ack = push(&core, from: 3, stale, at: 30)
+        #expect(ack.count <= 64)
+    }
 }
