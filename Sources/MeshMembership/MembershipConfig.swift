@@ -75,8 +75,9 @@ public struct MembershipConfig: Hashable, Sendable {
     /// changed within ``recentWindowMilliseconds``, whatever their retransmit count, so a node the
     /// epidemic missed still learns them from the members it talks to every second. News (a
     /// member joined, moved, died, left or came back) is drawn before churn (suspicions and their
-    /// refutations), so that the churn of a lossy network cannot crowd a real event out of the
-    /// repeats before every member has it. 0 disables.
+    /// refutations), and keeps its slots even when the queue of pending updates would fill the
+    /// message, so that the churn of a lossy network cannot crowd a real event out of the repeats
+    /// before every member has it. 0 disables.
     public var recentRepeatCount: Int
     /// How long a change counts as recent.
     public var recentWindowMilliseconds: UInt64

@@ -346,6 +346,36 @@ struct MembershipTests {
         #expect(carried == 20)
     }
 
+    @Test mutating func newsKeepsItsSlotsWhenTheQueueOfChurnFillsEveryMessage() {
+        var core = Fixture.core(members: 400)
+        var moved = Fixture.update(2, incarnation: 1)
+        moved.address = NetAddress(host: "10.0.0.2", port: 7947)
+        _ = core.onProbeAck(target: Fixture.id(9), incarnation: 0, updates: [moved], now: .zero, rng: &rng)
+        // 300 refutations of suspicions held here queue up behind it, newer than the news.
+        for n in UInt64(100)..<400 {
+            var suspect = Fixture.update(n, status: .suspect)
+            suspect.suspectedBy = Fixture.id(9)
+            _ = core.onProbeAck(target: Fixture.id(9), incarnation: 0, updates: [suspect], now: Fixture.at(1), rng: &rng)
+            _ = core.onProbeAck(
+                target: Fixture.id(9), incarnation: 0, updates: [Fixture.update(n, incarnation: 1)], now: Fixture.at(2),
+                rng: &rng)
+        }
+        #expect(core.pendingBroadcastCount > 64)
+        var carried = 0
+        for k in UInt64(0)..<4 {
+            let out = core.onProbe(
+                from: Fixture.id(8), fromIncarnation: 0, target: Fixture.id(1), updates: [], now: Fixture.at(10 + k),
+                rng: &rng)
+            for (message, _) in out.sent {
+                if case .probeAck(_, _, let updates) = message {
+                    #expect(updates.count == 64, "every ack is full")
+                    if updates.contains(moved) { carried += 1 }
+                }
+            }
+        }
+        #expect(carried == 4)
+    }
+
     @Test mutating func directProbeIsSentAgainBesideTheIndirectProbes() {
         var core = Fixture.core(members: 5)
         let target = try! #require(core.onTick(now: .zero, rng: &rng).probes.first?.target)
