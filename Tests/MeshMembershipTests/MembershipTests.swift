@@ -319,18 +319,7 @@ struct MembershipTests {
 
     @Test mutating func newsRidesOnProbesAndAcksAheadOfChurn() {
         var core = Fixture.core(members: 400)
-        // Node 2 moved to a new address (news); then 300 members were suspected and refuted (churn).
-        var moved = Fixture.update(2, incarnation: 1)
-        moved.address = NetAddress(host: "10.0.0.2", port: 7947)
-        _ = core.onProbeAck(target: Fixture.id(9), incarnation: 0, updates: [moved], now: .zero, rng: &rng)
-        for n in UInt64(100)..<400 {
-            var suspect = Fixture.update(n, status: .suspect)
-            suspect.suspectedBy = Fixture.id(9)
-            _ = core.onProbeAck(target: Fixture.id(9), incarnation: 0, updates: [suspect], now: Fixture.at(1), rng: &rng)
-            _ = core.onProbeAck(
-                target: Fixture.id(9), incarnation: 0, updates: [Fixture.update(n, incarnation: 1)], now: Fixture.at(2),
-                rng: &rng)
-        }
+        let moved = learnNewsThenChurn(&core)
         // Spend every counted transmission, so that only the repeats of recent facts remain.
         while !core.takeUpdates(limit: 64).isEmpty {}
         var carried = 0
@@ -346,12 +335,13 @@ struct MembershipTests {
         #expect(carried == 20)
     }
 
-    @Test mutating func newsKeepsItsSlotsWhenTheQueueOfChurnFillsEveryMessage() {
-        var core = Fixture.core(members: 400)
+    /// Node 1 (of 400) learns that node 2 moved to a new address (news), then that nodes
+    /// 100..<400 were suspected and refuted (churn: 300 refutations of suspicions held here, queued
+    /// behind the news and newer than it). Returns the news.
+    mutating func learnNewsThenChurn(_ core: inout Membership) -> MemberUpdate {
         var moved = Fixture.update(2, incarnation: 1)
         moved.address = NetAddress(host: "10.0.0.2", port: 7947)
         _ = core.onProbeAck(target: Fixture.id(9), incarnation: 0, updates: [moved], now: .zero, rng: &rng)
-        // 300 refutations of suspicions held here queue up behind it, newer than the news.
         for n in UInt64(100)..<400 {
             var suspect = Fixture.update(n, status: .suspect)
             suspect.suspectedBy = Fixture.id(9)
@@ -360,6 +350,12 @@ struct MembershipTests {
                 target: Fixture.id(9), incarnation: 0, updates: [Fixture.update(n, incarnation: 1)], now: Fixture.at(2),
                 rng: &rng)
         }
+        return moved
+    }
+
+    @Test mutating func newsKeepsItsSlotsWhenTheQueueOfChurnFillsEveryMessage() {
+        var core = Fixture.core(members: 400)
+        let moved = learnNewsThenChurn(&core)
         #expect(core.pendingBroadcastCount > 64)
         var carried = 0
         for k in UInt64(0)..<4 {
