@@ -30,7 +30,8 @@ enum DetectionTraceCommand: BenchCommand {
             name: "without-stale-corrections", valueName: nil,
             help: "ablation: turn off MembershipConfig.correctsStaleFacts in the preset"),
         OptionSpec(
-            name: "refreshes-yield", valueName: nil, help: "turn on MembershipConfig.refreshesYield in the preset"),
+            name: "refreshes-yield", valueName: nil,
+            help: "turn on MembershipConfig.refreshesYield in the preset (computeMesh has it already)"),
         OptionSpec(name: "window", valueName: "S", help: "seconds of timeline before each death (default 40)"),
     ]
 
