@@ -546,9 +546,7 @@ public struct Membership: Sendable {
     /// already in `excluding` (membership anti-entropy).
     mutating func recentFacts(now: MeshInstant, rng: inout SeededRandom, excluding: [MemberUpdate], limit: Int) -> [MemberUpdate]
     {
-        let horizon = MeshInstant(milliseconds: now.milliseconds &- Swift.min(now.milliseconds, config.recentWindowMilliseconds))
-        recent.removeAll { $0.at < horizon }
-        recentNews.removeAll { $0.at < horizon }
+        expireRecent(now: now)
         guard config.recentRepeatCount > 0, limit > 0, !recent.isEmpty else { return [] }
         var out: [MemberUpdate] = []
         for slot in 0..<Swift.min(config.recentRepeatCount, limit) {
@@ -570,9 +568,15 @@ public struct Membership: Sendable {
     /// trace --nodes 2000 --seeds 3`, seed 3). When nothing is queued the reserve costs nothing.
     mutating func newsReserve(now: MeshInstant) -> Int {
         guard config.recentRepeatCount > 0, !recentNews.isEmpty else { return 0 }
-        let horizon = MeshInstant(milliseconds: now.milliseconds &- Swift.min(now.milliseconds, config.recentWindowMilliseconds))
-        recentNews.removeAll { $0.at < horizon }
+        expireRecent(now: now)
         return Swift.min(config.recentRepeatCount, recentNews.count)
+    }
+
+    /// Drops the facts that changed before ``MembershipConfig/recentWindowMilliseconds`` ago.
+    mutating func expireRecent(now: MeshInstant) {
+        let horizon = MeshInstant(milliseconds: now.milliseconds &- Swift.min(now.milliseconds, config.recentWindowMilliseconds))
+        recent.removeAll { $0.at < horizon }
+        recentNews.removeAll { $0.at < horizon }
     }
 
     /// Notes that `node`'s fact changed now; `news` when it is news, not churn (see ``recentNews``).

@@ -677,11 +677,11 @@ final class DemoRun: @unchecked Sendable {
             }
         }
         // Region summaries travel between regional nodes over the backbone: every 10 s each
-        // regional node sends them to one backbone peer at random. The first may be issued before
-        // the sender's region has converged, so wait for a full one, at every regional node: any
-        // of them may route the spillover request. With two senders per region, a given receiver
-        // gets none in an interval with probability 1/4, so 30 s failed about once in 20 runs under
-        // load; 60 s leaves it about once in a thousand.
+        // regional node sends them to its backbone peers in turn, so each peer hears from it once
+        // every (peers × 10 s). The first may be issued before the sender's region has converged,
+        // so wait for a full one, at every regional node: any of them may route the spillover
+        // request. 60 s covers two rounds to every peer with room for a loaded machine (with a
+        // random pick, which it was, 30 s failed about once in 20 runs under load).
         var backbone: [RegionSummary] = []
         for holder in nodes.filter({ $0.role == .regional }) {
             let other = holder.region == "cn-north" ? "cn-east" : "cn-north"
