@@ -204,7 +204,7 @@ public struct Membership: Sendable {
         piggyback += recentFacts(now: now, rng: &rng, excluding: piggyback, limit: config.maxPiggybackedUpdates - piggyback.count)
         out.append(
             .send(
-                .probeAck(target: me.node, incarnation: me.incarnation, updates: piggyback), to: from,
+                .probeAck(ProbeAck(target: me.node, incarnation: me.incarnation, updates: piggyback)), to: from,
                 address: members.address(of: from)))
         schedule(now: now, into: &out)
         return out
@@ -225,8 +225,9 @@ public struct Membership: Sendable {
             out.append(
                 .send(
                     .probe(
-                        from: me.node, fromIncarnation: me.incarnation, target: target,
-                        updates: [me] + corrections.prefix(config.maxPiggybackedUpdates - 1)),
+                        Probe(
+                            from: me.node, fromIncarnation: me.incarnation, target: target,
+                            updates: [me] + corrections.prefix(config.maxPiggybackedUpdates - 1))),
                     to: target, address: address))
         }
         corrections.removeAll()
@@ -239,7 +240,7 @@ public struct Membership: Sendable {
                 if help.target == target {
                     out.append(
                         .send(
-                            .probeAck(target: target, incarnation: incarnation, updates: []), to: help.requester,
+                            .probeAck(ProbeAck(target: target, incarnation: incarnation, updates: [])), to: help.requester,
                             address: members.address(of: help.requester)))
                 } else {
                     kept.append(help)
@@ -264,7 +265,7 @@ public struct Membership: Sendable {
             helps.append(HelpRequest(requester: from, target: target, deadline: now + .milliseconds(wait), wantsNack: wantsNack))
             out.append(
                 .send(
-                    .probe(from: me.node, fromIncarnation: me.incarnation, target: target, updates: []), to: target,
+                    .probe(Probe(from: me.node, fromIncarnation: me.incarnation, target: target, updates: [])), to: target,
                     address: targetAddress))
         }
         schedule(now: now, into: &out)
@@ -318,7 +319,7 @@ public struct Membership: Sendable {
         rejoinDelayMilliseconds = config.rejoinBaseMilliseconds
         out.append(
             .send(
-                .probe(from: me.node, fromIncarnation: me.incarnation, target: peer.node, updates: [me]), to: peer.node,
+                .probe(Probe(from: me.node, fromIncarnation: me.incarnation, target: peer.node, updates: [me])), to: peer.node,
                 address: peer.address))
         schedule(now: now, into: &out)
         return out
@@ -355,7 +356,7 @@ public struct Membership: Sendable {
                 // The fallback ping: one lost frame should not be enough to suspect a member.
                 out.append(
                     .send(
-                        .probe(from: me.node, fromIncarnation: me.incarnation, target: probe.target, updates: [me]),
+                        .probe(Probe(from: me.node, fromIncarnation: me.incarnation, target: probe.target, updates: [me])),
                         to: probe.target, address: address))
             }
             for helper in helpers {
@@ -363,8 +364,9 @@ public struct Membership: Sendable {
                     out.append(
                         .send(
                             .indirectProbe(
-                                from: me.node, target: probe.target, targetAddress: address, wantsNack: config.lifeguard,
-                                updates: []), to: helper, address: members.address(of: helper)))
+                                IndirectProbe(
+                                    from: me.node, target: probe.target, targetAddress: address, wantsNack: config.lifeguard,
+                                    updates: [])), to: helper, address: members.address(of: helper)))
                 }
             }
             probe.indirectSent = true
@@ -389,7 +391,7 @@ public struct Membership: Sendable {
             expectedNacks: 0, nacks: 0, acked: false, refused: false)
         out.append(
             .send(
-                .probe(from: me.node, fromIncarnation: me.incarnation, target: target, updates: piggyback), to: target,
+                .probe(Probe(from: me.node, fromIncarnation: me.incarnation, target: target, updates: piggyback)), to: target,
                 address: state.address))
     }
 
@@ -426,7 +428,7 @@ public struct Membership: Sendable {
             // member refutes before the news (and the deadlines) have spread; an ack also clears it here.
             out.append(
                 .send(
-                    .probe(from: me.node, fromIncarnation: me.incarnation, target: suspect.node, updates: [me, suspect]),
+                    .probe(Probe(from: me.node, fromIncarnation: me.incarnation, target: suspect.node, updates: [me, suspect])),
                     to: suspect.node, address: suspect.address))
         }
         if probe.refused, config.lifeguard, var s = members.suspicion(of: probe.target) {
@@ -480,7 +482,7 @@ public struct Membership: Sendable {
             if updates.isEmpty { break }
             out.append(
                 .send(
-                    .probe(from: me.node, fromIncarnation: me.incarnation, target: peer, updates: updates), to: peer,
+                    .probe(Probe(from: me.node, fromIncarnation: me.incarnation, target: peer, updates: updates)), to: peer,
                     address: members.address(of: peer)))
         }
     }
@@ -623,7 +625,7 @@ public struct Membership: Sendable {
                 // Carry the death notice so the member, if alive, refutes at a higher incarnation.
                 out.append(
                     .send(
-                        .probe(from: me.node, fromIncarnation: me.incarnation, target: target, updates: [me, state]),
+                        .probe(Probe(from: me.node, fromIncarnation: me.incarnation, target: target, updates: [me, state])),
                         to: target, address: state.address))
             }
         } else if members.liveCount == 0, !seeds.isEmpty {
@@ -657,7 +659,7 @@ public struct Membership: Sendable {
                 if help.wantsNack, config.lifeguard {
                     out.append(
                         .send(
-                            .nack(helper: me.node, target: help.target), to: help.requester,
+                            .nack(Nack(helper: me.node, target: help.target)), to: help.requester,
                             address: members.address(of: help.requester)))
                 }
             } else {

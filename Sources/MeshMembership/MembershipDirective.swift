@@ -1,16 +1,16 @@
 public import MeshCore
 
-/// A liveness message the core wants sent. The node maps each case onto its wire message
-/// (PROBE, PROBE_ACK, INDIRECT_PROBE, NACK); the core does not depend on the codec.
+/// A liveness message the core wants sent: one of the liveness messages of the wire (defined
+/// once, in MeshCore), so the node hands it to the codec as it is.
 public enum MembershipMessage: Hashable, Sendable {
     /// Are you alive? `target` is the receiver.
-    case probe(from: NodeID, fromIncarnation: UInt64, target: NodeID, updates: [MemberUpdate])
+    case probe(Probe)
     /// `target` is alive at `incarnation` (sent by the target, or relayed by a helper).
-    case probeAck(target: NodeID, incarnation: UInt64, updates: [MemberUpdate])
+    case probeAck(ProbeAck)
     /// Please probe `target` for `from` and relay its ack, or send a nack if it stays silent.
-    case indirectProbe(from: NodeID, target: NodeID, targetAddress: NetAddress, wantsNack: Bool, updates: [MemberUpdate])
+    case indirectProbe(IndirectProbe)
     /// Lifeguard: `helper` tried `target` and heard nothing in time.
-    case nack(helper: NodeID, target: NodeID)
+    case nack(Nack)
 }
 
 /// What the membership core asks its shell to do. Exhaustive: shells switch without `default:`.

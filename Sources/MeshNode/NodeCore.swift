@@ -340,15 +340,10 @@ public struct NodeCore: Sendable {
     /// The wire form of a membership message.
     public static func wire(_ message: MembershipMessage) -> WireMessage {
         switch message {
-        case .probe(let from, let incarnation, let target, let updates):
-            .probe(Probe(from: from, fromIncarnation: incarnation, target: target, updates: updates))
-        case .probeAck(let target, let incarnation, let updates):
-            .probeAck(ProbeAck(target: target, incarnation: incarnation, updates: updates))
-        case .indirectProbe(let from, let target, let address, let wantsNack, let updates):
-            .indirectProbe(
-                IndirectProbe(from: from, target: target, targetAddress: address, wantsNack: wantsNack, updates: updates))
-        case .nack(let helper, let target):
-            .nack(Nack(helper: helper, target: target))
+        case .probe(let p): .probe(p)
+        case .probeAck(let a): .probeAck(a)
+        case .indirectProbe(let i): .indirectProbe(i)
+        case .nack(let n): .nack(n)
         }
     }
 

@@ -1,19 +1,5 @@
 public import MeshCore
 
-/// One change to an owner's ledger: what the shell persists (in one transaction per directive)
-/// before any answer of the same step leaves the node.
-public enum LedgerChange: Hashable, Sendable {
-    case poolRegistered(PoolDescriptor)
-    case holdPlaced(Hold)
-    case holdReleased(HoldID)
-    case holdExpired(HoldID)
-    /// The hold named by `lease.holdID` became this lease.
-    case leaseStarted(ActiveLease)
-    case leaseRenewed(LeaseID, expiresAt: MeshInstant)
-    case leaseReleased(LeaseID)
-    case leaseExpired(LeaseID)
-}
-
 /// What an owner's ledger asks its shell to do, in order.
 public enum OwnerDirective: Hashable, Sendable {
     /// Commit these changes durably, in one transaction, before performing any later directive of
@@ -23,21 +9,6 @@ public enum OwnerDirective: Hashable, Sendable {
     case reply(to: NodeID, PlacementMessage)
     /// Call ``OwnerLedger/onTick(now:)`` at this instant (holds or leases expire then).
     case scheduleSweep(at: MeshInstant)
-}
-
-/// An owner's ledger as persisted: enough to rebuild the state machine exactly.
-public struct OwnerLedgerSnapshot: Hashable, Sendable {
-    public var pools: [PoolDescriptor]
-    public var holds: [Hold]
-    public var leases: [ActiveLease]
-    public var ledgerVersion: UInt64
-
-    public init(pools: [PoolDescriptor] = [], holds: [Hold] = [], leases: [ActiveLease] = [], ledgerVersion: UInt64 = 0) {
-        self.pools = pools
-        self.holds = holds
-        self.leases = leases
-        self.ledgerVersion = ledgerVersion
-    }
 }
 
 /// The authoritative ledger of one node's pools: the single writer of their reservations.
@@ -53,7 +24,8 @@ public struct OwnerLedger: Sendable {
     public let config: PlacementConfig
 
     struct OwnedPool: Sendable {
-        var descriptor: PoolDescriptor
+        var registered: RegisteredPool
+        var descriptor: PoolDescriptor { registered.descriptor }
         var usedComputeUnits: UInt64 = 0
         var usedMemoryMiB: UInt64 = 0
         var usedAccelerators: [UInt32]
@@ -86,9 +58,9 @@ public struct OwnerLedger: Sendable {
     }
 
     /// Rebuilds the ledger from what was persisted.
-    public init(node: NodeID, config: PlacementConfig = PlacementConfig(), restoring snapshot: OwnerLedgerSnapshot) {
+    public init(node: NodeID, config: PlacementConfig = PlacementConfig(), restoring snapshot: LedgerSnapshot) {
         self.init(node: node, config: config)
-        for descriptor in snapshot.pools { adopt(descriptor) }
+        for pool in snapshot.pools { adopt(pool) }
         for hold in snapshot.holds {
             precondition(pools[hold.pool] != nil, "persisted hold \(hold.holdID) on unknown pool \(hold.pool)")
             take(
@@ -113,9 +85,9 @@ public struct OwnerLedger: Sendable {
     // MARK: - Queries
 
     /// The ledger as it would be persisted, in a canonical order (sorted by ID).
-    public var snapshot: OwnerLedgerSnapshot {
-        OwnerLedgerSnapshot(
-            pools: pools.values.map(\.descriptor).sorted { $0.id < $1.id },
+    public var snapshot: LedgerSnapshot {
+        LedgerSnapshot(
+            pools: pools.values.map(\.registered).sorted { $0.descriptor.id < $1.descriptor.id },
             holds: holds.values.sorted { $0.holdID < $1.holdID },
             leases: leases.values.sorted { $0.lease.leaseID < $1.lease.leaseID }, ledgerVersion: ledgerVersion)
     }
@@ -141,11 +113,11 @@ public struct OwnerLedger: Sendable {
 
     /// Registers (or replaces) a pool this node owns. A replacement keeps the pool's reservations;
     /// if its capacity shrank below them, no new hold is placed until enough is freed.
-    public mutating func register(_ descriptor: PoolDescriptor, now: MeshInstant) -> [OwnerDirective] {
-        precondition(descriptor.id.owner == node, "pool \(descriptor.id) is not in node \(node.short)'s namespace")
+    public mutating func register(_ pool: RegisteredPool, now: MeshInstant) -> [OwnerDirective] {
+        precondition(pool.descriptor.id.owner == node, "pool \(pool.descriptor.id) is not in node \(node.short)'s namespace")
         var changes = sweep(now: now)
-        adopt(descriptor)
-        changes.append(.poolRegistered(descriptor))
+        adopt(pool)
+        changes.append(.poolRegistered(pool))
         return finish(changes, replies: [], now: now)
     }
 
@@ -154,7 +126,7 @@ public struct OwnerLedger: Sendable {
     ///
     /// - Parameter requesterRegion: the requesting node's region, which pool policies may name.
     public mutating func onQuoteRequest(
-        _ ask: QuoteAsk, from requester: NodeID, requesterRegion: Region, now: MeshInstant, rng: inout SeededRandom
+        _ ask: QuoteRequest, from requester: NodeID, requesterRegion: Region, now: MeshInstant, rng: inout SeededRandom
     ) -> [OwnerDirective] {
         var changes = sweep(now: now)
         func refuse(_ reason: RefuseReason, _ message: String, fresh: PoolAvailability? = nil) -> [OwnerDirective] {
@@ -164,7 +136,7 @@ public struct OwnerLedger: Sendable {
                     (
                         requester,
                         .refuse(
-                            Refusal(
+                            Refuse(
                                 requestID: ask.requestID, reason: reason, message: message, pool: ask.pool,
                                 freshAvailability: fresh))
                     )
@@ -216,7 +188,7 @@ public struct OwnerLedger: Sendable {
         holds[holdID] = hold
         noteExpiry(hold.expiresAt)
         changes.append(.holdPlaced(hold))
-        let offer = QuoteOffer(
+        let offer = Quote(
             requestID: ask.requestID, holdID: holdID, pool: ask.pool, computeUnits: hold.computeUnits, memoryMiB: hold.memoryMiB,
             acceleratorCount: hold.acceleratorCount, pricePerUnitHour: hold.pricePerUnitHour, holdExpiresAt: hold.expiresAt,
             ledgerVersion: ledgerVersion + 1)
@@ -226,12 +198,12 @@ public struct OwnerLedger: Sendable {
     /// CONFIRM: turns a live hold into a lease. A repeated confirm of the same hold returns the same
     /// lease; a confirm of a hold that lapsed or was released is refused as `holdLapsed`.
     public mutating func onConfirm(
-        _ ask: ConfirmAsk, from requester: NodeID, now: MeshInstant, rng: inout SeededRandom
+        _ ask: Confirm, from requester: NodeID, now: MeshInstant, rng: inout SeededRandom
     ) -> [OwnerDirective] {
         var changes = sweep(now: now)
         func refuse(_ reason: RefuseReason, _ message: String) -> [OwnerDirective] {
             finish(
-                changes, replies: [(requester, .refuse(Refusal(requestID: ask.requestID, reason: reason, message: message)))],
+                changes, replies: [(requester, .refuse(Refuse(requestID: ask.requestID, reason: reason, message: message)))],
                 now: now)
         }
         if let leaseID = confirmedHolds[ask.holdID] {
@@ -240,7 +212,7 @@ public struct OwnerLedger: Sendable {
             }
             if active.requester != requester { return refuse(.unauthorized, "hold \(ask.holdID) belongs to another node") }
             return finish(
-                changes, replies: [(requester, .confirmed(LeaseConfirmed(requestID: ask.requestID, lease: active.lease)))],
+                changes, replies: [(requester, .confirmed(Confirmed(requestID: ask.requestID, lease: active.lease)))],
                 now: now)
         }
         guard let hold = holds[ask.holdID] else {
@@ -262,7 +234,7 @@ public struct OwnerLedger: Sendable {
             holds[hold.holdID] = nil
             changes.append(.holdReleased(hold.holdID))
             return finish(
-                changes, replies: [(requester, .confirmed(LeaseConfirmed(requestID: ask.requestID, lease: existing.lease)))],
+                changes, replies: [(requester, .confirmed(Confirmed(requestID: ask.requestID, lease: existing.lease)))],
                 now: now)
         }
         var leaseID = LeaseID.random(using: &rng)
@@ -281,7 +253,7 @@ public struct OwnerLedger: Sendable {
         noteExpiry(lease.expiresAt)
         changes.append(.leaseStarted(active))
         return finish(
-            changes, replies: [(requester, .confirmed(LeaseConfirmed(requestID: ask.requestID, lease: lease)))], now: now)
+            changes, replies: [(requester, .confirmed(Confirmed(requestID: ask.requestID, lease: lease)))], now: now)
     }
 
     /// RELEASE: gives back a hold or a lease (a hold already confirmed releases its lease). Answers
@@ -289,7 +261,7 @@ public struct OwnerLedger: Sendable {
     /// by whoever holds its ID (its requester, or the origin of a spilled-over request).
     public mutating func onRelease(_ reservation: ReservationRef, from requester: NodeID, now: MeshInstant) -> [OwnerDirective] {
         var changes = sweep(now: now)
-        var status = ReservationStatus(reservation: reservation, state: .unknown, expiresAt: .zero)
+        var status = LeaseStatus(reservation: reservation, state: .unknown, expiresAt: .zero)
         var leaseToRelease: LeaseID? = nil
         switch reservation {
         case .hold(let holdID):
@@ -299,7 +271,7 @@ public struct OwnerLedger: Sendable {
                     group: hold.acceleratorGroup)
                 holds[holdID] = nil
                 changes.append(.holdReleased(holdID))
-                status = ReservationStatus(reservation: reservation, state: .released, expiresAt: now)
+                status = LeaseStatus(reservation: reservation, state: .released, expiresAt: now)
             } else if let leaseID = confirmedHolds[holdID] {
                 leaseToRelease = leaseID
             }
@@ -316,7 +288,7 @@ public struct OwnerLedger: Sendable {
             leases[leaseID] = nil
             forgetKey(active)
             changes.append(.leaseReleased(leaseID))
-            status = ReservationStatus(reservation: reservation, state: .released, expiresAt: now)
+            status = LeaseStatus(reservation: reservation, state: .released, expiresAt: now)
         }
         return finish(changes, replies: [(requester, .leaseState(status))], now: now)
     }
@@ -331,7 +303,7 @@ public struct OwnerLedger: Sendable {
             return finish(
                 changes,
                 replies: [
-                    (requester, .leaseState(ReservationStatus(reservation: reservation, state: .unknown, expiresAt: .zero)))
+                    (requester, .leaseState(LeaseStatus(reservation: reservation, state: .unknown, expiresAt: .zero)))
                 ],
                 now: now)
         }
@@ -342,7 +314,7 @@ public struct OwnerLedger: Sendable {
                     (
                         requester,
                         .refuse(
-                            Refusal(
+                            Refuse(
                                 requestID: active.requestID, reason: .invalidDemand,
                                 message: "a renewal extends by 1 to \(config.maxLeaseMilliseconds)ms, not \(extendBy)"))
                     )
@@ -356,7 +328,7 @@ public struct OwnerLedger: Sendable {
             replies: [
                 (
                     requester,
-                    .leaseState(ReservationStatus(reservation: reservation, state: .leased, expiresAt: active.lease.expiresAt))
+                    .leaseState(LeaseStatus(reservation: reservation, state: .leased, expiresAt: active.lease.expiresAt))
                 )
             ],
             now: now)
@@ -369,9 +341,10 @@ public struct OwnerLedger: Sendable {
 
     // MARK: - Internals
 
-    private mutating func adopt(_ descriptor: PoolDescriptor) {
-        var pool = pools[descriptor.id] ?? OwnedPool(descriptor: descriptor, usedAccelerators: [])
-        pool.descriptor = descriptor
+    private mutating func adopt(_ registered: RegisteredPool) {
+        let descriptor = registered.descriptor
+        var pool = pools[descriptor.id] ?? OwnedPool(registered: registered, usedAccelerators: [])
+        pool.registered = registered
         if pool.usedAccelerators.count != descriptor.accelerators.count {
             var used = [UInt32](repeating: 0, count: descriptor.accelerators.count)
             for (index, value) in pool.usedAccelerators.enumerated() where index < used.count { used[index] = value }

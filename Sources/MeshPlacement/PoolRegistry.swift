@@ -68,19 +68,6 @@ public struct RegistrationError: Error, Hashable, Sendable, CustomStringConverti
     public var description: String { "pool registration refused: \(message)" }
 }
 
-/// A pool as registered: its descriptor and the inventory record version it was published at.
-public struct RegisteredPool: Hashable, Sendable {
-    public var descriptor: PoolDescriptor
-    public var epoch: UInt64
-    public var sequence: UInt64
-
-    public init(descriptor: PoolDescriptor, epoch: UInt64, sequence: UInt64) {
-        self.descriptor = descriptor
-        self.epoch = epoch
-        self.sequence = sequence
-    }
-}
-
 /// Registration of a node's own pools: issues each a ComputeID under the node's namespace,
 /// validates the description, and stamps the version its inventory record is published at.
 ///

@@ -11,7 +11,7 @@ public enum RequesterDirective: Hashable, Sendable {
     /// Send a placement message to a node.
     case send(to: NodeID, PlacementMessage)
     /// Hand the final outcome of a request to whoever asked.
-    case deliver(PlacementOutcome, to: OutcomeDestination)
+    case deliver(Outcome, to: OutcomeDestination)
     /// Call ``PlacementRequester/onTick(now:)`` at this instant.
     case scheduleTick(at: MeshInstant)
 }
@@ -52,7 +52,7 @@ public struct PlacementRequester: Sendable {
 
     enum IdempotencyState: Sendable {
         case inFlight(RequestID)
-        case done(PlacementOutcome)
+        case done(Outcome)
     }
 
     struct IdempotencyEntry: Sendable {
@@ -77,7 +77,7 @@ public struct PlacementRequester: Sendable {
     /// A firm quote received in the current round, for one part.
     struct PartQuote: Sendable {
         var part: Int
-        var offer: QuoteOffer
+        var offer: Quote
         var score: UInt32
     }
 
@@ -93,7 +93,7 @@ public struct PlacementRequester: Sendable {
         /// a spread demand (see ``PlacementRequester/split(_:into:)``).
         var parts: [Demand] = []
         /// The firm quote kept for each part (from this or an earlier round); nil while missing.
-        var held: [QuoteOffer?] = []
+        var held: [Quote?] = []
         /// The lease confirmed for each part, while confirming.
         var leased: [Lease?] = []
         var awaiting: [Asked] = []
@@ -171,7 +171,7 @@ public struct PlacementRequester: Sendable {
 
     /// FORWARD from another node: serve the request here, or spill it further.
     public mutating func onForward(
-        _ ask: ForwardAsk, from sender: NodeID, now: MeshInstant, rng: inout SeededRandom
+        _ ask: Forward, from sender: NodeID, now: MeshInstant, rng: inout SeededRandom
     )
         -> [RequesterDirective]
     {
@@ -235,9 +235,11 @@ public struct PlacementRequester: Sendable {
                 // No CONFIRMED in time: give every hold (or the lease it may have become) back.
                 let late = p.held.indices.filter { p.leased[$0] == nil }.map { p.held[$0]!.pool.owner.short }
                 for part in p.held.indices where p.leased[part] == nil {
-                    out.append(.send(to: p.held[part]!.pool.owner, .release(.hold(p.held[part]!.holdID))))
+                    out.append(.send(to: p.held[part]!.pool.owner, .release(Release(reservation: .hold(p.held[part]!.holdID)))))
                 }
-                for case let lease? in p.leased { out.append(.send(to: lease.pool.owner, .release(.lease(lease.leaseID)))) }
+                for case let lease? in p.leased {
+                    out.append(.send(to: lease.pool.owner, .release(Release(reservation: .lease(lease.leaseID)))))
+                }
                 if p.isSpread { counters.spreadRolledBack += 1 }
                 complete(
                     requestID,
@@ -441,7 +443,7 @@ public struct PlacementRequester: Sendable {
         for (candidate, part) in picked {
             p.awaiting.append(Asked(pool: candidate.pool, part: part))
             counters.quotesAsked += 1
-            let ask = QuoteAsk(
+            let ask = QuoteRequest(
                 requestID: requestID, requester: node, pool: candidate.pool, tenant: p.request.tenant, sector: p.request.sector,
                 demand: p.parts[part], holdFor: holdFor, deadline: p.request.deadline)
             out.append(.send(to: candidate.pool.owner, .quoteRequest(ask)))
@@ -451,13 +453,13 @@ public struct PlacementRequester: Sendable {
         wake(requestID, at: p.timerAt)
     }
 
-    private mutating func onQuote(_ offer: QuoteOffer, from sender: NodeID, now: MeshInstant, out: inout [RequesterDirective]) {
+    private mutating func onQuote(_ offer: Quote, from sender: NodeID, now: MeshInstant, out: inout [RequesterDirective]) {
         guard var p = pending[offer.requestID], case .quoting = p.phase,
             let index = p.awaiting.firstIndex(where: { $0.pool == offer.pool }), offer.pool.owner == sender
         else {
             // Late or unexpected: nobody will confirm it, so give it back now.
             counters.lateReleases += 1
-            out.append(.send(to: sender, .release(.hold(offer.holdID))))
+            out.append(.send(to: sender, .release(Release(reservation: .hold(offer.holdID)))))
             return
         }
         let part = p.awaiting.remove(at: index).part
@@ -473,7 +475,7 @@ public struct PlacementRequester: Sendable {
         if p.awaiting.isEmpty { concludeRound(offer.requestID, now: now, out: &out) }
     }
 
-    private mutating func onRefusal(_ refusal: Refusal, from sender: NodeID, now: MeshInstant, out: inout [RequesterDirective]) {
+    private mutating func onRefusal(_ refusal: Refuse, from sender: NodeID, now: MeshInstant, out: inout [RequesterDirective]) {
         if let fresh = refusal.freshAvailability, fresh.id.owner == sender { view.heal(fresh, now: now) }
         guard var p = pending[refusal.requestID] else { return }
         switch p.phase {
@@ -547,7 +549,7 @@ public struct PlacementRequester: Sendable {
             if p.held[quote.part] == nil {
                 p.held[quote.part] = quote.offer
             } else {
-                out.append(.send(to: quote.offer.pool.owner, .release(.hold(quote.offer.holdID))))
+                out.append(.send(to: quote.offer.pool.owner, .release(Release(reservation: .hold(quote.offer.holdID)))))
                 creditBack(quote.offer, &p)
             }
         }
@@ -566,7 +568,7 @@ public struct PlacementRequester: Sendable {
                 .send(
                     to: offer.pool.owner,
                     .confirm(
-                        ConfirmAsk(
+                        Confirm(
                             requestID: requestID, holdID: offer.holdID, idempotencyKey: p.request.idempotencyKey,
                             leaseDuration: p.request.leaseDuration))))
         }
@@ -601,9 +603,9 @@ public struct PlacementRequester: Sendable {
         for (part, offer) in p.held.enumerated() {
             guard let offer else { continue }
             if part < p.leased.count, let lease = p.leased[part] {
-                out.append(.send(to: lease.pool.owner, .release(.lease(lease.leaseID))))
+                out.append(.send(to: lease.pool.owner, .release(Release(reservation: .lease(lease.leaseID)))))
             } else {
-                out.append(.send(to: offer.pool.owner, .release(.hold(offer.holdID))))
+                out.append(.send(to: offer.pool.owner, .release(Release(reservation: .hold(offer.holdID)))))
             }
             creditBack(offer, &p)
         }
@@ -613,7 +615,7 @@ public struct PlacementRequester: Sendable {
     }
 
     /// Credits the view back with a quote's capacity the node gives back (see ``PoolView/credit``).
-    private mutating func creditBack(_ offer: QuoteOffer, _ p: inout Pending) {
+    private mutating func creditBack(_ offer: Quote, _ p: inout Pending) {
         guard let version = p.debited.removeValue(forKey: offer.holdID) else { return }
         view.credit(
             pool: offer.pool, computeUnits: offer.computeUnits, memoryMiB: offer.memoryMiB,
@@ -622,7 +624,7 @@ public struct PlacementRequester: Sendable {
     }
 
     private mutating func onConfirmed(
-        _ confirmed: LeaseConfirmed, from sender: NodeID, now: MeshInstant, out: inout [RequesterDirective]
+        _ confirmed: Confirmed, from sender: NodeID, now: MeshInstant, out: inout [RequesterDirective]
     ) {
         // The lease may come from another hold than the one confirmed: an owner answers a confirm
         // under a key that already has a lease with that lease.
@@ -631,7 +633,7 @@ public struct PlacementRequester: Sendable {
         else {
             // The origin lock: a lease nobody waits for is released at once.
             counters.lateReleases += 1
-            out.append(.send(to: sender, .release(.lease(confirmed.lease.leaseID))))
+            out.append(.send(to: sender, .release(Release(reservation: .lease(confirmed.lease.leaseID)))))
             return
         }
         p.leased[part] = confirmed.lease
@@ -660,7 +662,7 @@ public struct PlacementRequester: Sendable {
             p.timerAt = min(now + MeshDuration(milliseconds: config.forwardTimeoutMilliseconds), p.request.deadline)
             pending[requestID] = p
             counters.forwardsSent += 1
-            out.append(.send(to: peer, .forward(ForwardAsk(request: p.request, hopLimit: p.hopsLeft, path: p.path))))
+            out.append(.send(to: peer, .forward(Forward(request: p.request, hopLimit: p.hopsLeft, path: p.path))))
             wake(requestID, at: p.timerAt)
             return
         }
@@ -669,14 +671,14 @@ public struct PlacementRequester: Sendable {
     }
 
     private mutating func onOutcome(
-        _ outcome: PlacementOutcome, from sender: NodeID, now: MeshInstant, out: inout [RequesterDirective]
+        _ outcome: Outcome, from sender: NodeID, now: MeshInstant, out: inout [RequesterDirective]
     ) {
         guard let p = pending[outcome.requestID], case .forwarding(let peer) = p.phase, peer == sender else {
             // The origin lock: leases made for a request that is no longer waiting are given back.
             if case .placed(let leases) = outcome.result {
                 for lease in leases {
                     counters.lateReleases += 1
-                    out.append(.send(to: lease.pool.owner, .release(.lease(lease.leaseID))))
+                    out.append(.send(to: lease.pool.owner, .release(Release(reservation: .lease(lease.leaseID)))))
                 }
             }
             return
@@ -703,7 +705,7 @@ public struct PlacementRequester: Sendable {
         var final = explanation ?? p.explanation
         if explanation == nil { final.chosen = chosen }
         if case .placed = result { counters.placed += 1 } else { counters.refused += 1 }
-        let outcome = PlacementOutcome(
+        let outcome = Outcome(
             requestID: requestID, idempotencyKey: p.request.idempotencyKey, result: result, explanation: final)
         explanations.record(final)
         let key = IdempotencyKey(origin: p.request.origin, tenant: p.request.tenant, key: p.request.idempotencyKey)
@@ -722,14 +724,14 @@ public struct PlacementRequester: Sendable {
         let explanation = Explanation(
             requestID: request.requestID, decidedBy: node, decidedAt: .zero, path: path, consideredCount: 0, filteredCount: 0,
             scoredCount: 0, verdicts: [], chosen: nil)
-        let outcome = PlacementOutcome(
+        let outcome = Outcome(
             requestID: request.requestID, idempotencyKey: request.idempotencyKey, result: .refused(reason, message: message),
             explanation: explanation)
         out.append(.deliver(outcome, to: destination))
     }
 
-    private func releaseQuotes(_ quotes: [QuoteOffer], out: inout [RequesterDirective]) {
-        for quote in quotes { out.append(.send(to: quote.pool.owner, .release(.hold(quote.holdID)))) }
+    private func releaseQuotes(_ quotes: [Quote], out: inout [RequesterDirective]) {
+        for quote in quotes { out.append(.send(to: quote.pool.owner, .release(Release(reservation: .hold(quote.holdID))))) }
     }
 
     private mutating func purgeIdempotency(now: MeshInstant) {

@@ -106,7 +106,7 @@ extension Node {
     }
 
     /// A tenant's placement was decided: answer every console that asked for it.
-    func answerPlacement(_ outcome: PlacementOutcome) {
+    func answerPlacement(_ outcome: Outcome) {
         guard let waiting = waitingPlacements.removeValue(forKey: outcome.requestID) else { return }
         let message = PlacementWire.wire(.outcome(outcome))
         for (id, correlationID) in waiting {

@@ -217,7 +217,7 @@ public final class Node: @unchecked Sendable {
         do { store = try SQLiteLedgerStore(path: c.dataDirectory + "/ledger.sqlite") } catch {
             throw RuntimeError("cannot open the ledger \(c.dataDirectory)/ledger.sqlite: \(error)")
         }
-        let state: LedgerState
+        let state: LedgerSnapshot
         do { state = try store.load() } catch { throw RuntimeError("cannot read the ledger: \(error)") }
 
         let now = Node.now()
@@ -231,9 +231,9 @@ public final class Node: @unchecked Sendable {
         requester = PlacementRequester(
             node: nodeID, region: c.region,
             config: PlacementConfig(spilloverFreshMilliseconds: Node.recordValidityMilliseconds))
-        owner = OwnerLedger(node: nodeID, restoring: PlacementLedgerBridge.snapshot(state))
+        owner = OwnerLedger(node: nodeID, restoring: state)
         registry = PoolRegistry(node: nodeID, epoch: incarnation)
-        registry.restore(state.pools.map { RegisteredPool(descriptor: $0.descriptor, epoch: $0.epoch, sequence: $0.sequence) })
+        registry.restore(state.pools)
         backboneAddresses = c.backbone
         nextRefreshAt = now + .milliseconds(Node.refreshIntervalMilliseconds)
         nextRevocationCheckAt = now
@@ -374,7 +374,8 @@ public final class Node: @unchecked Sendable {
             reply(
                 NodeSnapshot(
                     linkedPeers: links.keys.sorted(), members: core.membership.allMembers, revocationSerial: revocationSerial,
-                    backbone: backboneNodes.keys.sorted(), pools: owner.snapshot.pools.map(\.id), holds: owner.holdCount,
+                    backbone: backboneNodes.keys.sorted(), pools: owner.snapshot.pools.map(\.descriptor.id),
+                    holds: owner.holdCount,
                     leases: owner.leaseCount, inventoryOrigins: core.inventory.originCount, viewPools: viewPoolCount,
                     placed: requester.counters.placed, refused: requester.counters.refused,
                     quoteRounds: requester.counters.quoteRounds, forwardsSent: requester.counters.forwardsSent,
@@ -484,7 +485,7 @@ public final class Node: @unchecked Sendable {
         case .quoteRequest(let ask):
             perform(
                 owner.onQuoteRequest(
-                    QuoteAsk(
+                    QuoteRequest(
                         requestID: ask.requestID, requester: peer.nodeID, pool: ask.pool, tenant: ask.tenant, sector: ask.sector,
                         demand: ask.demand, holdFor: ask.holdFor, deadline: ask.deadline),
                     from: peer.nodeID, requesterRegion: peer.region, now: now, rng: &rng), now: now)
@@ -492,14 +493,14 @@ public final class Node: @unchecked Sendable {
             guard let placement = PlacementWire.placement(message) else { return }
             switch placement {
             case .confirm(let ask): perform(owner.onConfirm(ask, from: peer.nodeID, now: now, rng: &rng), now: now)
-            case .release(let ref): perform(owner.onRelease(ref, from: peer.nodeID, now: now), now: now)
-            case .renew(let lease, let by): perform(owner.onRenew(lease, extendBy: by, from: peer.nodeID, now: now), now: now)
+            case .release(let r): perform(owner.onRelease(r.reservation, from: peer.nodeID, now: now), now: now)
+            case .renew(let r): perform(owner.onRenew(r.leaseID, extendBy: r.extendBy, from: peer.nodeID, now: now), now: now)
             default: break
             }
         case .forward(let f):
             perform(
                 requester.onForward(
-                    ForwardAsk(request: f.request, hopLimit: f.hopLimit, path: f.path), from: peer.nodeID, now: now, rng: &rng),
+                    Forward(request: f.request, hopLimit: f.hopLimit, path: f.path), from: peer.nodeID, now: now, rng: &rng),
                 now: now)
         case .quote, .refuse, .confirmed, .leaseStatus, .outcome:
             guard let placement = PlacementWire.placement(message) else { return }
@@ -517,7 +518,7 @@ public final class Node: @unchecked Sendable {
     }
 
     func refuseIndustryPeer(_ peer: NodeID, request: RequestID, pool: ComputeID?, doing: String) {
-        let refusal = Refusal(
+        let refusal = Refuse(
             requestID: request, reason: .unauthorized,
             message: "an industry node may not \(doing) a regional pool: send FORWARD to a regional node", pool: pool)
         send(PlacementWire.wire(.refuse(refusal)), to: peer, address: nil)
@@ -589,12 +590,7 @@ public final class Node: @unchecked Sendable {
         for directive in directives {
             switch directive {
             case .persist(let changes, let version):
-                let entries = changes.map { change in
-                    PlacementLedgerBridge.entry(change) { id in
-                        self.registry.registered.first { $0.descriptor.id == id }.map { ($0.epoch, $0.sequence) } ?? (0, 0)
-                    }
-                }
-                do { try store.commit(entries, ledgerVersion: version, at: now) } catch {
+                do { try store.commit(changes, ledgerVersion: version, at: now) } catch {
                     fatalStop("the ledger could not commit version \(version): \(error)")
                 }
                 ledgerCommits += 1
@@ -618,8 +614,10 @@ public final class Node: @unchecked Sendable {
         case .poolRegistered: []  // published with its descriptor by whoever registered it
         case .holdPlaced(let h): [h.pool]
         case .leaseStarted(let l): [l.lease.pool]
-        case .holdReleased(let id), .holdExpired(let id): owner.hold(id).map { [$0.pool] } ?? owner.snapshot.pools.map(\.id)
-        case .leaseRenewed, .leaseReleased, .leaseExpired: owner.snapshot.pools.map(\.id)
+        case .holdReleased(let id), .holdExpired(let id):
+            owner.hold(id).map { [$0.pool] } ?? owner.snapshot.pools.map(\.descriptor.id)
+        case .leaseRenewed, .leaseReleased, .leaseExpired, .leaseAbandoned: owner.snapshot.pools.map(\.descriptor.id)
+        case .leaseAcknowledged, .leaseReconfirmed: []
         }
     }
 
@@ -628,8 +626,8 @@ public final class Node: @unchecked Sendable {
         case .quoteRequest(let ask):
             perform(owner.onQuoteRequest(ask, from: nodeID, requesterRegion: configuration.region, now: now, rng: &rng), now: now)
         case .confirm(let ask): perform(owner.onConfirm(ask, from: nodeID, now: now, rng: &rng), now: now)
-        case .release(let ref): perform(owner.onRelease(ref, from: nodeID, now: now), now: now)
-        case .renew(let lease, let by): perform(owner.onRenew(lease, extendBy: by, from: nodeID, now: now), now: now)
+        case .release(let r): perform(owner.onRelease(r.reservation, from: nodeID, now: now), now: now)
+        case .renew(let r): perform(owner.onRenew(r.leaseID, extendBy: r.extendBy, from: nodeID, now: now), now: now)
         case .forward(let ask): perform(requester.onForward(ask, from: nodeID, now: now, rng: &rng), now: now)
         case .quote, .refuse, .confirmed, .leaseState, .outcome:
             perform(requester.onMessage(message, from: nodeID, now: now), now: now)
@@ -775,7 +773,7 @@ public final class Node: @unchecked Sendable {
     /// Registers (or replaces) a pool, durably in the ledger; the caller publishes it.
     func register(_ spec: PoolSpec, now: MeshInstant) throws(RegistrationError) -> RegisteredPool {
         let pool = try registry.register(spec)
-        perform(owner.register(pool.descriptor, now: now), now: now)
+        perform(owner.register(pool, now: now), now: now)
         return pool
     }
 
@@ -804,7 +802,7 @@ public final class Node: @unchecked Sendable {
     }
 
     func publishAllPools(now: MeshInstant) {
-        for pool in owner.snapshot.pools { publish(pool, now: now) }
+        for pool in owner.snapshot.pools { publish(pool.descriptor, now: now) }
     }
 
     /// Rebuilds the requester's view from the live inventory: each pool's newest descriptor and

@@ -176,7 +176,7 @@ struct PlacementOracle {
     var violations: [String] = []
     var holdsPlaced = 0, holdsReleased = 0, holdsLapsed = 0, leasesStarted = 0, batches = 0
 
-    mutating func observe(_ entries: [LedgerEntry], node: Int) {
+    mutating func observe(_ entries: [LedgerChange], node: Int) {
         batches += 1
         for entry in entries {
             switch entry {
@@ -217,8 +217,8 @@ struct PlacementOracle {
                 } else if activePerKey[key]! > most {
                     violations.append("idempotency key \(key) holds \(activePerKey[key]!) leases at once, more than \(most)")
                 }
-            case .leaseRenewed: break
-            case .leaseReleased(let id), .leaseExpired(let id):
+            case .leaseRenewed, .leaseAcknowledged, .leaseReconfirmed: break
+            case .leaseReleased(let id), .leaseExpired(let id), .leaseAbandoned(let id):
                 guard let r = leases.removeValue(forKey: id) else {
                     violations.append("node \(node): ended lease \(id) that is not active")
                     continue
@@ -332,7 +332,7 @@ public enum PlacementSimulation {
         var requestID: RequestID
         var content: RequestContent
         var expectedDeliveries: Int
-        var outcome: PlacementOutcome? = nil
+        var outcome: Outcome? = nil
         var deliveries = 0
         var badInput: RefuseReason? = nil
     }
@@ -381,10 +381,11 @@ public enum PlacementSimulation {
             var owner = OwnerLedger(node: id, config: config.placement)
             var store = InMemoryLedgerStore()
             for pool in pools {
-                for case .persist(let changes, let version) in owner.register(pool, now: .zero) {
-                    let entries = changes.map { PlacementLedgerBridge.entry($0, version: { _ in (1, 1) }) }
-                    try! store.commit(entries, ledgerVersion: version, at: .zero)
-                    oracle.observe(entries, node: i)
+                for case .persist(let changes, let version) in owner.register(
+                    RegisteredPool(descriptor: pool, epoch: 1, sequence: 1), now: .zero)
+                {
+                    try! store.commit(changes, ledgerVersion: version, at: .zero)
+                    oracle.observe(changes, node: i)
                 }
             }
             nodes.append(
@@ -446,7 +447,7 @@ public enum PlacementSimulation {
             queue.push(now.milliseconds + latency, .message(from: from, to: target, bytes))
         }
 
-        func deliverToTenant(_ outcome: PlacementOutcome, at node: Int) {
+        func deliverToTenant(_ outcome: Outcome, at node: Int) {
             report.explanationsChecked += 1
             if !outcome.explanation.obeysSumRule {
                 report.violations.append("explanation of \(outcome.requestID) breaks the sum rule")
@@ -505,7 +506,7 @@ public enum PlacementSimulation {
             for directive in directives {
                 switch directive {
                 case .persist(let changes, let version):
-                    let entries = changes.map { PlacementLedgerBridge.entry($0) }
+                    let entries = changes
                     do { try nodes[node].store.commit(entries, ledgerVersion: version, at: now) } catch {
                         report.violations.append("store refused a batch at node \(node): \(error)")
                     }
@@ -619,8 +620,9 @@ public enum PlacementSimulation {
                         nodes[to].owner.onQuoteRequest(
                             ask, from: sender, requesterRegion: nodes[from].region, now: now, rng: &rng), at: to)
                 case .confirm(let ask): perform(nodes[to].owner.onConfirm(ask, from: sender, now: now, rng: &rng), at: to)
-                case .release(let ref): perform(nodes[to].owner.onRelease(ref, from: sender, now: now), at: to)
-                case .renew(let id, let by): perform(nodes[to].owner.onRenew(id, extendBy: by, from: sender, now: now), at: to)
+                case .release(let r): perform(nodes[to].owner.onRelease(r.reservation, from: sender, now: now), at: to)
+                case .renew(let r):
+                    perform(nodes[to].owner.onRenew(r.leaseID, extendBy: r.extendBy, from: sender, now: now), at: to)
                 case .forward(let ask): perform(nodes[to].requester.onForward(ask, from: sender, now: now, rng: &rng), at: to)
                 case .quote, .refuse, .confirmed, .leaseState, .outcome:
                     perform(nodes[to].requester.onMessage(decoded, from: sender, now: now), at: to)

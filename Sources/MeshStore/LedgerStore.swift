@@ -1,72 +1,5 @@
 public import MeshCore
 
-/// A registered pool as stored, with the inventory version it was published at.
-public struct StoredPool: Hashable, Sendable {
-    public var descriptor: PoolDescriptor
-    public var epoch: UInt64
-    public var sequence: UInt64
-
-    public init(descriptor: PoolDescriptor, epoch: UInt64, sequence: UInt64) {
-        self.descriptor = descriptor
-        self.epoch = epoch
-        self.sequence = sequence
-    }
-}
-
-/// One change to the ledger, applied in order within one committed batch.
-public enum LedgerEntry: Hashable, Sendable {
-    case poolRegistered(StoredPool)
-    case holdPlaced(Hold)
-    case holdReleased(HoldID)
-    case holdExpired(HoldID)
-    /// The hold `lease.lease.holdID` became this lease.
-    case leaseStarted(ActiveLease)
-    case leaseRenewed(LeaseID, expiresAt: MeshInstant)
-    case leaseReleased(LeaseID)
-    case leaseExpired(LeaseID)
-
-    /// A short name for the audit trail.
-    public var kind: String {
-        switch self {
-        case .poolRegistered: "pool-registered"
-        case .holdPlaced: "hold-placed"
-        case .holdReleased: "hold-released"
-        case .holdExpired: "hold-expired"
-        case .leaseStarted: "lease-started"
-        case .leaseRenewed: "lease-renewed"
-        case .leaseReleased: "lease-released"
-        case .leaseExpired: "lease-expired"
-        }
-    }
-
-    /// The ID the entry is about, for the audit trail.
-    public var subject: String {
-        switch self {
-        case .poolRegistered(let p): p.descriptor.id.description
-        case .holdPlaced(let h): h.holdID.description
-        case .holdReleased(let id), .holdExpired(let id): id.description
-        case .leaseStarted(let l): l.lease.leaseID.description
-        case .leaseRenewed(let id, _), .leaseReleased(let id), .leaseExpired(let id): id.description
-        }
-    }
-}
-
-/// The live ledger as stored: registered pools, active holds, active leases, in ID order.
-public struct LedgerState: Hashable, Sendable {
-    public var pools: [StoredPool]
-    public var holds: [Hold]
-    public var leases: [ActiveLease]
-    /// The version of the last committed batch.
-    public var ledgerVersion: UInt64
-
-    public init(pools: [StoredPool] = [], holds: [Hold] = [], leases: [ActiveLease] = [], ledgerVersion: UInt64 = 0) {
-        self.pools = pools
-        self.holds = holds
-        self.leases = leases
-        self.ledgerVersion = ledgerVersion
-    }
-}
-
 /// One line of the audit trail: every entry ever committed, in commit order.
 public struct AuditRecord: Hashable, Sendable {
     public var sequence: UInt64
@@ -106,28 +39,40 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
 /// Where a node's ledger lives. `commit` MUST be durable when it returns: the caller sends the
 /// answers that report a batch only after its commit returned.
 public protocol LedgerStore {
-    /// Applies `entries` in order as one transaction stamped `ledgerVersion`; all or nothing.
-    mutating func commit(_ entries: [LedgerEntry], ledgerVersion: UInt64, at: MeshInstant) throws(StoreError)
+    /// Applies every batch in order as one transaction (group commit); all or nothing. The ledger
+    /// version and incarnation stored are the last ones the batches carry.
+    mutating func commit(_ batches: [PersistBatch], at: MeshInstant) throws(StoreError)
     /// The live ledger as committed.
-    func load() throws(StoreError) -> LedgerState
+    func load() throws(StoreError) -> LedgerSnapshot
+    /// The last incarnation committed (0: none).
+    func incarnation() throws(StoreError) -> UInt64
     /// The most recent `limit` audit records, oldest first.
     func audit(limit: Int) throws(StoreError) -> [AuditRecord]
+}
+
+extension LedgerStore {
+    /// Applies one batch of changes as one transaction stamped `ledgerVersion`.
+    public mutating func commit(_ changes: [LedgerChange], ledgerVersion: UInt64, at: MeshInstant) throws(StoreError) {
+        try commit([PersistBatch(changes: changes, ledgerVersion: ledgerVersion)], at: at)
+    }
 }
 
 /// The same protocol in memory, for the simulator and tests: applies batches with the same
 /// consistency checks as the SQLite store and keeps every batch for an oracle to replay.
 public struct InMemoryLedgerStore: LedgerStore, Sendable {
-    public private(set) var state = LedgerState()
-    private var pools: [ComputeID: StoredPool] = [:]
+    private var ledgerVersion: UInt64 = 0
+    private var storedIncarnation: UInt64 = 0
+    private var pools: [ComputeID: RegisteredPool] = [:]
     private var holds: [HoldID: Hold] = [:]
     private var leases: [LeaseID: ActiveLease] = [:]
     private var leasedHolds: Set<HoldID> = []
     private var auditTrail: [AuditRecord] = []
     /// Every committed batch, in order, when `keepsHistory` is true.
-    public private(set) var history: [(ledgerVersion: UInt64, entries: [LedgerEntry])] = []
+    public private(set) var history: [(ledgerVersion: UInt64, changes: [LedgerChange])] = []
     public var keepsHistory: Bool
     /// The most audit records kept in memory.
     public var auditLimit: Int
+    /// Transactions committed (one per call of ``commit(_:at:)``, however many batches it held).
     public private(set) var commitCount = 0
     private var auditSequence: UInt64 = 0
 
@@ -136,35 +81,39 @@ public struct InMemoryLedgerStore: LedgerStore, Sendable {
         self.auditLimit = auditLimit
     }
 
-    public mutating func commit(_ entries: [LedgerEntry], ledgerVersion: UInt64, at: MeshInstant) throws(StoreError) {
+    public mutating func commit(_ batches: [PersistBatch], at: MeshInstant) throws(StoreError) {
         var undo: [Undo] = []
-        for entry in entries {
-            do throws(StoreError) {
-                undo.append(try apply(entry))
-            } catch {
-                for step in undo.reversed() { revert(step) }
-                throw error
+        for batch in batches {
+            for change in batch.changes {
+                do throws(StoreError) {
+                    undo.append(try apply(change))
+                } catch {
+                    for step in undo.reversed() { revert(step) }
+                    throw error
+                }
             }
         }
-        state.ledgerVersion = ledgerVersion
         commitCount += 1
-        for entry in entries {
-            auditSequence += 1
-            auditTrail.append(
-                AuditRecord(
-                    sequence: auditSequence, ledgerVersion: ledgerVersion, at: at, kind: entry.kind, subject: entry.subject)
-            )
+        for batch in batches {
+            if let version = batch.ledgerVersion { ledgerVersion = version }
+            if let incarnation = batch.incarnation { storedIncarnation = incarnation }
+            for change in batch.changes {
+                auditSequence += 1
+                auditTrail.append(
+                    AuditRecord(
+                        sequence: auditSequence, ledgerVersion: ledgerVersion, at: at, kind: change.kind,
+                        subject: change.subject))
+            }
+            if keepsHistory && !batch.changes.isEmpty { history.append((ledgerVersion, batch.changes)) }
         }
         if auditTrail.count > auditLimit * 2 { auditTrail.removeFirst(auditTrail.count - auditLimit) }
-        if keepsHistory { history.append((ledgerVersion, entries)) }
     }
 
     private enum Undo {
-        case pool(ComputeID, StoredPool?)
+        case pool(ComputeID, RegisteredPool?)
         case unplaceHold(HoldID)
         case restoreHold(Hold)
         case unstartLease(Hold, LeaseID)
-        case renew(LeaseID, MeshInstant)
         case restoreLease(ActiveLease)
     }
 
@@ -177,13 +126,12 @@ public struct InMemoryLedgerStore: LedgerStore, Sendable {
             holds[hold.holdID] = hold
             leasedHolds.remove(hold.holdID)
             leases[leaseID] = nil
-        case .renew(let id, let expiresAt): leases[id]?.lease.expiresAt = expiresAt
         case .restoreLease(let lease): leases[lease.lease.leaseID] = lease
         }
     }
 
-    private mutating func apply(_ entry: LedgerEntry) throws(StoreError) -> Undo {
-        switch entry {
+    private mutating func apply(_ change: LedgerChange) throws(StoreError) -> Undo {
+        switch change {
         case .poolRegistered(let pool):
             let previous = pools.updateValue(pool, forKey: pool.descriptor.id)
             return .pool(pool.descriptor.id, previous)
@@ -203,26 +151,38 @@ public struct InMemoryLedgerStore: LedgerStore, Sendable {
             leasedHolds.insert(lease.lease.holdID)
             leases[lease.lease.leaseID] = lease
             return .unstartLease(hold, lease.lease.leaseID)
+        case .leaseAcknowledged(let id):
+            guard let previous = leases[id] else { throw StoreError(.inconsistent, "no active lease \(id)") }
+            leases[id]!.acknowledgeBy = nil
+            return .restoreLease(previous)
+        case .leaseReconfirmed(let id, let by):
+            guard let previous = leases[id] else { throw StoreError(.inconsistent, "no active lease \(id)") }
+            leases[id]!.acknowledgeBy = by
+            return .restoreLease(previous)
         case .leaseRenewed(let id, let expiresAt):
-            guard let previous = leases[id]?.lease.expiresAt else { throw StoreError(.inconsistent, "no active lease \(id)") }
+            guard let previous = leases[id] else { throw StoreError(.inconsistent, "no active lease \(id)") }
             leases[id]!.lease.expiresAt = expiresAt
-            return .renew(id, previous)
-        case .leaseReleased(let id), .leaseExpired(let id):
+            return .restoreLease(previous)
+        case .leaseReleased(let id), .leaseExpired(let id), .leaseAbandoned(let id):
             guard let lease = leases.removeValue(forKey: id) else { throw StoreError(.inconsistent, "no active lease \(id)") }
             return .restoreLease(lease)
         }
     }
 
-    public func load() throws(StoreError) -> LedgerState {
-        LedgerState(
+    public func load() throws(StoreError) -> LedgerSnapshot {
+        LedgerSnapshot(
             pools: pools.values.sorted { $0.descriptor.id < $1.descriptor.id },
             holds: holds.values.sorted { $0.holdID < $1.holdID },
-            leases: leases.values.sorted { $0.lease.leaseID < $1.lease.leaseID }, ledgerVersion: state.ledgerVersion)
+            leases: leases.values.sorted { $0.lease.leaseID < $1.lease.leaseID }, ledgerVersion: ledgerVersion)
     }
+
+    public func incarnation() throws(StoreError) -> UInt64 { storedIncarnation }
 
     public func audit(limit: Int) throws(StoreError) -> [AuditRecord] { Array(auditTrail.suffix(limit)) }
 
     /// Active holds and leases, without sorting (for oracles that only count).
     public var activeHoldCount: Int { holds.count }
     public var activeLeaseCount: Int { leases.count }
+    /// The live lease with this ID, if any (for oracles).
+    public func activeLease(_ id: LeaseID) -> ActiveLease? { leases[id] }
 }

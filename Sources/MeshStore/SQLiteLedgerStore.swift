@@ -10,8 +10,9 @@ public import MeshCore
 /// `Sendable`: one owner uses it at a time (``DurableLedger`` is the actor that owns one).
 ///
 /// Tables: `pools` (registered pools), `holds` and `leases` (every reservation with its state:
-/// active rows have state 1 = held or 2 = leased), `audit` (every entry ever committed, in order)
-/// and `meta` (the ledger version). `leases.hold_id` is UNIQUE: one hold can never become two
+/// active rows have state 1 = held or 2 = leased; ended leases 3 released, 4 expired, 5 abandoned
+/// because never acknowledged; `acknowledge_by` is NULL once the holder acknowledged), `audit`
+/// (every change ever committed, in order) and `meta` (the ledger version and the incarnation). `leases.hold_id` is UNIQUE: one hold can never become two
 /// leases, even across a crash and a retried confirm.
 public final class SQLiteLedgerStore: LedgerStore {
     private var db: OpaquePointer?
@@ -34,12 +35,14 @@ public final class SQLiteLedgerStore: LedgerStore {
             lease_id TEXT PRIMARY KEY, hold_id TEXT NOT NULL UNIQUE, request_id TEXT NOT NULL, requester TEXT NOT NULL,
             pool TEXT NOT NULL, tenant TEXT NOT NULL, units INTEGER NOT NULL, memory INTEGER NOT NULL,
             accelerators INTEGER NOT NULL, accelerator_group INTEGER, price INTEGER NOT NULL, starts_at INTEGER NOT NULL,
-            expires_at INTEGER NOT NULL, idempotency_key TEXT NOT NULL, state INTEGER NOT NULL, ended_at INTEGER) STRICT;
+            expires_at INTEGER NOT NULL, idempotency_key TEXT NOT NULL, state INTEGER NOT NULL, ended_at INTEGER,
+            acknowledge_by INTEGER) STRICT;
         CREATE INDEX IF NOT EXISTS leases_active ON leases(state) WHERE state = 2;
         CREATE TABLE IF NOT EXISTS audit (
             seq INTEGER PRIMARY KEY, ledger_version INTEGER NOT NULL, at INTEGER NOT NULL, kind TEXT NOT NULL,
             subject TEXT NOT NULL) STRICT;
         INSERT OR IGNORE INTO meta(key, value) VALUES ('ledger_version', 0);
+        INSERT OR IGNORE INTO meta(key, value) VALUES ('incarnation', 0);
         """
 
     /// Opens (creating if needed) the ledger at `path` with the durable settings.
@@ -59,7 +62,15 @@ public final class SQLiteLedgerStore: LedgerStore {
         try exec("PRAGMA synchronous=FULL")
         try exec("PRAGMA busy_timeout=5000")
         try exec(SQLiteLedgerStore.schema)
+        try migrate()
         guard try journalMode() == "wal" else { throw StoreError(.io, "\(path): the journal could not be switched to WAL") }
+    }
+
+    /// Brings a ledger written by an earlier version up to this schema: leases gained
+    /// `acknowledge_by` (leases stored before acknowledgements existed count as acknowledged).
+    private func migrate() throws(StoreError) {
+        let columns = try query("PRAGMA table_info(leases)", bind: []) { row in row.text(1) }
+        if !columns.contains("acknowledge_by") { try exec("ALTER TABLE leases ADD COLUMN acknowledge_by INTEGER") }
     }
 
     deinit {
@@ -79,16 +90,23 @@ public final class SQLiteLedgerStore: LedgerStore {
 
     // MARK: - LedgerStore
 
-    public func commit(_ entries: [LedgerEntry], ledgerVersion: UInt64, at: MeshInstant) throws(StoreError) {
+    public func commit(_ batches: [PersistBatch], at: MeshInstant) throws(StoreError) {
         try exec("BEGIN IMMEDIATE")
         do throws(StoreError) {
-            for entry in entries {
-                try apply(entry, at: at)
-                try run(
-                    "INSERT INTO audit(ledger_version, at, kind, subject) VALUES (?, ?, ?, ?)",
-                    [.int(ledgerVersion), .int(at.milliseconds), .text(entry.kind), .text(entry.subject)])
+            var version: UInt64? = nil
+            var incarnation: UInt64? = nil
+            for batch in batches {
+                if let v = batch.ledgerVersion { version = v }
+                if let i = batch.incarnation { incarnation = i }
+                for change in batch.changes {
+                    try apply(change, at: at)
+                    try run(
+                        "INSERT INTO audit(ledger_version, at, kind, subject) VALUES (?, ?, ?, ?)",
+                        [.int(version ?? 0), .int(at.milliseconds), .text(change.kind), .text(change.subject)])
+                }
             }
-            try run("UPDATE meta SET value = ? WHERE key = 'ledger_version'", [.int(ledgerVersion)])
+            if let version { try run("UPDATE meta SET value = ? WHERE key = 'ledger_version'", [.int(version)]) }
+            if let incarnation { try run("UPDATE meta SET value = ? WHERE key = 'incarnation'", [.int(incarnation)]) }
             try exec("COMMIT")
         } catch {
             try? exec("ROLLBACK")
@@ -96,14 +114,23 @@ public final class SQLiteLedgerStore: LedgerStore {
         }
     }
 
-    public func load() throws(StoreError) -> LedgerState {
+    /// Applies one batch of changes as one transaction stamped `ledgerVersion`.
+    public func commit(_ changes: [LedgerChange], ledgerVersion: UInt64, at: MeshInstant) throws(StoreError) {
+        try commit([PersistBatch(changes: changes, ledgerVersion: ledgerVersion)], at: at)
+    }
+
+    public func incarnation() throws(StoreError) -> UInt64 {
+        try query("SELECT value FROM meta WHERE key = 'incarnation'", bind: []) { row in row.uint(0) }.first ?? 0
+    }
+
+    public func load() throws(StoreError) -> LedgerSnapshot {
         let pools = try query("SELECT descriptor, epoch, sequence FROM pools ORDER BY id", bind: []) { row throws(StoreError) in
             let text = row.text(0)
             let descriptor: PoolDescriptor
             do { descriptor = try decoder.decode(PoolDescriptor.self, from: Data(text.utf8)) } catch {
                 throw StoreError(.corrupt, "pool descriptor does not decode: \(error)")
             }
-            return StoredPool(descriptor: descriptor, epoch: row.uint(1), sequence: row.uint(2))
+            return RegisteredPool(descriptor: descriptor, epoch: row.uint(1), sequence: row.uint(2))
         }
         let holds = try query(
             """
@@ -125,7 +152,8 @@ public final class SQLiteLedgerStore: LedgerStore {
         let leases = try query(
             """
             SELECT lease_id, hold_id, request_id, requester, pool, tenant, units, memory, accelerators, accelerator_group,
-                   price, starts_at, expires_at, idempotency_key FROM leases WHERE state = 2 ORDER BY lease_id
+                   price, starts_at, expires_at, idempotency_key, acknowledge_by FROM leases WHERE state = 2
+            ORDER BY lease_id
             """, bind: []
         ) { row throws(StoreError) in
             let lease = Lease(
@@ -140,10 +168,10 @@ public final class SQLiteLedgerStore: LedgerStore {
                 lease: lease, acceleratorGroup: row.optionalInt(9),
                 requester: try vocabulary { () throws(VocabularyError) in try NodeID(hex: row.text(3)) },
                 requestID: try vocabulary { () throws(VocabularyError) in try RequestID(hex: row.text(2)) },
-                idempotencyKey: row.text(13))
+                idempotencyKey: row.text(13), acknowledgeBy: row.optionalInt(14).map { MeshInstant(milliseconds: UInt64($0)) })
         }
         let version = try query("SELECT value FROM meta WHERE key = 'ledger_version'", bind: []) { row in row.uint(0) }.first ?? 0
-        return LedgerState(pools: pools, holds: holds, leases: leases, ledgerVersion: version)
+        return LedgerSnapshot(pools: pools, holds: holds, leases: leases, ledgerVersion: version)
     }
 
     public func audit(limit: Int) throws(StoreError) -> [AuditRecord] {
@@ -173,8 +201,8 @@ public final class SQLiteLedgerStore: LedgerStore {
 
     // MARK: - Applying entries
 
-    private func apply(_ entry: LedgerEntry, at: MeshInstant) throws(StoreError) {
-        switch entry {
+    private func apply(_ change: LedgerChange, at: MeshInstant) throws(StoreError) {
+        switch change {
         case .poolRegistered(let pool):
             let json: String
             do { json = String(decoding: try encoder.encode(pool.descriptor), as: UTF8.self) } catch {
@@ -198,7 +226,7 @@ public final class SQLiteLedgerStore: LedgerStore {
                     .int(h.createdAt.milliseconds), .int(h.expiresAt.milliseconds),
                 ])
         case .holdReleased(let id), .holdExpired(let id):
-            let state: Int64 = if case .holdReleased = entry { 3 } else { 4 }
+            let state: Int64 = if case .holdReleased = change { 3 } else { 4 }
             try run(
                 "UPDATE holds SET state = ?, ended_at = ? WHERE hold_id = ? AND state = 1",
                 [.int(UInt64(state)), .int(at.milliseconds), .text(id.description)], expectChanges: 1)
@@ -210,8 +238,8 @@ public final class SQLiteLedgerStore: LedgerStore {
             try run(
                 """
                 INSERT INTO leases(lease_id, hold_id, request_id, requester, pool, tenant, units, memory, accelerators,
-                                   accelerator_group, price, starts_at, expires_at, idempotency_key, state)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 2)
+                                   accelerator_group, price, starts_at, expires_at, idempotency_key, state, acknowledge_by)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 2, ?)
                 """,
                 [
                     .text(l.leaseID.description), .text(l.holdID.description), .text(s.requestID.description),
@@ -219,15 +247,28 @@ public final class SQLiteLedgerStore: LedgerStore {
                     .text(l.pool.description), .text(l.tenant.name), .int(l.computeUnits), .int(l.memoryMiB),
                     .int(UInt64(l.acceleratorCount)), s.acceleratorGroup.map { .int(UInt64($0)) } ?? .null,
                     .int(l.pricePerUnitHour.microYuan), .int(l.startsAt.milliseconds), .int(l.expiresAt.milliseconds),
-                    .text(s.idempotencyKey),
+                    .text(s.idempotencyKey), s.acknowledgeBy.map { .int($0.milliseconds) } ?? .null,
                 ])
+        case .leaseAcknowledged(let id):
+            try run(
+                "UPDATE leases SET acknowledge_by = NULL WHERE lease_id = ? AND state = 2", [.text(id.description)],
+                expectChanges: 1)
+        case .leaseReconfirmed(let id, let by):
+            try run(
+                "UPDATE leases SET acknowledge_by = ? WHERE lease_id = ? AND state = 2",
+                [.int(by.milliseconds), .text(id.description)], expectChanges: 1)
         case .leaseRenewed(let id, let expiresAt):
             try run(
                 "UPDATE leases SET expires_at = ? WHERE lease_id = ? AND state = 2",
                 [.int(expiresAt.milliseconds), .text(id.description)],
                 expectChanges: 1)
-        case .leaseReleased(let id), .leaseExpired(let id):
-            let state: Int64 = if case .leaseReleased = entry { 3 } else { 4 }
+        case .leaseReleased(let id), .leaseExpired(let id), .leaseAbandoned(let id):
+            let state: Int64 =
+                switch change {
+                case .leaseReleased: 3
+                case .leaseExpired: 4
+                default: 5
+                }
             try run(
                 "UPDATE leases SET state = ?, ended_at = ? WHERE lease_id = ? AND state = 2",
                 [.int(UInt64(state)), .int(at.milliseconds), .text(id.description)], expectChanges: 1)
@@ -257,7 +298,7 @@ public final class SQLiteLedgerStore: LedgerStore {
 
     private func errorMessage() -> String { db.map { String(cString: sqlite3_errmsg($0)) } ?? "closed" }
 
-    private func exec(_ sql: String) throws(StoreError) {
+    func exec(_ sql: String) throws(StoreError) {
         var message: UnsafeMutablePointer<CChar>? = nil
         let rc = sqlite3_exec(db, sql, nil, nil, &message)
         if rc != SQLITE_OK {
@@ -323,21 +364,4 @@ public final class SQLiteLedgerStore: LedgerStore {
 /// Parses stored text back into vocabulary; a failure means the file was damaged or edited.
 func vocabulary<T>(_ parse: () throws(VocabularyError) -> T) throws(StoreError) -> T {
     do { return try parse() } catch { throw StoreError(.corrupt, error.description) }
-}
-
-/// The actor that owns one SQLite ledger connection: every commit and read runs on its serial
-/// executor, so the connection has exactly one user at a time (DESIGN.md §7).
-public actor DurableLedger {
-    private let store: SQLiteLedgerStore
-
-    public init(path: String) throws(StoreError) { store = try SQLiteLedgerStore(path: path) }
-
-    /// Commits a batch; durable when this returns.
-    public func commit(_ entries: [LedgerEntry], ledgerVersion: UInt64, at: MeshInstant) throws(StoreError) {
-        try store.commit(entries, ledgerVersion: ledgerVersion, at: at)
-    }
-
-    public func load() throws(StoreError) -> LedgerState { try store.load() }
-
-    public func audit(limit: Int) throws(StoreError) -> [AuditRecord] { try store.audit(limit: limit) }
 }

@@ -50,20 +50,10 @@ extension WireReader {
     }
 }
 
-/// SWIM direct probe ("ping"): are you alive? Answered by ``ProbeAck``.
-public struct Probe: WireMessageBody, Hashable, Codable {
-    public static let messageType = MessageType.probe
-    public var from: NodeID
-    public var fromIncarnation: UInt64
-    public var target: NodeID
-    public var updates: [MemberUpdate]
+// MARK: - Message bodies (the data types live in MeshCore's LivenessMessages.swift)
 
-    public init(from: NodeID, fromIncarnation: UInt64, target: NodeID, updates: [MemberUpdate] = []) {
-        self.from = from
-        self.fromIncarnation = fromIncarnation
-        self.target = target
-        self.updates = updates
-    }
+extension Probe: WireMessageBody {
+    public static let messageType = MessageType.probe
 
     public func encode(to writer: inout WireWriter) {
         from.encode(to: &writer)
@@ -74,28 +64,17 @@ public struct Probe: WireMessageBody, Hashable, Codable {
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
-        from = try NodeID(from: &reader)
-        fromIncarnation = try reader.readUVarint("incarnation")
-        target = try NodeID(from: &reader)
-        updates = try reader.readUpdates()
+        let from = try NodeID(from: &reader)
+        let incarnation = try reader.readUVarint("incarnation")
+        let target = try NodeID(from: &reader)
+        let updates = try reader.readUpdates()
         try reader.skipTaggedFields("probe")
+        self = Probe(from: from, fromIncarnation: incarnation, target: target, updates: updates)
     }
 }
 
-/// SWIM ack: `target` is alive at `incarnation`. Sent by the target itself, or relayed by a
-/// helper of an indirect probe.
-public struct ProbeAck: WireMessageBody, Hashable, Codable {
+extension ProbeAck: WireMessageBody {
     public static let messageType = MessageType.probeAck
-    /// The node that was probed and answered.
-    public var target: NodeID
-    public var incarnation: UInt64
-    public var updates: [MemberUpdate]
-
-    public init(target: NodeID, incarnation: UInt64, updates: [MemberUpdate] = []) {
-        self.target = target
-        self.incarnation = incarnation
-        self.updates = updates
-    }
 
     public func encode(to writer: inout WireWriter) {
         target.encode(to: &writer)
@@ -105,30 +84,16 @@ public struct ProbeAck: WireMessageBody, Hashable, Codable {
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
-        target = try NodeID(from: &reader)
-        incarnation = try reader.readUVarint("incarnation")
-        updates = try reader.readUpdates()
+        let target = try NodeID(from: &reader)
+        let incarnation = try reader.readUVarint("incarnation")
+        let updates = try reader.readUpdates()
         try reader.skipTaggedFields("probe ack")
+        self = ProbeAck(target: target, incarnation: incarnation, updates: updates)
     }
 }
 
-/// SWIM ping-req: please probe `target` for me and relay its ack (Lifeguard: and send a NACK if
-/// it does not answer in time, so I learn that you, the helper, are alive).
-public struct IndirectProbe: WireMessageBody, Hashable, Codable {
+extension IndirectProbe: WireMessageBody {
     public static let messageType = MessageType.indirectProbe
-    public var from: NodeID
-    public var target: NodeID
-    public var targetAddress: NetAddress
-    public var wantsNack: Bool
-    public var updates: [MemberUpdate]
-
-    public init(from: NodeID, target: NodeID, targetAddress: NetAddress, wantsNack: Bool = true, updates: [MemberUpdate] = []) {
-        self.from = from
-        self.target = target
-        self.targetAddress = targetAddress
-        self.wantsNack = wantsNack
-        self.updates = updates
-    }
 
     public func encode(to writer: inout WireWriter) {
         from.encode(to: &writer)
@@ -140,25 +105,18 @@ public struct IndirectProbe: WireMessageBody, Hashable, Codable {
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
-        from = try NodeID(from: &reader)
-        target = try NodeID(from: &reader)
-        targetAddress = try NetAddress(from: &reader)
-        wantsNack = try reader.readBool("wants nack")
-        updates = try reader.readUpdates()
+        let from = try NodeID(from: &reader)
+        let target = try NodeID(from: &reader)
+        let address = try NetAddress(from: &reader)
+        let wantsNack = try reader.readBool("wants nack")
+        let updates = try reader.readUpdates()
         try reader.skipTaggedFields("indirect probe")
+        self = IndirectProbe(from: from, target: target, targetAddress: address, wantsNack: wantsNack, updates: updates)
     }
 }
 
-/// Lifeguard nack: the helper tried `target` and heard nothing in time.
-public struct Nack: WireMessageBody, Hashable, Codable {
+extension Nack: WireMessageBody {
     public static let messageType = MessageType.nack
-    public var helper: NodeID
-    public var target: NodeID
-
-    public init(helper: NodeID, target: NodeID) {
-        self.helper = helper
-        self.target = target
-    }
 
     public func encode(to writer: inout WireWriter) {
         helper.encode(to: &writer)
@@ -167,8 +125,9 @@ public struct Nack: WireMessageBody, Hashable, Codable {
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
-        helper = try NodeID(from: &reader)
-        target = try NodeID(from: &reader)
+        let helper = try NodeID(from: &reader)
+        let target = try NodeID(from: &reader)
         try reader.skipTaggedFields("nack")
+        self = Nack(helper: helper, target: target)
     }
 }

@@ -142,7 +142,7 @@ extension PlacementRequest: WireMessageBody {
         let deadline = try MeshInstant(from: &reader)
         let origin = try NodeID(from: &reader)
         try reader.skipTaggedFields("placement request")
-        self.init(
+        self = PlacementRequest(
             requestID: requestID, tenant: tenant, sector: sector, idempotencyKey: key, demand: demand,
             constraints: constraints, weights: weights, leaseDuration: leaseDuration, deadline: deadline, origin: origin)
     }
@@ -206,34 +206,15 @@ extension Lease: WireCodable {
     }
 }
 
-// MARK: - QUOTE_REQUEST
+// MARK: - Placement message bodies (the data types live in MeshCore's PlacementMessages.swift)
+//
+// The decoding initialisers end with `self = T(...)`, not `self.init(...)`: Swift 6.3 at -Onone
+// miscompiles a delegating initialiser with typed throws when a value with a UInt128 enum payload
+// (ReservationRef) is live across a throwing call, and the debug build crashes on a misaligned
+// load (Tests/MeshWireTests/ToolchainWorkaroundTests.swift keeps the reproducer).
 
-/// Asks a pool's owner for a firm quote: re-check your ledger, hold the capacity for `holdFor`,
-/// and answer with QUOTE or REFUSE.
-public struct QuoteRequest: WireMessageBody, Hashable, Codable {
+extension QuoteRequest: WireMessageBody {
     public static let messageType = MessageType.quoteRequest
-    public var requestID: RequestID
-    public var requester: NodeID
-    public var pool: ComputeID
-    public var tenant: TenantID
-    public var sector: Sector
-    public var demand: Demand
-    public var holdFor: MeshDuration
-    public var deadline: MeshInstant
-
-    public init(
-        requestID: RequestID, requester: NodeID, pool: ComputeID, tenant: TenantID, sector: Sector, demand: Demand,
-        holdFor: MeshDuration, deadline: MeshInstant
-    ) {
-        self.requestID = requestID
-        self.requester = requester
-        self.pool = pool
-        self.tenant = tenant
-        self.sector = sector
-        self.demand = demand
-        self.holdFor = holdFor
-        self.deadline = deadline
-    }
 
     public func encode(to writer: inout WireWriter) {
         writer.write(requestID)
@@ -248,48 +229,23 @@ public struct QuoteRequest: WireMessageBody, Hashable, Codable {
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
-        requestID = try reader.readID("request ID")
-        requester = try NodeID(from: &reader)
-        pool = try ComputeID(from: &reader)
-        tenant = try TenantID(from: &reader)
-        sector = try Sector(from: &reader)
-        demand = try Demand(from: &reader)
-        holdFor = try MeshDuration(from: &reader)
-        deadline = try MeshInstant(from: &reader)
+        let requestID: RequestID = try reader.readID("request ID")
+        let requester = try NodeID(from: &reader)
+        let pool = try ComputeID(from: &reader)
+        let tenant = try TenantID(from: &reader)
+        let sector = try Sector(from: &reader)
+        let demand = try Demand(from: &reader)
+        let holdFor = try MeshDuration(from: &reader)
+        let deadline = try MeshInstant(from: &reader)
         try reader.skipTaggedFields("quote request")
+        self = QuoteRequest(
+            requestID: requestID, requester: requester, pool: pool, tenant: tenant, sector: sector, demand: demand,
+            holdFor: holdFor, deadline: deadline)
     }
 }
 
-// MARK: - QUOTE
-
-/// A firm quote: the owner holds the capacity under `holdID` until `holdExpiresAt`.
-public struct Quote: WireMessageBody, Hashable, Codable {
+extension Quote: WireMessageBody {
     public static let messageType = MessageType.quote
-    public var requestID: RequestID
-    public var holdID: HoldID
-    public var pool: ComputeID
-    public var computeUnits: UInt64
-    public var memoryMiB: UInt64
-    public var acceleratorCount: UInt32
-    public var pricePerUnitHour: Price
-    public var holdExpiresAt: MeshInstant
-    /// The owner's ledger version after placing the hold (for explanations and audits).
-    public var ledgerVersion: UInt64
-
-    public init(
-        requestID: RequestID, holdID: HoldID, pool: ComputeID, computeUnits: UInt64, memoryMiB: UInt64,
-        acceleratorCount: UInt32, pricePerUnitHour: Price, holdExpiresAt: MeshInstant, ledgerVersion: UInt64
-    ) {
-        self.requestID = requestID
-        self.holdID = holdID
-        self.pool = pool
-        self.computeUnits = computeUnits
-        self.memoryMiB = memoryMiB
-        self.acceleratorCount = acceleratorCount
-        self.pricePerUnitHour = pricePerUnitHour
-        self.holdExpiresAt = holdExpiresAt
-        self.ledgerVersion = ledgerVersion
-    }
 
     public func encode(to writer: inout WireWriter) {
         writer.write(requestID)
@@ -305,41 +261,25 @@ public struct Quote: WireMessageBody, Hashable, Codable {
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
-        requestID = try reader.readID("request ID")
-        holdID = try reader.readID("hold ID")
-        pool = try ComputeID(from: &reader)
-        computeUnits = try reader.readUVarint("compute units")
-        memoryMiB = try reader.readUVarint("memory MiB")
-        acceleratorCount = try reader.readUVarint32("accelerator count")
-        pricePerUnitHour = try Price(from: &reader)
-        holdExpiresAt = try MeshInstant(from: &reader)
-        ledgerVersion = try reader.readUVarint("ledger version")
+        let requestID: RequestID = try reader.readID("request ID")
+        let holdID: HoldID = try reader.readID("hold ID")
+        let pool = try ComputeID(from: &reader)
+        let computeUnits = try reader.readUVarint("compute units")
+        let memoryMiB = try reader.readUVarint("memory MiB")
+        let acceleratorCount = try reader.readUVarint32("accelerator count")
+        let price = try Price(from: &reader)
+        let holdExpiresAt = try MeshInstant(from: &reader)
+        let ledgerVersion = try reader.readUVarint("ledger version")
         try reader.skipTaggedFields("quote")
+        self = Quote(
+            requestID: requestID, holdID: holdID, pool: pool, computeUnits: computeUnits, memoryMiB: memoryMiB,
+            acceleratorCount: acceleratorCount, pricePerUnitHour: price, holdExpiresAt: holdExpiresAt,
+            ledgerVersion: ledgerVersion)
     }
 }
 
-// MARK: - REFUSE
-
-/// A refusal of a PLACE, QUOTE_REQUEST, CONFIRM, RENEW or FORWARD, with the reason and, from an
-/// owner, its fresh availability so the requester's view heals at once.
-public struct Refuse: WireMessageBody, Hashable, Codable {
+extension Refuse: WireMessageBody {
     public static let messageType = MessageType.refuse
-    public var requestID: RequestID
-    public var reason: RefuseReason
-    public var message: String
-    public var pool: ComputeID?
-    public var freshAvailability: PoolAvailability?
-
-    public init(
-        requestID: RequestID, reason: RefuseReason, message: String, pool: ComputeID? = nil,
-        freshAvailability: PoolAvailability? = nil
-    ) {
-        self.requestID = requestID
-        self.reason = reason
-        self.message = message
-        self.pool = pool
-        self.freshAvailability = freshAvailability
-    }
 
     public func encode(to writer: inout WireWriter) {
         writer.write(requestID)
@@ -351,33 +291,20 @@ public struct Refuse: WireMessageBody, Hashable, Codable {
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
-        requestID = try reader.readID("request ID")
-        reason = try reader.readEnum("refuse reason")
-        message = try reader.readString(maxBytes: FieldLimits.maxTextBytes, "message")
-        pool = try reader.readOptional("pool") { (r: inout WireReader) throws(WireError) in try ComputeID(from: &r) }
-        freshAvailability = try reader.readOptional("fresh availability") { (r: inout WireReader) throws(WireError) in
+        let requestID: RequestID = try reader.readID("request ID")
+        let reason: RefuseReason = try reader.readEnum("refuse reason")
+        let message = try reader.readString(maxBytes: FieldLimits.maxTextBytes, "message")
+        let pool = try reader.readOptional("pool") { (r: inout WireReader) throws(WireError) in try ComputeID(from: &r) }
+        let fresh = try reader.readOptional("fresh availability") { (r: inout WireReader) throws(WireError) in
             try PoolAvailability(from: &r)
         }
         try reader.skipTaggedFields("refuse")
+        self = Refuse(requestID: requestID, reason: reason, message: message, pool: pool, freshAvailability: fresh)
     }
 }
 
-// MARK: - CONFIRM / CONFIRMED
-
-/// Turns a hold into a lease. The owner MUST answer only after the lease is durably recorded.
-public struct Confirm: WireMessageBody, Hashable, Codable {
+extension Confirm: WireMessageBody {
     public static let messageType = MessageType.confirm
-    public var requestID: RequestID
-    public var holdID: HoldID
-    public var idempotencyKey: String
-    public var leaseDuration: MeshDuration
-
-    public init(requestID: RequestID, holdID: HoldID, idempotencyKey: String, leaseDuration: MeshDuration) {
-        self.requestID = requestID
-        self.holdID = holdID
-        self.idempotencyKey = idempotencyKey
-        self.leaseDuration = leaseDuration
-    }
 
     public func encode(to writer: inout WireWriter) {
         precondition(!idempotencyKey.isEmpty, "an idempotency key must not be empty")
@@ -389,24 +316,17 @@ public struct Confirm: WireMessageBody, Hashable, Codable {
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
-        requestID = try reader.readID("request ID")
-        holdID = try reader.readID("hold ID")
-        idempotencyKey = try reader.readIdempotencyKey()
-        leaseDuration = try MeshDuration(from: &reader)
+        let requestID: RequestID = try reader.readID("request ID")
+        let holdID: HoldID = try reader.readID("hold ID")
+        let key = try reader.readIdempotencyKey()
+        let leaseDuration = try MeshDuration(from: &reader)
         try reader.skipTaggedFields("confirm")
+        self = Confirm(requestID: requestID, holdID: holdID, idempotencyKey: key, leaseDuration: leaseDuration)
     }
 }
 
-/// The owner's answer to CONFIRM: the lease, durably recorded.
-public struct Confirmed: WireMessageBody, Hashable, Codable {
+extension Confirmed: WireMessageBody {
     public static let messageType = MessageType.confirmed
-    public var requestID: RequestID
-    public var lease: Lease
-
-    public init(requestID: RequestID, lease: Lease) {
-        self.requestID = requestID
-        self.lease = lease
-    }
 
     public func encode(to writer: inout WireWriter) {
         writer.write(requestID)
@@ -415,20 +335,15 @@ public struct Confirmed: WireMessageBody, Hashable, Codable {
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
-        requestID = try reader.readID("request ID")
-        lease = try Lease(from: &reader)
+        let requestID: RequestID = try reader.readID("request ID")
+        let lease = try Lease(from: &reader)
         try reader.skipTaggedFields("confirmed")
+        self = Confirmed(requestID: requestID, lease: lease)
     }
 }
 
-// MARK: - RELEASE / RENEW / LEASE_STATE
-
-/// Gives back a hold or a lease. Answered by LEASE_STATE.
-public struct Release: WireMessageBody, Hashable, Codable {
+extension Release: WireMessageBody {
     public static let messageType = MessageType.release
-    public var reservation: ReservationRef
-
-    public init(reservation: ReservationRef) { self.reservation = reservation }
 
     public func encode(to writer: inout WireWriter) {
         reservation.encode(to: &writer)
@@ -436,22 +351,14 @@ public struct Release: WireMessageBody, Hashable, Codable {
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
-        reservation = try ReservationRef(from: &reader)
+        let reservation = try ReservationRef(from: &reader)
         try reader.skipTaggedFields("release")
+        self = Release(reservation: reservation)
     }
 }
 
-/// Extends a lease by `extendBy` from its current expiry. Always answered by LEASE_STATE: `leased`
-/// with the new expiry, or `expired` / `released` / `unknown` when there is nothing to renew.
-public struct Renew: WireMessageBody, Hashable, Codable {
+extension Renew: WireMessageBody {
     public static let messageType = MessageType.renew
-    public var leaseID: LeaseID
-    public var extendBy: MeshDuration
-
-    public init(leaseID: LeaseID, extendBy: MeshDuration) {
-        self.leaseID = leaseID
-        self.extendBy = extendBy
-    }
 
     public func encode(to writer: inout WireWriter) {
         writer.write(leaseID)
@@ -460,25 +367,15 @@ public struct Renew: WireMessageBody, Hashable, Codable {
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
-        leaseID = try reader.readID("lease ID")
-        extendBy = try MeshDuration(from: &reader)
+        let leaseID: LeaseID = try reader.readID("lease ID")
+        let extendBy = try MeshDuration(from: &reader)
         try reader.skipTaggedFields("renew")
+        self = Renew(leaseID: leaseID, extendBy: extendBy)
     }
 }
 
-/// A reservation's state at its owner, after RELEASE or RENEW.
-public struct LeaseStatus: WireMessageBody, Hashable, Codable {
+extension LeaseStatus: WireMessageBody {
     public static let messageType = MessageType.leaseState
-    public var reservation: ReservationRef
-    public var state: ReservationState
-    /// When it expires (or expired); zero for `unknown`.
-    public var expiresAt: MeshInstant
-
-    public init(reservation: ReservationRef, state: ReservationState, expiresAt: MeshInstant) {
-        self.reservation = reservation
-        self.state = state
-        self.expiresAt = expiresAt
-    }
 
     public func encode(to writer: inout WireWriter) {
         reservation.encode(to: &writer)
@@ -488,29 +385,16 @@ public struct LeaseStatus: WireMessageBody, Hashable, Codable {
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
-        reservation = try ReservationRef(from: &reader)
-        state = try reader.readEnum("reservation state")
-        expiresAt = try MeshInstant(from: &reader)
+        let reservation = try ReservationRef(from: &reader)
+        let state: ReservationState = try reader.readEnum("reservation state")
+        let expiresAt = try MeshInstant(from: &reader)
         try reader.skipTaggedFields("lease state")
+        self = LeaseStatus(reservation: reservation, state: state, expiresAt: expiresAt)
     }
 }
 
-// MARK: - FORWARD
-
-/// A placement request passed upward (industry → regional) or sideways (regional → regional,
-/// spillover). `path` lists the nodes it has passed, origin first; a node that finds itself on
-/// the path refuses with `loopDetected`, and `hopLimit` counts down to zero.
-public struct Forward: WireMessageBody, Hashable, Codable {
+extension Forward: WireMessageBody {
     public static let messageType = MessageType.forward
-    public var request: PlacementRequest
-    public var hopLimit: UInt8
-    public var path: [NodeID]
-
-    public init(request: PlacementRequest, hopLimit: UInt8, path: [NodeID]) {
-        self.request = request
-        self.hopLimit = hopLimit
-        self.path = path
-    }
 
     public func encode(to writer: inout WireWriter) {
         precondition(Int(hopLimit) <= FieldLimits.maxPathNodes, "hop limit \(hopLimit) > \(FieldLimits.maxPathNodes)")
@@ -521,14 +405,15 @@ public struct Forward: WireMessageBody, Hashable, Codable {
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
-        request = try PlacementRequest(from: &reader)
+        let request = try PlacementRequest(from: &reader)
         let hopOffset = reader.offset
-        hopLimit = try reader.readU8("hop limit")
+        let hopLimit = try reader.readU8("hop limit")
         if Int(hopLimit) > FieldLimits.maxPathNodes {
             throw WireError(.invalidValue, at: hopOffset, "hop limit \(hopLimit) exceeds \(FieldLimits.maxPathNodes)")
         }
-        path = try reader.readNodePath()
+        let path = try reader.readNodePath()
         try reader.skipTaggedFields("forward")
+        self = Forward(request: request, hopLimit: hopLimit, path: path)
     }
 }
 
@@ -632,21 +517,8 @@ extension Explanation: WireCodable {
 
 // MARK: - OUTCOME
 
-/// The final answer to a PLACE or FORWARD: the leases made, or the refusal, with the
-/// explanation of the decision.
-public struct Outcome: WireMessageBody, Hashable, Codable {
+extension Outcome: WireMessageBody {
     public static let messageType = MessageType.outcome
-    public var requestID: RequestID
-    public var idempotencyKey: String
-    public var result: PlacementResult
-    public var explanation: Explanation
-
-    public init(requestID: RequestID, idempotencyKey: String, result: PlacementResult, explanation: Explanation) {
-        self.requestID = requestID
-        self.idempotencyKey = idempotencyKey
-        self.result = result
-        self.explanation = explanation
-    }
 
     public func encode(to writer: inout WireWriter) {
         precondition(!idempotencyKey.isEmpty, "an idempotency key must not be empty")
@@ -666,9 +538,10 @@ public struct Outcome: WireMessageBody, Hashable, Codable {
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
-        requestID = try reader.readID("request ID")
-        idempotencyKey = try reader.readIdempotencyKey()
+        let requestID: RequestID = try reader.readID("request ID")
+        let key = try reader.readIdempotencyKey()
         let start = reader.offset
+        let result: PlacementResult
         switch try reader.readU8("result kind") {
         case 1:
             result = .placed(
@@ -680,7 +553,8 @@ public struct Outcome: WireMessageBody, Hashable, Codable {
             result = .refused(reason, message: try reader.readString(maxBytes: FieldLimits.maxTextBytes, "message"))
         case let kind: throw WireError(.invalidValue, at: start, "result kind \(kind) is not defined (1 placed, 2 refused)")
         }
-        explanation = try Explanation(from: &reader)
+        let explanation = try Explanation(from: &reader)
         try reader.skipTaggedFields("outcome")
+        self = Outcome(requestID: requestID, idempotencyKey: key, result: result, explanation: explanation)
     }
 }

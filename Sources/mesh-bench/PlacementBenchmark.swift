@@ -356,7 +356,7 @@ enum PlacementCommand: BenchCommand {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 
-    static func holdEntry(_ n: UInt64, pool: ComputeID) -> LedgerEntry {
+    static func holdEntry(_ n: UInt64, pool: ComputeID) -> LedgerChange {
         .holdPlaced(
             Hold(
                 holdID: HoldID(value: UInt128(n)), requestID: RequestID(value: UInt128(n)), requester: pool.owner, pool: pool,
@@ -376,7 +376,8 @@ enum PlacementCommand: BenchCommand {
         let store = try SQLiteLedgerStore(path: dir + "/ledger.sqlite")
         let durable = try store.journalMode() == "wal" && store.synchronousLevel() == 2
         precondition(durable, "the ledger must run with WAL and synchronous=FULL")
-        try store.commit([.poolRegistered(StoredPool(descriptor: benchPool, epoch: 1, sequence: 1))], ledgerVersion: 1, at: .zero)
+        try store.commit(
+            [.poolRegistered(RegisteredPool(descriptor: benchPool, epoch: 1, sequence: 1))], ledgerVersion: 1, at: .zero)
         var durations: [Double] = []
         let total = Stopwatch()
         var n: UInt64 = 1
@@ -396,7 +397,7 @@ enum PlacementCommand: BenchCommand {
     static func measureInMemory(seconds: Double) -> LedgerFigure {
         var store = InMemoryLedgerStore()
         try! store.commit(
-            [.poolRegistered(StoredPool(descriptor: benchPool, epoch: 1, sequence: 1))], ledgerVersion: 1, at: .zero)
+            [.poolRegistered(RegisteredPool(descriptor: benchPool, epoch: 1, sequence: 1))], ledgerVersion: 1, at: .zero)
         var durations: [Double] = []
         let total = Stopwatch()
         var n: UInt64 = 1

@@ -73,12 +73,12 @@ struct Acks {
 // MARK: - Child
 
 func child(dir: String, placements: Int, seed: UInt64) {
-    let store: SQLiteLedgerStore
+    var store: SQLiteLedgerStore
     do { store = try SQLiteLedgerStore(path: dir + "/ledger.sqlite") } catch { fail("child: \(error)") }
     let config = PlacementConfig(holdTTLMilliseconds: 2_000)
-    let state: LedgerState
+    let state: LedgerSnapshot
     do { state = try store.load() } catch { fail("child: load: \(error)") }
-    var owner = OwnerLedger(node: node, config: config, restoring: PlacementLedgerBridge.snapshot(state))
+    var owner = OwnerLedger(node: node, config: config, restoring: state)
     var rng = SeededRandom(seed: seed ^ UInt64(getpid()) ^ wallNow().milliseconds)
     let ackFD = open(dir + "/acks.log", O_WRONLY | O_APPEND | O_CREAT, 0o644)
     if ackFD < 0 { fail("child: cannot open acks.log") }
@@ -92,8 +92,7 @@ func child(dir: String, placements: Int, seed: UInt64) {
             switch directive {
             case .persist(let changes, let version):
                 do {
-                    try store.commit(
-                        changes.map { PlacementLedgerBridge.entry($0) { _ in (1, 1) } }, ledgerVersion: version, at: wallNow())
+                    try store.commit(changes, ledgerVersion: version, at: wallNow())
                 } catch {
                     fail("child: commit: \(error)")
                 }
@@ -114,7 +113,9 @@ func child(dir: String, placements: Int, seed: UInt64) {
     }
     var keyOf: [RequestID: String] = [:]
     if state.pools.isEmpty {
-        for pool in pools() { _ = persistThenAnswer(owner.register(pool, now: wallNow())) }
+        for pool in pools() {
+            _ = persistThenAnswer(owner.register(RegisteredPool(descriptor: pool, epoch: 1, sequence: 1), now: wallNow()))
+        }
     }
     _ = persistThenAnswer(owner.onTick(now: wallNow()))
     var requester = PlacementRequester(node: node, region: region, config: config)
@@ -139,7 +140,7 @@ func child(dir: String, placements: Int, seed: UInt64) {
             origin: node)
         keyOf[request.requestID] = request.idempotencyKey
         var inbox: [PlacementMessage] = []
-        var outcome: PlacementOutcome? = nil
+        var outcome: Outcome? = nil
         func handle(_ directives: [RequesterDirective]) {
             for directive in directives {
                 switch directive {
@@ -150,8 +151,9 @@ func child(dir: String, placements: Int, seed: UInt64) {
                         inbox += persistThenAnswer(
                             owner.onQuoteRequest(ask, from: node, requesterRegion: region, now: t, rng: &rng))
                     case .confirm(let ask): inbox += persistThenAnswer(owner.onConfirm(ask, from: node, now: t, rng: &rng))
-                    case .release(let ref): inbox += persistThenAnswer(owner.onRelease(ref, from: node, now: t))
-                    case .renew(let id, let by): inbox += persistThenAnswer(owner.onRenew(id, extendBy: by, from: node, now: t))
+                    case .release(let r): inbox += persistThenAnswer(owner.onRelease(r.reservation, from: node, now: t))
+                    case .renew(let r):
+                        inbox += persistThenAnswer(owner.onRenew(r.leaseID, extendBy: r.extendBy, from: node, now: t))
                     case .quote, .refuse, .confirmed, .leaseState, .forward, .outcome: fail("unexpected \(message)")
                     }
                 case .deliver(let o, _): outcome = o
@@ -183,7 +185,7 @@ func child(dir: String, placements: Int, seed: UInt64) {
 
 func verify(dir: String, placements: Int, finished: Bool) -> String? {
     let store: SQLiteLedgerStore
-    let state: LedgerState
+    let state: LedgerSnapshot
     do {
         store = try SQLiteLedgerStore(path: dir + "/ledger.sqlite")
         state = try store.load()
@@ -216,7 +218,7 @@ func verify(dir: String, placements: Int, finished: Bool) -> String? {
     for hold in state.holds { used[hold.pool, default: 0] += hold.computeUnits }
     for lease in state.leases { used[lease.lease.pool, default: 0] += lease.lease.computeUnits }
     for (pool, units) in used where units > poolUnits { return "pool \(pool.localName) over-committed: \(units) > \(poolUnits)" }
-    _ = OwnerLedger(node: node, restoring: PlacementLedgerBridge.snapshot(state))
+    _ = OwnerLedger(node: node, restoring: state)
     if finished {
         for i in 0..<placements where acks.outcomes[i] == nil { return "placement \(i) never got an outcome" }
     }

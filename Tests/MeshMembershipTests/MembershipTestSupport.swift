@@ -42,14 +42,14 @@ extension [MembershipDirective] {
 
     var probes: [(target: NodeID, updates: [MemberUpdate])] {
         sent.compactMap {
-            if case .probe(_, _, let target, let updates) = $0.0 { return (target, updates) }
+            if case .probe(let p) = $0.0 { return (p.target, p.updates) }
             return nil
         }
     }
 
     var indirectProbes: [(helper: NodeID, target: NodeID)] {
         sent.compactMap {
-            if case .indirectProbe(_, let target, _, _, _) = $0.0 { return ($0.1, target) }
+            if case .indirectProbe(let i) = $0.0 { return ($0.1, i.target) }
             return nil
         }
     }

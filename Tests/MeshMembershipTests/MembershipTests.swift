@@ -52,7 +52,7 @@ struct MembershipTests {
         #expect(out.contains(.persistIncarnation(6)))
         #expect(core.localHealth == 1)
         // The ack carries the new incarnation back to the prober.
-        let acks = out.sent.compactMap { if case .probeAck(_, let inc, _) = $0.0 { return inc } else { return nil } }
+        let acks = out.sent.compactMap { if case .probeAck(let a) = $0.0 { return a.incarnation } else { return nil } }
         #expect(acks == [6])
     }
 
@@ -246,14 +246,17 @@ struct MembershipTests {
             now: .zero, rng: &rng)
         #expect(out.probes.map(\.target) == [target])
         let relayed = helper.onProbeAck(target: target, incarnation: 2, updates: [], now: Fixture.at(100), rng: &rng)
-        #expect(relayed.sent.contains { $0.1 == requester && $0.0 == .probeAck(target: target, incarnation: 2, updates: []) })
+        #expect(
+            relayed.sent.contains {
+                $0.1 == requester && $0.0 == .probeAck(ProbeAck(target: target, incarnation: 2, updates: []))
+            })
 
         var silent = Fixture.core(members: 4)
         _ = silent.onIndirectProbe(
             from: requester, target: target, targetAddress: Fixture.update(3).address, wantsNack: true, updates: [],
             now: .zero, rng: &rng)
         let nacks = silent.onTick(now: Fixture.at(400), rng: &rng).sent
-        #expect(nacks.contains { $0.1 == requester && $0.0 == .nack(helper: Fixture.id(1), target: target) })
+        #expect(nacks.contains { $0.1 == requester && $0.0 == .nack(Nack(helper: Fixture.id(1), target: target)) })
     }
 
     @Test mutating func refusedConnectionIsAStrongSignal() {
@@ -282,7 +285,8 @@ struct MembershipTests {
         let out = first + run(&core, from: 0, until: 10_000)
         let carried = out.sent.filter {
             switch $0.0 {
-            case .probe(_, _, _, let updates), .probeAck(_, _, let updates): updates.contains(Fixture.update(2, incarnation: 1))
+            case .probe(let p): p.updates.contains(Fixture.update(2, incarnation: 1))
+            case .probeAck(let a): a.updates.contains(Fixture.update(2, incarnation: 1))
             default: false
             }
         }
@@ -328,7 +332,7 @@ struct MembershipTests {
                 from: Fixture.id(8), fromIncarnation: 0, target: Fixture.id(1), updates: [], now: Fixture.at(10 + k),
                 rng: &rng)
             for (message, _) in out.sent {
-                if case .probeAck(_, _, let updates) = message, updates.contains(moved) { carried += 1 }
+                if case .probeAck(let a) = message, a.updates.contains(moved) { carried += 1 }
             }
         }
         // 256 churn entries would carry it about 20 · 2/256 times; as news, every ack does.
@@ -363,7 +367,8 @@ struct MembershipTests {
                 from: Fixture.id(8), fromIncarnation: 0, target: Fixture.id(1), updates: [], now: Fixture.at(10 + k),
                 rng: &rng)
             for (message, _) in out.sent {
-                if case .probeAck(_, _, let updates) = message {
+                if case .probeAck(let a) = message {
+                    let updates = a.updates
                     #expect(updates.count == 64, "every ack is full")
                     if updates.contains(moved) { carried += 1 }
                 }
@@ -443,7 +448,7 @@ struct MembershipTests {
         _ = core.onProbe(
             from: Fixture.id(151), fromIncarnation: 0, target: Fixture.id(1), updates: Array(facts[50...]), now: .zero, rng: &rng)
         let gossip = core.onTick(now: Fixture.at(1), rng: &rng).sent.compactMap { sent -> Int? in
-            if case .probe(_, _, _, let updates) = sent.0 { return updates.count }
+            if case .probe(let p) = sent.0 { return p.updates.count }
             return nil
         }
         #expect(gossip.max() == 64)

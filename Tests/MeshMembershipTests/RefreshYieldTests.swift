@@ -29,7 +29,7 @@ struct RefreshYieldTests {
         let out = core.onProbe(
             from: Fixture.id(8), fromIncarnation: 0, target: Fixture.id(1), updates: [], now: Fixture.at(ms), rng: &rng)
         for (message, _) in out.sent {
-            if case .probeAck(_, _, let updates) = message { return updates }
+            if case .probeAck(let a) = message { return a.updates }
         }
         return []
     }

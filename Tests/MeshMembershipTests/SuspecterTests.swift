@@ -21,7 +21,7 @@ struct SuspecterTests {
         let out = core.onProbe(
             from: Fixture.id(source), fromIncarnation: 0, target: Fixture.id(1), updates: updates, now: Fixture.at(ms), rng: &rng)
         for (message, _) in out.sent {
-            if case .probeAck(_, _, let updates) = message { return updates }
+            if case .probeAck(let a) = message { return a.updates }
         }
         return []
     }

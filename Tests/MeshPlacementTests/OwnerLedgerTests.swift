@@ -11,23 +11,24 @@ struct OwnerLedgerTests {
     func ledger(policy: PolicyExpr = .acceptAll) -> (OwnerLedger, ComputeID) {
         var ledger = OwnerLedger(node: owner)
         let pool = Fixture.pool(owner: owner, "gpu", units: 100, gpus: 8, policy: policy)
-        _ = ledger.register(pool, now: .zero)
+        _ = ledger.register(Fixture.registered(pool), now: .zero)
         return (ledger, pool.id)
     }
 
-    func ask(_ pool: ComputeID, units: UInt64 = 10, gpus: UInt32 = 0, id: UInt128 = 1, sector: Sector = .finance) -> QuoteAsk {
-        QuoteAsk(
+    func ask(_ pool: ComputeID, units: UInt64 = 10, gpus: UInt32 = 0, id: UInt128 = 1, sector: Sector = .finance) -> QuoteRequest
+    {
+        QuoteRequest(
             requestID: RequestID(value: id), requester: requester, pool: pool, tenant: Fixture.tenant, sector: sector,
             demand: Demand(accelerator: gpus > 0 ? Fixture.h800 : nil, acceleratorCount: gpus, computeUnits: units),
             holdFor: .seconds(2), deadline: MeshInstant(milliseconds: 100_000))
     }
 
-    func quote(_ directives: [OwnerDirective]) -> QuoteOffer? {
+    func quote(_ directives: [OwnerDirective]) -> Quote? {
         for case .reply(_, .quote(let offer)) in directives { return offer }
         return nil
     }
 
-    func refusal(_ directives: [OwnerDirective]) -> Refusal? {
+    func refusal(_ directives: [OwnerDirective]) -> Refuse? {
         for case .reply(_, .refuse(let r)) in directives { return r }
         return nil
     }
@@ -65,7 +66,7 @@ struct OwnerLedgerTests {
         var rng = SeededRandom(seed: 1)
         let offer = try #require(
             quote(l.onQuoteRequest(ask(pool), from: requester, requesterRegion: Fixture.east, now: .zero, rng: &rng)))
-        let confirm = ConfirmAsk(
+        let confirm = Confirm(
             requestID: offer.requestID, holdID: offer.holdID, idempotencyKey: "k", leaseDuration: .seconds(60))
         let first = l.onConfirm(confirm, from: requester, now: MeshInstant(milliseconds: 500), rng: &rng)
         let second = l.onConfirm(confirm, from: requester, now: MeshInstant(milliseconds: 600), rng: &rng)
@@ -85,7 +86,7 @@ struct OwnerLedgerTests {
         for id in 1...2 as ClosedRange<UInt128> {
             let offer = try #require(
                 quote(l.onQuoteRequest(ask(pool, id: id), from: requester, requesterRegion: Fixture.east, now: .zero, rng: &rng)))
-            let confirm = ConfirmAsk(
+            let confirm = Confirm(
                 requestID: offer.requestID, holdID: offer.holdID, idempotencyKey: "same", leaseDuration: .seconds(60))
             for case .reply(_, .confirmed(let c)) in l.onConfirm(confirm, from: requester, now: .zero, rng: &rng) {
                 leases.append(c.lease)
@@ -100,9 +101,9 @@ struct OwnerLedgerTests {
             quote(
                 restored.onQuoteRequest(ask(pool, id: 3), from: requester, requesterRegion: Fixture.east, now: .zero, rng: &rng)))
         let again = restored.onConfirm(
-            ConfirmAsk(requestID: offer.requestID, holdID: offer.holdID, idempotencyKey: "same", leaseDuration: .seconds(60)),
+            Confirm(requestID: offer.requestID, holdID: offer.holdID, idempotencyKey: "same", leaseDuration: .seconds(60)),
             from: requester, now: .zero, rng: &rng)
-        #expect(again.contains(.reply(to: requester, .confirmed(LeaseConfirmed(requestID: offer.requestID, lease: leases[0])))))
+        #expect(again.contains(.reply(to: requester, .confirmed(Confirmed(requestID: offer.requestID, lease: leases[0])))))
         #expect(restored.leaseCount == 1)
     }
 
@@ -112,7 +113,7 @@ struct OwnerLedgerTests {
         let offer = try #require(
             quote(l.onQuoteRequest(ask(pool), from: requester, requesterRegion: Fixture.east, now: .zero, rng: &rng)))
         let directives = l.onConfirm(
-            ConfirmAsk(requestID: offer.requestID, holdID: offer.holdID, idempotencyKey: "k", leaseDuration: .seconds(60)),
+            Confirm(requestID: offer.requestID, holdID: offer.holdID, idempotencyKey: "k", leaseDuration: .seconds(60)),
             from: requester, now: MeshInstant(milliseconds: 2_000), rng: &rng)
         #expect(refusal(directives)?.reason == .holdLapsed)
         #expect(l.leaseCount == 0 && l.holdCount == 0)
@@ -128,7 +129,7 @@ struct OwnerLedgerTests {
             quote(l.onQuoteRequest(ask(pool), from: requester, requesterRegion: Fixture.east, now: .zero, rng: &rng)))
         let intruder = Fixture.nodeID(66)
         let directives = l.onConfirm(
-            ConfirmAsk(requestID: offer.requestID, holdID: offer.holdID, idempotencyKey: "k", leaseDuration: .seconds(60)),
+            Confirm(requestID: offer.requestID, holdID: offer.holdID, idempotencyKey: "k", leaseDuration: .seconds(60)),
             from: intruder, now: .zero, rng: &rng)
         #expect(refusal(directives)?.reason == .unauthorized)
         _ = l.onRelease(.hold(offer.holdID), from: intruder, now: .zero)
@@ -142,7 +143,7 @@ struct OwnerLedgerTests {
             quote(l.onQuoteRequest(ask(pool), from: requester, requesterRegion: Fixture.east, now: .zero, rng: &rng)))
         var leaseID: LeaseID? = nil
         for case .reply(_, .confirmed(let c)) in l.onConfirm(
-            ConfirmAsk(requestID: offer.requestID, holdID: offer.holdID, idempotencyKey: "k", leaseDuration: .seconds(10)),
+            Confirm(requestID: offer.requestID, holdID: offer.holdID, idempotencyKey: "k", leaseDuration: .seconds(10)),
             from: requester, now: .zero, rng: &rng)
         {
             leaseID = c.lease.leaseID
@@ -154,7 +155,7 @@ struct OwnerLedgerTests {
                 .reply(
                     to: requester,
                     .leaseState(
-                        ReservationStatus(reservation: .lease(id), state: .leased, expiresAt: MeshInstant(milliseconds: 15_000))))
+                        LeaseStatus(reservation: .lease(id), state: .leased, expiresAt: MeshInstant(milliseconds: 15_000))))
             ))
         _ = l.onTick(now: MeshInstant(milliseconds: 14_999))
         #expect(l.leaseCount == 1)
@@ -164,7 +165,7 @@ struct OwnerLedgerTests {
         let again = l.onRenew(id, extendBy: .seconds(5), from: requester, now: MeshInstant(milliseconds: 15_001))
         #expect(
             again.contains(
-                .reply(to: requester, .leaseState(ReservationStatus(reservation: .lease(id), state: .unknown, expiresAt: .zero))))
+                .reply(to: requester, .leaseState(LeaseStatus(reservation: .lease(id), state: .unknown, expiresAt: .zero))))
         )
         #expect(l.availability(of: pool)!.freeComputeUnits == 100)
     }
@@ -209,7 +210,7 @@ struct OwnerLedgerTests {
             if i % 2 == 0, let offer = quote(d) {
                 collect(
                     l.onConfirm(
-                        ConfirmAsk(
+                        Confirm(
                             requestID: offer.requestID, holdID: offer.holdID, idempotencyKey: "k\(i)", leaseDuration: .seconds(60)
                         ), from: requester, now: .zero, rng: &rng))
             }
@@ -224,7 +225,7 @@ struct OwnerLedgerTests {
         var (l, pool) = ledger()
         var rng = SeededRandom(seed: 11)
         var now = MeshInstant.zero
-        var offers: [QuoteOffer] = []
+        var offers: [Quote] = []
         var leases: [LeaseID] = []
         for i in 0..<5_000 {
             now = now + .milliseconds(rng.next(below: 50))
@@ -241,7 +242,7 @@ struct OwnerLedgerTests {
                 if !offers.isEmpty {
                     let o = offers.remove(at: rng.index(below: offers.count))
                     for case .reply(_, .confirmed(let c)) in l.onConfirm(
-                        ConfirmAsk(
+                        Confirm(
                             requestID: o.requestID, holdID: o.holdID, idempotencyKey: "k",
                             leaseDuration: .milliseconds(rng.next(in: 100...3_000))), from: requester, now: now, rng: &rng)
                     { leases.append(c.lease.leaseID) }

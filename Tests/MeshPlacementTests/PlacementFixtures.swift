@@ -11,6 +11,9 @@ enum Fixture {
     static let ascend = try! AcceleratorClass(kind: .npu, vendor: "huawei", model: "ascend-910b")
     static let tenant = try! TenantID("acme")
 
+    /// A descriptor as registered at inventory version (1, 1).
+    static func registered(_ pool: PoolDescriptor) -> RegisteredPool { RegisteredPool(descriptor: pool, epoch: 1, sequence: 1) }
+
     static func pool(
         owner: NodeID, _ name: String, units: UInt64 = 100, gpus: UInt32 = 0, npus: UInt32 = 0, price: UInt64 = 1_000_000,
         region: Region = east, green: UInt16 = 500, certifications: [String] = [], policy: PolicyExpr = .acceptAll,
@@ -61,7 +64,7 @@ struct MiniMesh {
     var requesters: [NodeID: PlacementRequester] = [:]
     var owners: [NodeID: OwnerLedger] = [:]
     var rng = SeededRandom(seed: 7)
-    var delivered: [(PlacementOutcome, NodeID, OutcomeDestination)] = []
+    var delivered: [(Outcome, NodeID, OutcomeDestination)] = []
     var persisted: [NodeID: [LedgerChange]] = [:]
     var sent: [(from: NodeID, to: NodeID, PlacementMessage)] = []
     /// Messages dropped on purpose (by type name) to test timeouts.
@@ -75,7 +78,7 @@ struct MiniMesh {
             requesters[node] = requester
             var owner = OwnerLedger(node: node, config: config)
             for pool in pools where pool.id.owner == node {
-                _ = owner.register(pool, now: .zero)
+                _ = owner.register(Fixture.registered(pool), now: .zero)
             }
             owners[node] = owner
         }
@@ -130,8 +133,8 @@ struct MiniMesh {
                 handleOwner(
                     owners[to]!.onQuoteRequest(ask, from: from, requesterRegion: Fixture.east, now: now, rng: &rng), at: to)
             case .confirm(let ask): handleOwner(owners[to]!.onConfirm(ask, from: from, now: now, rng: &rng), at: to)
-            case .release(let ref): handleOwner(owners[to]!.onRelease(ref, from: from, now: now), at: to)
-            case .renew(let id, let by): handleOwner(owners[to]!.onRenew(id, extendBy: by, from: from, now: now), at: to)
+            case .release(let r): handleOwner(owners[to]!.onRelease(r.reservation, from: from, now: now), at: to)
+            case .renew(let r): handleOwner(owners[to]!.onRenew(r.leaseID, extendBy: r.extendBy, from: from, now: now), at: to)
             case .forward(let ask): handle(requesters[to]!.onForward(ask, from: from, now: now, rng: &rng), at: to, now: now)
             case .quote, .refuse, .confirmed, .leaseState, .outcome:
                 handle(requesters[to]!.onMessage(message, from: from, now: now), at: to, now: now)

@@ -117,7 +117,7 @@ struct RequesterTests {
         // Fill "cheap" behind the requester's back: its view still shows it empty.
         var rng = SeededRandom(seed: 1)
         let cheap = try ComputeID(owner: b, path: ["cheap"])
-        let ask = QuoteAsk(
+        let ask = QuoteRequest(
             requestID: RequestID(value: 99), requester: c, pool: cheap, tenant: Fixture.tenant, sector: .finance,
             demand: Demand(computeUnits: 95), holdFor: .seconds(60), deadline: MeshInstant(milliseconds: 9_000))
         _ = m.owners[b]!.onQuoteRequest(ask, from: c, requesterRegion: Fixture.east, now: .zero, rng: &rng)
@@ -142,7 +142,7 @@ struct RequesterTests {
         var m = mesh()
         var rng = SeededRandom(seed: 3)
         let mid = try ComputeID(owner: b, path: ["mid"])
-        let ask = QuoteAsk(
+        let ask = QuoteRequest(
             requestID: RequestID(value: 42), requester: a, pool: mid, tenant: Fixture.tenant, sector: .finance,
             demand: Demand(computeUnits: 5), holdFor: .seconds(1), deadline: MeshInstant(milliseconds: 9_000))
         let directives = m.owners[b]!.onQuoteRequest(ask, from: a, requesterRegion: Fixture.east, now: .zero, rng: &rng)

@@ -15,7 +15,7 @@ struct SpilloverTests {
         var m = MiniMesh(nodes: [a, b, c, d], pools: [])
         for owner in owners {
             let pool = Fixture.pool(owner: owner, "pool", units: 100)
-            _ = m.owners[owner]!.register(pool, now: .zero)
+            _ = m.owners[owner]!.register(Fixture.registered(pool), now: .zero)
             m.requesters[owner]!.view.upsert(Fixture.entry(pool))
         }
         for node in [a, b, c, d] { m.requesters[node]!.setSpilloverPeers([a, b, c, d]) }
@@ -61,7 +61,7 @@ struct SpilloverTests {
     @Test func aRequestThatComesBackIsRefusedAsALoop() {
         var m = regions(poolsAt: [])
         var rng = SeededRandom(seed: 1)
-        let ask = ForwardAsk(request: Fixture.request(1), hopLimit: 2, path: [c, b])
+        let ask = Forward(request: Fixture.request(1), hopLimit: 2, path: [c, b])
         let directives = m.requesters[b]!.onForward(ask, from: c, now: .zero, rng: &rng)
         guard case .deliver(let outcome, .node(let to)) = directives.first, case .refused(.loopDetected, _) = outcome.result
         else {
@@ -75,7 +75,7 @@ struct SpilloverTests {
         var m = regions(poolsAt: [b])
         var rng = SeededRandom(seed: 1)
         let directives = m.requesters[b]!.onForward(
-            ForwardAsk(request: Fixture.request(1), hopLimit: 0, path: [a]), from: a, now: .zero, rng: &rng)
+            Forward(request: Fixture.request(1), hopLimit: 0, path: [a]), from: a, now: .zero, rng: &rng)
         guard case .deliver(let outcome, _) = directives.first, case .refused(.hopLimitReached, _) = outcome.result else {
             Issue.record("expected hop-limit-reached, got \(directives)")
             return
@@ -88,7 +88,7 @@ struct SpilloverTests {
         var rng = SeededRandom(seed: 2)
         m.handle(
             m.requesters[d]!.onForward(
-                ForwardAsk(request: Fixture.request(5), hopLimit: 2, path: [a]), from: a, now: .zero, rng: &rng), at: d,
+                Forward(request: Fixture.request(5), hopLimit: 2, path: [a]), from: a, now: .zero, rng: &rng), at: d,
             now: .zero)
         m.run(now: .zero)
         // a never forwarded request 5, so the placed OUTCOME it receives is unexpected: released.
@@ -117,8 +117,8 @@ struct RegistrationTests {
         #expect(first.descriptor.certifications.count == 1)
         #expect(second.sequence == first.sequence + 1)
         var ledger = OwnerLedger(node: node)
-        let directives = ledger.register(first.descriptor, now: .zero)
-        #expect(directives.contains(.persist([.poolRegistered(first.descriptor)], ledgerVersion: 1)))
+        let directives = ledger.register(first, now: .zero)
+        #expect(directives.contains(.persist([.poolRegistered(first)], ledgerVersion: 1)))
         let entry = registry.viewEntry(first, now: .zero, validFor: .seconds(5))
         #expect(entry.availability.freeComputeUnits == 64)
         var restored = PoolRegistry(node: node)

@@ -29,7 +29,7 @@ struct SpreadTests {
         return request
     }
 
-    func leases(_ outcome: PlacementOutcome?) -> [Lease] {
+    func leases(_ outcome: Outcome?) -> [Lease] {
         if case .placed(let leases)? = outcome?.result { return leases }
         return []
     }
@@ -94,7 +94,7 @@ struct SpreadTests {
         m.drop = { if case .confirm = $0 { true } else { false } }
         let now = MeshInstant(milliseconds: 100)
         m.place(spread(1, units: 50, maxPools: 3), at: a, now: now)
-        let confirms = m.sent.compactMap { entry -> (NodeID, ConfirmAsk)? in
+        let confirms = m.sent.compactMap { entry -> (NodeID, Confirm)? in
             if case .confirm(let ask) = entry.2 { return (entry.to, ask) }
             return nil
         }
@@ -109,7 +109,7 @@ struct SpreadTests {
         #expect(m.delivered.isEmpty, "no outcome until every part is confirmed")
         // The second owner refuses (as if its hold had lapsed).
         let (second, secondAsk) = confirms[1]
-        let refusal = Refusal(requestID: secondAsk.requestID, reason: .holdLapsed, message: "lapsed")
+        let refusal = Refuse(requestID: secondAsk.requestID, reason: .holdLapsed, message: "lapsed")
         m.handle(m.requesters[a]!.onMessage(.refuse(refusal), from: second, now: now), at: a, now: now)
         m.run(now: now)
         let outcome = try #require(m.delivered.first?.0)
@@ -167,7 +167,7 @@ struct SpreadTests {
         // Fill c1 behind the requester's back: its view still shows 30 units.
         var rng = SeededRandom(seed: 1)
         let c1 = try ComputeID(owner: c, path: ["c1"])
-        let ask = QuoteAsk(
+        let ask = QuoteRequest(
             requestID: RequestID(value: 99), requester: d, pool: c1, tenant: Fixture.tenant, sector: .finance,
             demand: Demand(computeUnits: 30), holdFor: .seconds(60), deadline: MeshInstant(milliseconds: 9_000))
         _ = m.owners[c]!.onQuoteRequest(ask, from: d, requesterRegion: Fixture.east, now: .zero, rng: &rng)
@@ -240,7 +240,7 @@ struct RequesterViewTests {
         var n = MiniMesh(nodes: [a, b, c], pools: [tight, roomy])
         n.handle(
             n.requesters[b]!.onForward(
-                ForwardAsk(request: Fixture.request(2, units: 15, deadline: 9_000, origin: a), hopLimit: 1, path: [a]),
+                Forward(request: Fixture.request(2, units: 15, deadline: 9_000, origin: a), hopLimit: 1, path: [a]),
                 from: a, now: now, rng: &rng), at: b, now: now)
         n.run(now: now)
         let asked = n.sent.compactMap { if case .quoteRequest(let q) = $0.2 { q.pool } else { nil } }
@@ -258,12 +258,12 @@ struct RequesterViewTests {
         // One pool, 20 units free, heard of 2 s ago; the spilled request wants 15.
         let pool = Fixture.pool(owner: b, "p", units: 20)
         let now = MeshInstant(milliseconds: 2_000)
-        func spill(_ config: PlacementConfig) -> (MiniMesh, PlacementOutcome?) {
+        func spill(_ config: PlacementConfig) -> (MiniMesh, Outcome?) {
             var rng = SeededRandom(seed: 5)
             var n = MiniMesh(nodes: [a, b, c], pools: [pool], config: config)
             n.handle(
                 n.requesters[b]!.onForward(
-                    ForwardAsk(request: Fixture.request(2, units: 15, deadline: 9_000, origin: a), hopLimit: 1, path: [a]),
+                    Forward(request: Fixture.request(2, units: 15, deadline: 9_000, origin: a), hopLimit: 1, path: [a]),
                     from: a, now: now, rng: &rng), at: b, now: now)
             n.run(now: now)
             return (n, n.sent.compactMap({ if case .outcome(let o) = $0.2 { o } else { nil } }).last)

@@ -1,7 +1,8 @@
 import Foundation
 import MeshCore
-import MeshStore
 import Testing
+
+@testable import MeshStore
 
 /// A fresh temporary directory per test, removed when the test ends.
 final class TempDir {
@@ -57,11 +58,12 @@ struct LedgerStoreTests {
         let h2 = StoreFixture.hold(2)
         let h3 = StoreFixture.hold(3)
         let l1 = StoreFixture.lease(from: h1, 11, key: "k1")
-        var expected: LedgerState
+        var expected: LedgerSnapshot
         do {
             let store = try SQLiteLedgerStore(path: dir.ledger)
             try store.commit(
-                [.poolRegistered(StoredPool(descriptor: StoreFixture.pool, epoch: 1, sequence: 1))], ledgerVersion: 1, at: .zero)
+                [.poolRegistered(RegisteredPool(descriptor: StoreFixture.pool, epoch: 1, sequence: 1))], ledgerVersion: 1,
+                at: .zero)
             try store.commit([.holdPlaced(h1), .holdPlaced(h2), .holdPlaced(h3)], ledgerVersion: 2, at: .zero)
             try store.commit([.leaseStarted(l1), .holdReleased(h2.holdID)], ledgerVersion: 3, at: MeshInstant(milliseconds: 10))
             try store.commit(
@@ -90,7 +92,7 @@ struct LedgerStoreTests {
         let store = try SQLiteLedgerStore(path: dir.ledger)
         let h1 = StoreFixture.hold(1)
         try store.commit(
-            [.poolRegistered(StoredPool(descriptor: StoreFixture.pool, epoch: 1, sequence: 1)), .holdPlaced(h1)],
+            [.poolRegistered(RegisteredPool(descriptor: StoreFixture.pool, epoch: 1, sequence: 1)), .holdPlaced(h1)],
             ledgerVersion: 1, at: .zero)
         let before = try store.load()
         // The first entry is fine, the second names a hold that does not exist.
@@ -111,14 +113,14 @@ struct LedgerStoreTests {
         let sqlite = try SQLiteLedgerStore(path: dir.ledger)
         var memory = InMemoryLedgerStore()
         var rng = SeededRandom(seed: 5)
-        let register: [LedgerEntry] = [.poolRegistered(StoredPool(descriptor: StoreFixture.pool, epoch: 1, sequence: 1))]
+        let register: [LedgerChange] = [.poolRegistered(RegisteredPool(descriptor: StoreFixture.pool, epoch: 1, sequence: 1))]
         try sqlite.commit(register, ledgerVersion: 1, at: .zero)
         try memory.commit(register, ledgerVersion: 1, at: .zero)
         var holds: [Hold] = []
         var leases: [ActiveLease] = []
         var next: UInt128 = 1
         for version in 2..<300 as Range<UInt64> {
-            var batch: [LedgerEntry] = []
+            var batch: [LedgerChange] = []
             for _ in 0..<(1 + rng.next(below: 3)) {
                 switch rng.next(below: 5) {
                 case 0, 1:
@@ -147,19 +149,81 @@ struct LedgerStoreTests {
         #expect(try sqlite.load().leases.count == leases.count)
     }
 
-    @Test(.timeLimit(.minutes(1))) func theActorOwnsTheConnection() async throws {
+    @Test func batchesCommittedTogetherAreOneTransactionAndKeepTheLastVersionAndIncarnation() throws {
         let dir = TempDir()
-        let ledger = try DurableLedger(path: dir.ledger)
-        try await ledger.commit(
-            [.poolRegistered(StoredPool(descriptor: StoreFixture.pool, epoch: 1, sequence: 1))], ledgerVersion: 1, at: .zero)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for n in 1...20 as ClosedRange<UInt128> {
-                group.addTask {
-                    try await ledger.commit([.holdPlaced(StoreFixture.hold(n))], ledgerVersion: UInt64(n) + 1, at: .zero)
-                }
-            }
-            try await group.waitForAll()
+        let store = try SQLiteLedgerStore(path: dir.ledger)
+        let h1 = StoreFixture.hold(1)
+        try store.commit(
+            [
+                PersistBatch(
+                    changes: [.poolRegistered(RegisteredPool(descriptor: StoreFixture.pool, epoch: 1, sequence: 1))],
+                    ledgerVersion: 1),
+                PersistBatch(incarnation: 7),
+                PersistBatch(changes: [.holdPlaced(h1)], ledgerVersion: 2),
+            ], at: .zero)
+        #expect(try store.load().ledgerVersion == 2)
+        #expect(try store.load().holds == [h1])
+        #expect(try store.incarnation() == 7)
+        // A group with one bad batch changes nothing, the good batches before it included.
+        #expect(throws: StoreError.self) {
+            try store.commit(
+                [
+                    PersistBatch(changes: [.holdPlaced(StoreFixture.hold(2))], ledgerVersion: 3, incarnation: 8),
+                    PersistBatch(changes: [.holdExpired(HoldID(value: 99))], ledgerVersion: 4),
+                ], at: .zero)
         }
-        #expect(try await ledger.load().holds.count == 20)
+        #expect(try store.load().holds == [h1])
+        #expect(try store.load().ledgerVersion == 2)
+        #expect(try store.incarnation() == 7)
+    }
+
+    @Test func aLeaseKeepsItsAcknowledgementDeadlineUntilAcknowledgedAndAnAbandonedLeaseEnds() throws {
+        let dir = TempDir()
+        let store = try SQLiteLedgerStore(path: dir.ledger)
+        var memory = InMemoryLedgerStore()
+        let h1 = StoreFixture.hold(1)
+        let h2 = StoreFixture.hold(2)
+        var l1 = StoreFixture.lease(from: h1, 11, key: "k1")
+        l1.acknowledgeBy = MeshInstant(milliseconds: 30_000)
+        var l2 = StoreFixture.lease(from: h2, 12, key: "k2")
+        l2.acknowledgeBy = MeshInstant(milliseconds: 30_000)
+        let batches: [[LedgerChange]] = [
+            [.poolRegistered(RegisteredPool(descriptor: StoreFixture.pool, epoch: 1, sequence: 1))],
+            [.holdPlaced(h1), .holdPlaced(h2)],
+            [.leaseStarted(l1), .leaseStarted(l2)],
+            [.leaseReconfirmed(l1.lease.leaseID, acknowledgeBy: MeshInstant(milliseconds: 45_000))],
+        ]
+        for (i, batch) in batches.enumerated() {
+            try store.commit(batch, ledgerVersion: UInt64(i + 1), at: .zero)
+            try memory.commit(batch, ledgerVersion: UInt64(i + 1), at: .zero)
+        }
+        #expect(try store.load().leases.map(\.acknowledgeBy) == [45_000, 30_000].map { MeshInstant(milliseconds: $0) })
+        let ack: [LedgerChange] = [.leaseAcknowledged(l1.lease.leaseID), .leaseAbandoned(l2.lease.leaseID)]
+        try store.commit(ack, ledgerVersion: 5, at: .zero)
+        try memory.commit(ack, ledgerVersion: 5, at: .zero)
+        let reopened = try SQLiteLedgerStore(path: dir.ledger).load()
+        #expect(reopened.leases.count == 1)
+        #expect(reopened.leases[0].isAcknowledged)
+        #expect(reopened == (try memory.load()))
+        #expect(try store.allLeases().map(\.state) == [2, 5])
+        #expect(try store.audit(limit: 2).map(\.kind) == ["lease-acknowledged", "lease-abandoned"])
+    }
+
+    @Test func aLedgerWrittenBeforeAcknowledgementsOpensWithItsLeasesAcknowledged() throws {
+        let dir = TempDir()
+        let h1 = StoreFixture.hold(1)
+        do {
+            let store = try SQLiteLedgerStore(path: dir.ledger)
+            try store.commit(
+                [.poolRegistered(RegisteredPool(descriptor: StoreFixture.pool, epoch: 1, sequence: 1)), .holdPlaced(h1)],
+                ledgerVersion: 1, at: .zero)
+            try store.commit([.leaseStarted(StoreFixture.lease(from: h1, 11, key: "k1"))], ledgerVersion: 2, at: .zero)
+        }
+        // The schema of the previous version: no acknowledge_by column.
+        try SQLiteLedgerStore(path: dir.ledger).exec("ALTER TABLE leases DROP COLUMN acknowledge_by")
+        let reopened = try SQLiteLedgerStore(path: dir.ledger)
+        #expect(try reopened.load().leases.map(\.isAcknowledged) == [true])
+        try reopened.commit([.leaseReleased(LeaseID(value: 11))], ledgerVersion: 3, at: .zero)
+        #expect(try reopened.load().leases.isEmpty)
     }
 }
