@@ -148,6 +148,32 @@ public struct LedgerSnapshot: Hashable, Sendable {
     }
 }
 
+/// What a node decided for an idempotency key, kept durably so that a retry gets the same answer
+/// after the node restarts (the key's home must not forget it; SPEC §6.6.12).
+public struct KeyDecision: Hashable, Sendable, Codable {
+    /// The request's content, which the key binds.
+    public var content: RequestContent
+    /// The final outcome (the leases, or a final refusal).
+    public var outcome: Outcome
+    /// The nodes between the deciding node and the leases' owners (empty: confirmed there).
+    public var path: [NodeID]
+    /// Whether an entry node acknowledged the leases to their owners (a tenant was told).
+    public var acknowledged: Bool
+    /// When the decision is forgotten (the idempotency window, or sooner while unacknowledged).
+    public var expiresAt: MeshInstant
+
+    public init(content: RequestContent, outcome: Outcome, path: [NodeID], acknowledged: Bool, expiresAt: MeshInstant) {
+        self.content = content
+        self.outcome = outcome
+        self.path = path
+        self.acknowledged = acknowledged
+        self.expiresAt = expiresAt
+    }
+
+    public var tenant: TenantID { content.tenant }
+    public var key: String { outcome.idempotencyKey }
+}
+
 /// What a node asks its store to make durable in one step: ledger changes stamped with the ledger
 /// version they lead to, and the node's incarnation. A store commits one or more batches in one
 /// transaction (group commit) and reports them durable together.
@@ -157,12 +183,17 @@ public struct PersistBatch: Hashable, Sendable {
     public var ledgerVersion: UInt64?
     /// The node's incarnation, which MUST be durable before any frame carries it.
     public var incarnation: UInt64?
+    /// Decisions for idempotency keys (each replaces the stored one of its tenant and key).
+    public var decisions: [KeyDecision]
 
-    public init(changes: [LedgerChange] = [], ledgerVersion: UInt64? = nil, incarnation: UInt64? = nil) {
+    public init(
+        changes: [LedgerChange] = [], ledgerVersion: UInt64? = nil, incarnation: UInt64? = nil, decisions: [KeyDecision] = []
+    ) {
         self.changes = changes
         self.ledgerVersion = ledgerVersion
         self.incarnation = incarnation
+        self.decisions = decisions
     }
 
-    public var isEmpty: Bool { changes.isEmpty && ledgerVersion == nil && incarnation == nil }
+    public var isEmpty: Bool { changes.isEmpty && ledgerVersion == nil && incarnation == nil && decisions.isEmpty }
 }

@@ -256,6 +256,9 @@ public enum RefuseReason: UInt8, Sendable, Codable, CaseIterable, CustomStringCo
     case overloaded = 13
     /// No such hold or lease.
     case unknownReservation = 14
+    /// The owner (or the peer a request was forwarded to) could not be reached, or did not answer
+    /// in time: the request may succeed when retried with the same idempotency key.
+    case ownerUnreachable = 15
 
     public var description: String {
         switch self {
@@ -273,6 +276,19 @@ public enum RefuseReason: UInt8, Sendable, Codable, CaseIterable, CustomStringCo
         case .loopDetected: "loop-detected"
         case .overloaded: "overloaded"
         case .unknownReservation: "unknown-reservation"
+        case .ownerUnreachable: "owner-unreachable"
+        }
+    }
+
+    /// Whether a request refused for this reason may succeed when retried unchanged: the refusal
+    /// says what happened to this attempt, not what the request is worth. A requester does not
+    /// replay transient refusals from its idempotency window (SPEC §6.6.12).
+    public var isTransient: Bool {
+        switch self {
+        case .ownerUnreachable, .overloaded, .deadlineExpired, .holdLapsed: true
+        case .insufficientCapacity, .policyRefused, .unknownSector, .invalidDemand, .idempotencyConflict, .notOwner,
+            .unauthorized, .noCandidates, .hopLimitReached, .loopDetected, .unknownReservation:
+            false
         }
     }
 }
@@ -291,6 +307,8 @@ public enum FilterReason: UInt8, Sendable, Codable, CaseIterable {
     case acceleratorClass = 9
     /// The owner refused the quote.
     case ownerRefused = 10
+    /// The owner could not be reached (a failed dial, a closed link, or no answer in time).
+    case unreachable = 11
 }
 
 /// A candidate's scores, in parts per million (higher is better); `total` is the weighted sum.
@@ -378,4 +396,25 @@ public struct Explanation: Hashable, Sendable, Codable {
 public enum PlacementResult: Hashable, Sendable, Codable {
     case placed([Lease])
     case refused(RefuseReason, message: String)
+}
+
+/// The content of a request that an idempotency key binds: the same key with different content
+/// is an idempotency conflict. The request ID and deadline are not content (a retry carries new
+/// ones).
+public struct RequestContent: Hashable, Sendable, Codable {
+    public var tenant: TenantID
+    public var sector: Sector
+    public var demand: Demand
+    public var constraints: Constraints
+    public var weights: Weights
+    public var leaseDuration: MeshDuration
+
+    public init(_ request: PlacementRequest) {
+        tenant = request.tenant
+        sector = request.sector
+        demand = request.demand
+        constraints = request.constraints
+        weights = request.weights
+        leaseDuration = request.leaseDuration
+    }
 }

@@ -106,11 +106,37 @@ public struct Confirmed: Hashable, Sendable, Codable {
     }
 }
 
+/// The route of a RENEW, RELEASE or LEASE_STATE about a lease reached through other nodes: the
+/// nodes from the one that asked to the lease's owner, in order (SPEC §6.6.13). A node on the
+/// route passes a request to the next node and an answer to the previous one; empty means the
+/// receiver is the owner, or the one who asked.
+public typealias LeaseRoute = [NodeID]
+
+/// How lease routes are made.
+public enum LeaseRouting {
+    /// The route from `node` through `path` to `owner`: no node twice (a route ends at the owner's
+    /// first appearance), since a node finds its place on a route by its first appearance.
+    public static func route(from node: NodeID, through path: [NodeID], to owner: NodeID) -> LeaseRoute {
+        var route: LeaseRoute = [node]
+        for hop in path where !route.contains(hop) {
+            route.append(hop)
+            if hop == owner { return route }
+        }
+        if node == owner { return [node] }
+        route.append(owner)
+        return route
+    }
+}
+
 /// RELEASE: gives back a hold or a lease. Answered by LEASE_STATE.
 public struct Release: Hashable, Sendable, Codable {
     public var reservation: ReservationRef
+    public var route: LeaseRoute
 
-    public init(reservation: ReservationRef) { self.reservation = reservation }
+    public init(reservation: ReservationRef, route: LeaseRoute = []) {
+        self.reservation = reservation
+        self.route = route
+    }
 }
 
 /// RENEW: extends a lease by `extendBy` from its current expiry; `extendBy` zero acknowledges the
@@ -118,10 +144,12 @@ public struct Release: Hashable, Sendable, Codable {
 public struct Renew: Hashable, Sendable, Codable {
     public var leaseID: LeaseID
     public var extendBy: MeshDuration
+    public var route: LeaseRoute
 
-    public init(leaseID: LeaseID, extendBy: MeshDuration) {
+    public init(leaseID: LeaseID, extendBy: MeshDuration, route: LeaseRoute = []) {
         self.leaseID = leaseID
         self.extendBy = extendBy
+        self.route = route
     }
 }
 
@@ -131,11 +159,14 @@ public struct LeaseStatus: Hashable, Sendable, Codable {
     public var state: ReservationState
     /// When it expires (or expired); zero for `unknown`.
     public var expiresAt: MeshInstant
+    /// The route of the request it answers, which it travels back.
+    public var route: LeaseRoute
 
-    public init(reservation: ReservationRef, state: ReservationState, expiresAt: MeshInstant) {
+    public init(reservation: ReservationRef, state: ReservationState, expiresAt: MeshInstant, route: LeaseRoute = []) {
         self.reservation = reservation
         self.state = state
         self.expiresAt = expiresAt
+        self.route = route
     }
 }
 
@@ -161,12 +192,19 @@ public struct Outcome: Hashable, Sendable, Codable {
     public var idempotencyKey: String
     public var result: PlacementResult
     public var explanation: Explanation
+    /// The leases were already acknowledged to their owners (SPEC §6.6.12): a replay of a decision
+    /// a tenant was told, reported without acknowledging again. Tagged field 0 on the wire.
+    public var acknowledged: Bool
 
-    public init(requestID: RequestID, idempotencyKey: String, result: PlacementResult, explanation: Explanation) {
+    public init(
+        requestID: RequestID, idempotencyKey: String, result: PlacementResult, explanation: Explanation,
+        acknowledged: Bool = false
+    ) {
         self.requestID = requestID
         self.idempotencyKey = idempotencyKey
         self.result = result
         self.explanation = explanation
+        self.acknowledged = acknowledged
     }
 
     /// Whether the placement made leases.

@@ -1,356 +1,458 @@
 public import MeshCore
 public import MeshGossip
 public import MeshMembership
+public import MeshPlacement
 public import MeshWire
 
-/// Configuration of a node's protocols.
-public struct NodeConfig: Sendable {
-    public var membership: MembershipConfig
-    public var gossip: GossipConfig
-    /// How often an anti-entropy digest goes to one random member of the region.
-    public var digestIntervalMilliseconds: UInt64
-    /// How often newly learned records are pushed.
-    public var pushIntervalMilliseconds: UInt64
-    /// How many members each push reaches.
-    public var pushFanout: Int
-    /// The most bytes in one push.
-    public var maxPushBytes: Int
-    /// How long a digest exchange stays open (answers after that are treated as pushes).
-    public var exchangeTimeoutMilliseconds: UInt64
-    /// The most digest exchanges open at once.
-    public var maxOpenExchanges: Int
-    /// How often a regional node sends region summaries across the backbone.
-    public var summaryIntervalMilliseconds: UInt64
-    /// How long a summary stays valid.
-    public var summaryValidityMilliseconds: UInt64
+/// Who a node is: what its certificate and configuration say.
+public struct NodeIdentity: Hashable, Sendable {
+    public var node: NodeID
+    public var role: Role
+    public var region: Region
+    public var sectors: [Sector]
+    /// Where peers reach this node (its listen address, or the address it advertises).
+    public var address: NetAddress
+    public var software: String
 
-    public init(
-        membership: MembershipConfig = .computeMesh, gossip: GossipConfig = .computeMesh,
-        digestIntervalMilliseconds: UInt64 = 1000, pushIntervalMilliseconds: UInt64 = 200, pushFanout: Int = 1,
-        maxPushBytes: Int = 16 << 10, exchangeTimeoutMilliseconds: UInt64 = 5000, maxOpenExchanges: Int = 64,
-        summaryIntervalMilliseconds: UInt64 = 10_000, summaryValidityMilliseconds: UInt64 = 120_000
-    ) {
-        self.membership = membership
-        self.gossip = gossip
-        self.digestIntervalMilliseconds = digestIntervalMilliseconds
-        self.pushIntervalMilliseconds = pushIntervalMilliseconds
-        self.pushFanout = pushFanout
-        self.maxPushBytes = maxPushBytes
-        self.exchangeTimeoutMilliseconds = exchangeTimeoutMilliseconds
-        self.maxOpenExchanges = maxOpenExchanges
-        self.summaryIntervalMilliseconds = summaryIntervalMilliseconds
-        self.summaryValidityMilliseconds = summaryValidityMilliseconds
+    public init(node: NodeID, role: Role, region: Region, sectors: [Sector] = [], address: NetAddress, software: String = "meshd/1") {
+        self.node = node
+        self.role = role
+        self.region = region
+        self.sectors = sectors
+        self.address = address
+        self.software = software
     }
+
+    /// What a peer's handshake would prove about this node.
+    public var credentials: PeerCredentials { PeerCredentials(node: node, role: role, region: region) }
 }
 
-/// What this node last sent in an open digest exchange.
-enum ExchangeStep: Hashable, Sendable {
-    /// Only bucket hashes (step 1).
-    case hashes
-    /// Its versions for the differing buckets (step 2 or 3): the peer's deltas are complete answers.
-    case entries
+/// What a node's stored state cannot be used for: it came from disk, so a typed error.
+public struct NodeStateError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
 
-/// Measures records with the real codec.
-public struct WireRecordSizer: RecordSizer {
-    public init() {}
-    public func encodedBytes(_ record: InventoryRecord) -> Int {
-        var writer = WireWriter(capacity: 256)
-        record.encode(to: &writer)
-        return writer.count
-    }
-}
-
-/// One node's protocols composed: SWIM + Lifeguard liveness, inventory gossip within the region,
-/// region summaries across the backbone.
+/// Every decision of one node (DESIGN.md §2): membership, inventory gossip, the placement view
+/// built from gossip records, the requester and the owner ledger, pool registration and record
+/// numbering, explanations, lease routes, revocations, authorisation by role, console requests
+/// and the event stream.
 ///
-/// It turns decoded ``WireMessage``s into core inputs and core outputs into ``NodeDirective``s.
-/// Pure like the cores: the daemon and the simulator drive the same value the same way.
+/// **One road.** ``handle(_:now:rng:)`` takes one ``NodeInput`` and returns the
+/// ``NodeDirective``s that carry it out; the daemon's shell and the simulator call it the same way,
+/// and a message to the node itself comes back as an input like any other.
 ///
-/// Digest exchange (anti-entropy), with `H` the bucket hashes and `E` versions of the origins in
-/// differing buckets (possibly none):
-/// 1. A → B `DIGEST(H_A)`; 2. B → A `DIGEST(H_B, E_B)`; 3. A → B `DELTA` (what B lacks, cut to
-/// B's budget) and `DIGEST(H_A, E_A)`; 4. B → A `DELTA` (what A lacks). Each side remembers what
-/// it last sent the peer (an open exchange, bounded and timed out), which tells a step-2 digest
-/// from a step-1 one; a node that sent its entries treats the peer's deltas as complete answers
-/// (its Scuttlebutt versions advance).
+/// **Durability.** Ledger changes and the incarnation leave as ``NodeDirective/persist(_:token:)``,
+/// one batch per input. An answer that depends on a commit is held here until
+/// ``NodeInput/committed(through:)`` covers it: an owner's answers never overtake the commits made
+/// before them, a console's POOL_REGISTERED waits for its registration, and liveness frames, which
+/// carry the incarnation, wait while a newer incarnation is not yet durable. A failed commit halts
+/// the node.
+///
+/// Pure: no I/O, no clock, no system randomness, and no iteration over a `Dictionary` or `Set`
+/// decides an order.
 public struct NodeCore: Sendable {
+    public let identity: NodeIdentity
     public let config: NodeConfig
-    public internal(set) var membership: Membership
-    public internal(set) var inventory: InventoryStore
-    public internal(set) var summaries: RegionSummaryBook
-    /// The regional nodes of other regions this node exchanges summaries with (regional only).
-    public var backbone: [MemberUpdate]
+    public internal(set) var gossip: GossipCore
+    public internal(set) var requester: PlacementRequester
+    public internal(set) var owner: OwnerLedger
+    public internal(set) var registry: PoolRegistry
+    public internal(set) var events: EventStream
+    public internal(set) var routes: LeaseRoutes
+    public let startedAt: MeshInstant
+    /// The inventory epoch of this run (the incarnation it started with).
+    public let epoch: UInt64
 
-    var nextDigestAt: MeshInstant
-    var nextPushAt: MeshInstant
-    var nextSummaryAt: MeshInstant
-    var summaryVersion: UInt64 = 0
-    /// Which backbone peer gets the next round of summaries: round-robin from an ID-derived start, so
-    /// every peer hears from this node once every `backbone.count` intervals (a random pick left a
-    /// peer without news for several intervals in a row, e.g. 1/4 of the time with two senders).
-    var summaryCursor: Int
-    /// Open digest exchanges: what we last sent the peer, and until when the exchange stays open.
-    /// `buckets` are those our entries covered (step 3 answers only for them).
-    var openExchanges: [(peer: NodeID, sent: ExchangeStep, buckets: [Int], until: MeshInstant)] = []
-    var membershipWake: MeshInstant
+    // MARK: Peers
+    /// Linked peer nodes.
+    var peers: [NodeID: PeerLink] = [:]
+    /// Configured backbone addresses not linked yet.
+    var backboneAddresses: [NetAddress]
+    /// Regional nodes of other regions on this node's backbone, and their addresses.
+    var backboneNodes: [NodeID: NetAddress] = [:]
+    /// When each member's status last changed, as this node saw it (for the console).
+    var memberChangedAt: [NodeID: MeshInstant] = [:]
 
-    public var me: MemberUpdate { membership.me }
+    // MARK: Records and the view
+    var recordSequence: UInt64 = 0
+    /// The availability last issued for each own pool.
+    var publishedAvailability: [ComputeID: PoolAvailability] = [:]
+    /// Records arrived since the requester's view was built.
+    var viewDirty = true
+    public internal(set) var viewPoolCount = 0
 
+    // MARK: Revocations
+    public internal(set) var revocations: RevocationList?
+
+    // MARK: Console
+    /// Operator sessions, by session.
+    var sessions: [SessionID: NodeID] = [:]
+    struct Ticket: Sendable {
+        var session: SessionID
+        var correlationID: UInt64
+        var requestID: RequestID
+        var answerBy: MeshInstant
+    }
+    /// Console submissions waiting for an outcome, by ticket.
+    var tickets: [UInt64: Ticket] = [:]
+    var nextTicket: UInt64 = 1
+
+    // MARK: Durability
+    var nextToken: UInt64 = 1
+    var committedThrough: UInt64 = 0
+    /// Directives held until the batch with their token is durable, in token order.
+    var held: [(token: UInt64, directives: [NodeDirective])] = []
+    /// The highest incarnation known durable.
+    var durableIncarnation: UInt64
+    /// Incarnations asked to be persisted, with the token of their batch, until durable.
+    var incarnationTokens: [(token: UInt64, incarnation: UInt64)] = []
+
+    // MARK: Timers
+    var gossipWake: MeshInstant
+    var requesterWake: MeshInstant? = nil
+    /// Starts due: restored holds and leases are swept (and the next sweep scheduled) at once.
+    var ownerWake: MeshInstant? = .zero
+    var nextRefreshAt: MeshInstant
+    var nextBackboneDialAt: MeshInstant
+    var announcedWake: MeshInstant? = nil
+
+    // MARK: Lifecycle
+    public internal(set) var stopping = false
+    var drainBy: MeshInstant? = nil
+    var drained = false
+    var halted = false
+
+    // MARK: The current step
+    var out: [NodeDirective] = []
+    var stepBatch = PersistBatch()
+    var stepHeld: [NodeDirective] = []
+    /// Whether the node started into an existing mesh (see ``NodeConfig/warmupMilliseconds``).
+    var joinsMesh = false
+    /// This node's own answers about leases (as their owner), which its requester observes only
+    /// once the change behind them is durable: a key's home must not replay a decision as
+    /// acknowledged before the owner could answer so after a crash.
+    var stepObserved: [LeaseStatus] = []
+    var heldObservations: [(token: UInt64, statuses: [LeaseStatus])] = []
+    var stepNow: MeshInstant = .zero
+
+    /// Counters for metrics, tests and the simulator.
+    public struct Counters: Hashable, Sendable {
+        public var persistBatches = 0
+        public var committedBatches = 0
+        public var heldDirectives = 0
+        public var relayed = 0
+        public var relayTimeouts = 0
+        public var consoleRequests = 0
+        public var ticketsExpired = 0
+    }
+    public internal(set) var counters = Counters()
+
+    /// Builds a node from what it persisted. `durableIncarnation`, at least `incarnation`, MUST
+    /// already be durable (the shell stores it before the node speaks: the incarnation this run
+    /// starts with plus ``NodeConfig/incarnationBlock``); `ledger` is the owner ledger as committed.
+    ///
+    /// - Throws: ``NodeStateError`` when the ledger is not this node's, or does not hold together.
     public init(
-        me: MemberUpdate, config: NodeConfig, seeds: [NetAddress] = [], members: [MemberUpdate] = [],
-        backbone: [MemberUpdate] = [], verifier: any RecordVerifier = AcceptAllVerifier(), now: MeshInstant,
+        identity: NodeIdentity, config: NodeConfig, incarnation: UInt64, durableIncarnation: UInt64, ledger: LedgerSnapshot,
+        decisions: [KeyDecision] = [], seeds: [NetAddress] = [],
+        backbone: [NetAddress] = [], members: [MemberUpdate] = [], backboneMembers: [MemberUpdate] = [], now: MeshInstant,
         rng: inout SeededRandom
-    ) {
+    ) throws(NodeStateError) {
+        try Self.check(ledger, of: identity.node)
+        precondition(durableIncarnation >= incarnation, "incarnation \(incarnation) above the durable \(durableIncarnation)")
+        self.identity = identity
         self.config = config
-        membership = Membership(me: me, config: config.membership, seeds: seeds, initialMembers: members, now: now)
-        inventory = InventoryStore(config: config.gossip, verifier: verifier, sizer: WireRecordSizer())
-        summaries = RegionSummaryBook(verifier: verifier)
-        self.backbone = backbone
-        // Spread the timers of nodes started together.
-        nextDigestAt = now + .milliseconds(rng.next(below: config.digestIntervalMilliseconds))
-        nextPushAt = now
-        nextSummaryAt = now + .milliseconds(rng.next(below: config.summaryIntervalMilliseconds))
-        // The start comes from the node's ID, not the generator, so no other draw moves.
-        summaryCursor = Int(me.node.w0 % (1 << 16))
-        membershipWake = now + .milliseconds(rng.next(below: config.membership.probeIntervalMilliseconds))
+        let me = MemberUpdate(
+            node: identity.node, address: identity.address, role: identity.role, region: identity.region,
+            incarnation: incarnation, status: .alive)
+        gossip = GossipCore(me: me, config: config, seeds: seeds, members: members, backbone: backboneMembers, now: now, rng: &rng)
+        requester = PlacementRequester(node: identity.node, region: identity.region, config: config.placement)
+        requester.restore(decisions, now: now)
+        owner = OwnerLedger(node: identity.node, config: config.placement, restoring: ledger)
+        registry = PoolRegistry(node: identity.node, epoch: incarnation, maxPools: config.placement.maxPoolsPerNode)
+        registry.restore(ledger.pools)
+        events = EventStream(capacity: config.maxEventsKept)
+        routes = LeaseRoutes(capacity: config.maxLeaseRoutes)
+        startedAt = now
+        stepNow = now
+        epoch = incarnation
+        self.durableIncarnation = durableIncarnation
+        backboneAddresses = backbone
+        for member in backboneMembers { backboneNodes[member.node] = member.address }
+        gossipWake = now
+        joinsMesh = !seeds.isEmpty || !members.isEmpty
+        nextRefreshAt = now + .milliseconds(config.refreshIntervalMilliseconds)
+        nextBackboneDialAt = now
+        updateSpilloverPeers()
     }
 
-    // MARK: - Inputs
-
-    /// Drives every timer.
-    public mutating func onTick(now: MeshInstant, rng: inout SeededRandom) -> [NodeDirective] {
-        var out: [NodeDirective] = []
-        if now >= membershipWake { translate(membership.onTick(now: now, rng: &rng), into: &out) }
-        openExchanges.removeAll { $0.until <= now }
-        if now >= nextPushAt {
-            nextPushAt = now + .milliseconds(config.pushIntervalMilliseconds)
-            push(now: now, rng: &rng, into: &out)
-        }
-        if now >= nextDigestAt {
-            nextDigestAt = now + .milliseconds(config.digestIntervalMilliseconds)
-            inventory.expire(now: now)
-            summaries.expire(now: now)
-            if let peer = membership.randomPeer(rng: &rng), openExchanges.count < config.maxOpenExchanges,
-                !openExchanges.contains(where: { $0.peer == peer.node })
-            {
-                openExchanges.append((peer.node, .hashes, [], now + .milliseconds(config.exchangeTimeoutMilliseconds)))
-                out.append(
-                    .send(
-                        .digest(
-                            Digest(
-                                scope: .region, region: me.region, bucketHashes: inventory.digestHashes,
-                                maxDeltaBytes: config.gossip.maxDeltaBytes)), to: peer.node, address: peer.address, lane: .bulk))
+    /// A ledger read from disk must be this node's and hold together before the cores restore it.
+    static func check(_ ledger: LedgerSnapshot, of node: NodeID) throws(NodeStateError) {
+        var pools: [ComputeID] = []
+        for pool in ledger.pools {
+            guard pool.descriptor.id.owner == node else {
+                throw NodeStateError(
+                    "the ledger holds pool \(pool.descriptor.id), which belongs to node \(pool.descriptor.id.owner.hex), not to this node (\(node.hex)): is this another node's data directory?"
+                )
             }
+            pools.append(pool.descriptor.id)
         }
-        if me.role == .regional, !backbone.isEmpty, now >= nextSummaryAt {
-            nextSummaryAt = now + .milliseconds(config.summaryIntervalMilliseconds)
-            summaryVersion += 1
-            let own = RegionSummaryBook.summarize(
-                region: me.region, origin: me.node, version: summaryVersion, records: inventory.liveRecords(now: now),
-                nodeCount: membership.liveCount, now: now, validity: .milliseconds(config.summaryValidityMilliseconds))
-            summaries.merge([own], now: now)
-            let peer = backbone[summaryCursor % backbone.count]
-            summaryCursor = (summaryCursor + 1) % (1 << 16)
-            let all = Array(summaries.summaries.prefix(FieldLimits.maxRegionSummaries))
-            out.append(
-                .send(.regionSummaries(RegionSummaries(summaries: all)), to: peer.node, address: peer.address, lane: .bulk))
-            // Industry nodes see their region in full and the others as summaries: each interval
-            // one industry member of the region, at random, gets them too.
-            let industry = membership.allMembers.filter { $0.role == .industry && $0.status == .alive }
-            if !industry.isEmpty {
-                let member = industry[rng.index(below: industry.count)]
-                out.append(
-                    .send(
-                        .regionSummaries(RegionSummaries(summaries: all)), to: member.node, address: member.address, lane: .bulk))
-            }
+        for hold in ledger.holds where !pools.contains(hold.pool) {
+            throw NodeStateError("the ledger holds hold \(hold.holdID) on pool \(hold.pool), which it never registered")
         }
-        schedule(now: now, into: &out)
-        return out
-    }
-
-    /// A decoded message arrived from `from` (the authenticated peer of the link).
-    public mutating func onMessage(
-        _ message: WireMessage, from: NodeID, now: MeshInstant, rng: inout SeededRandom
-    ) -> [NodeDirective] {
-        var out: [NodeDirective] = []
-        switch message {
-        case .probe(let p):
-            translate(
-                membership.onProbe(
-                    from: p.from, fromIncarnation: p.fromIncarnation, target: p.target, updates: p.updates, now: now, rng: &rng),
-                into: &out)
-        case .probeAck(let a):
-            translate(
-                membership.onProbeAck(target: a.target, incarnation: a.incarnation, updates: a.updates, now: now, rng: &rng),
-                into: &out)
-        case .indirectProbe(let i):
-            translate(
-                membership.onIndirectProbe(
-                    from: i.from, target: i.target, targetAddress: i.targetAddress, wantsNack: i.wantsNack, updates: i.updates,
-                    now: now, rng: &rng), into: &out)
-        case .nack(let n):
-            translate(membership.onNack(helper: n.helper, target: n.target, now: now, rng: &rng), into: &out)
-        case .digest(let d):
-            onDigest(d, from: from, now: now, rng: &rng, into: &out)
-        case .delta(let d):
-            let complete = openExchanges.contains { $0.peer == from && $0.sent == .entries }
-            let fresh = inventory.merge(d.records, now: now, complete: complete)
-            if fresh > 0 { out.append(.emit(.recordsLearned(count: fresh, from: from))) }
-        case .regionSummaries(let s):
-            let fresh = summaries.merge(s.summaries, now: now)
-            if !fresh.isEmpty { out.append(.emit(.summariesLearned(count: fresh.count))) }
-        case .hello, .welcome, .reject, .goAway, .error, .ping, .pong, .revocationList, .place, .quoteRequest, .quote, .refuse,
-            .confirm, .confirmed, .release, .renew, .leaseStatus, .forward, .outcome, .statusRequest, .status, .membersRequest,
-            .members, .inventoryRequest, .inventory, .placementsRequest, .placements, .whyRequest, .why, .subscribe, .event,
-            .unsubscribe, .registerPool, .poolRegistered:
-            // Handled by the transport (control), placement or console layers, not by these cores.
-            out.append(.emit(.ignored(message.type, from: from)))
+        for lease in ledger.leases where !pools.contains(lease.lease.pool) {
+            throw NodeStateError("the ledger holds lease \(lease.lease.leaseID) on pool \(lease.lease.pool), which it never registered")
         }
-        schedule(now: now, into: &out)
-        return out
     }
 
-    /// The transport could not reach `node` for a probe.
-    public mutating func onProbeFailure(
-        _ node: NodeID, failure: ProbeFailure, now: MeshInstant, rng: inout SeededRandom
-    ) -> [NodeDirective] {
-        var out: [NodeDirective] = []
-        translate(membership.onProbeFailure(node, failure: failure, now: now, rng: &rng), into: &out)
-        schedule(now: now, into: &out)
-        return out
+    public var node: NodeID { identity.node }
+
+    /// Why this node does not decide placements yet, while it warms up after joining a mesh.
+    var warmingUp: String? {
+        guard joinsMesh else { return nil }
+        let ready = startedAt + .milliseconds(config.warmupMilliseconds)
+        guard stepNow < ready else { return nil }
+        return "node \(node.short) started \(stepNow.milliseconds - startedAt.milliseconds) ms ago and is still learning the mesh; retry in \(ready.milliseconds - stepNow.milliseconds) ms"
     }
+    public var me: MemberUpdate { gossip.me }
 
-    /// A link opened to a peer whose identity the handshake proved.
-    public mutating func onPeerConnected(_ peer: MemberUpdate, now: MeshInstant, rng: inout SeededRandom) -> [NodeDirective] {
-        var out: [NodeDirective] = []
-        translate(membership.onPeerConnected(peer, now: now, rng: &rng), into: &out)
-        schedule(now: now, into: &out)
-        return out
-    }
+    // MARK: - Start
 
-    /// This node's own inventory changed: store the (signed) record and start spreading it.
-    public mutating func issue(_ record: InventoryRecord, now: MeshInstant, rng: inout SeededRandom) -> [NodeDirective] {
-        precondition(record.origin == me.node, "a node issues only its own records: \(record.origin) is not \(me.node)")
-        var out: [NodeDirective] = []
-        if inventory.issue(record, now: now) == nil { out.append(.persist(.ownRecord(record))) }
-        schedule(now: now, into: &out)
-        return out
-    }
-
-    /// Re-announces this node at a higher incarnation, at `address` when given.
-    public mutating func announce(now: MeshInstant, rng: inout SeededRandom, address: NetAddress? = nil) -> [NodeDirective] {
-        var out: [NodeDirective] = []
-        translate(membership.announce(now: now, rng: &rng, address: address), into: &out)
-        schedule(now: now, into: &out)
-        return out
-    }
-
-    /// Leaves the federation gracefully.
-    public mutating func leave(now: MeshInstant, rng: inout SeededRandom) -> [NodeDirective] {
-        var out: [NodeDirective] = []
-        translate(membership.leave(now: now, rng: &rng), into: &out)
-        schedule(now: now, into: &out)
-        return out
-    }
-
-    // MARK: - Gossip
-
-    mutating func onDigest(_ d: Digest, from: NodeID, now: MeshInstant, rng: inout SeededRandom, into out: inout [NodeDirective])
+    /// Registers the configured pools (durably) and publishes every pool, configured or restored.
+    public mutating func start(pools: [PoolSpec], now: MeshInstant) throws(RegistrationError)
+        -> [NodeDirective]
     {
-        guard d.scope == .region, d.region == me.region else {
-            out.append(.emit(.ignored(.digest, from: from)))
-            return
+        beginStep(now)
+        for spec in pools {
+            let pool = try registry.register(spec)
+            perform(owner.register(pool, now: now), now: now)
         }
-        let address = membership.member(from)?.address
-        var differing = inventory.differingBuckets(d.bucketHashes)
-        let open = openExchanges.firstIndex { $0.peer == from }
-        let sent = open.map { openExchanges[$0].sent }
-        if let open, sent == .entries {
-            // Step 3: the peer listed (a subset of) the buckets we listed; the rest it masked or
-            // could not see as differing, so answer only for ours.
-            let ours = openExchanges[open].buckets
-            differing = differing.filter { ours.contains($0) }
+        // The configured pools and those restored from the ledger (registered earlier by a
+        // console) are published once.
+        for pool in owner.registeredPools { publish(pool.descriptor, now: now) }
+        publishEvent(.lifecycle, .info, subject: node.hex, detail: "started as \(identity.role) in \(identity.region)", now: now)
+        return endStep(now)
+    }
+
+    // MARK: - The one road
+
+    /// Handles one input and returns what the shell must do, in order.
+    public mutating func handle(_ input: NodeInput, now: MeshInstant, rng: inout SeededRandom) -> [NodeDirective] {
+        beginStep(now)
+        guard !halted else { return [] }
+        switch input {
+        case .tick: onTick(now: now, rng: &rng)
+        case .peerLinked(let link): onPeerLinked(link, now: now, rng: &rng)
+        case .peerUnlinked(let peer): onPeerUnlinked(peer, now: now)
+        case .connectFailed(let address, let purpose, let failure):
+            log(.debug, "dialling \(purpose) \(address) failed: \(failure)")
+        case .peerMessage(let message, let from): onPeerMessage(message, from: from, now: now, rng: &rng)
+        case .unreachable(let peer, let failure, let dropped): onUnreachable(peer, failure, dropped: dropped, now: now, rng: &rng)
+        case .sessionOpened(let session, let operatorID):
+            sessions[session] = operatorID
+            log(.info, "console \(session) connected", peer: operatorID)
+        case .sessionClosed(let session):
+            sessions[session] = nil
+            events.unsubscribe(session)
+            routes.forget(session)
+        case .consoleRequest(let message, let correlationID, let session):
+            onConsole(message, correlationID: correlationID, session: session, now: now, rng: &rng)
+        case .committed(let token): onCommitted(through: token)
+        case .commitFailed(let token, let reason):
+            halted = true
+            out.append(.halt(exitCode: 3, reason: "the ledger could not commit batch \(token): \(reason)"))
+            return out
+        case .revocations(let list): accept(list, from: nil, now: now)
+        case .stop: onStop(now: now, rng: &rng)
         }
-        if sent != nil {
-            // Steps 2 and 3: the peer's versions for the differing buckets (maybe none): answer
-            // with what it lacks.
-            let delta = inventory.delta(forPeerEntries: d.entries, buckets: differing, maxBytes: Int(d.maxDeltaBytes), rng: &rng)
-            if !delta.records.isEmpty {
-                out.append(
-                    .send(
-                        .delta(Delta(records: delta.records, morePending: delta.morePending)), to: from, address: address,
-                        lane: .bulk))
+        return endStep(now)
+    }
+
+    // MARK: - Steps and durability
+
+    mutating func beginStep(_ now: MeshInstant) {
+        out = []
+        stepBatch = PersistBatch()
+        stepHeld = []
+        stepObserved = []
+        stepNow = now
+    }
+
+    mutating func endStep(_ now: MeshInstant) -> [NodeDirective] {
+        if !stepBatch.isEmpty {
+            let token = nextToken
+            nextToken += 1
+            counters.persistBatches += 1
+            out.append(.persist(stepBatch, token: token))
+            if let incarnation = stepBatch.incarnation { incarnationTokens.append((token, incarnation)) }
+            if !stepHeld.isEmpty { held.append((token, stepHeld)) }
+            if !stepObserved.isEmpty { heldObservations.append((token, stepObserved)) }
+        } else if !stepObserved.isEmpty {
+            // Recorded only when a commit was pending (see `observeWhenDurable`).
+            heldObservations.append((nextToken - 1, stepObserved))
+        }
+        if stepBatch.isEmpty, !stepHeld.isEmpty {
+            if nextToken - 1 > committedThrough {
+                held.append((nextToken - 1, stepHeld))
+            } else {
+                out.append(contentsOf: stepHeld)
             }
         }
-        guard !differing.isEmpty, sent != .entries else { return }
-        // Steps 1 and 2: give our versions so the peer can answer with what we lack. Only whole
-        // buckets whose entries fit are listed; the others are masked with the peer's own hashes so
-        // that the peer sees them as equal this time.
-        let until = now + .milliseconds(config.exchangeTimeoutMilliseconds)
-        let (entries, selected) = inventory.entries(selectingFrom: differing, rng: &rng)
-        if let open {
-            openExchanges[open].sent = .entries
-            openExchanges[open].buckets = selected
-            openExchanges[open].until = until
+        counters.heldDirectives += stepHeld.count
+        checkDrain(now)
+        schedule(now)
+        let result = out
+        out = []
+        stepHeld = []
+        return result
+    }
+
+    /// Emits `directive` once everything persisted so far, this step included, is durable.
+    mutating func afterCommit(_ directive: NodeDirective) {
+        if !stepBatch.isEmpty || nextToken - 1 > committedThrough {
+            stepHeld.append(directive)
         } else {
-            guard openExchanges.count < config.maxOpenExchanges else { return }
-            openExchanges.append((from, .entries, selected, until))
-        }
-        var hashes = inventory.digestHashes
-        if d.bucketHashes.count == hashes.count {
-            var keep = Array(repeating: false, count: hashes.count)
-            for b in selected { keep[b] = true }
-            for b in differing where !keep[b] { hashes[b] = d.bucketHashes[b] }
-        }
-        out.append(
-            .send(
-                .digest(
-                    Digest(
-                        scope: .region, region: me.region, bucketHashes: hashes, entries: entries,
-                        maxDeltaBytes: config.gossip.maxDeltaBytes)),
-                to: from, address: address, lane: .bulk))
-    }
-
-    mutating func push(now: MeshInstant, rng: inout SeededRandom, into out: inout [NodeDirective]) {
-        guard inventory.hotCount > 0 else { return }
-        for _ in 0..<config.pushFanout {
-            let records = inventory.takePush(maxBytes: config.maxPushBytes)
-            guard !records.isEmpty, let peer = membership.randomPeer(rng: &rng) else { return }
-            out.append(.send(.delta(Delta(records: records)), to: peer.node, address: peer.address, lane: .bulk))
+            out.append(directive)
         }
     }
 
-    // MARK: - Translation
+    mutating func onCommitted(through token: UInt64) {
+        guard token > committedThrough else { return }
+        precondition(token < nextToken, "committed token \(token) was never issued (next \(nextToken))")
+        counters.committedBatches += Int(token - committedThrough)
+        committedThrough = token
+        while let first = incarnationTokens.first, first.token <= token {
+            durableIncarnation = max(durableIncarnation, first.incarnation)
+            incarnationTokens.removeFirst()
+        }
+        var released = 0
+        while released < held.count && held[released].token <= token {
+            out.append(contentsOf: held[released].directives)
+            released += 1
+        }
+        held.removeFirst(released)
+        var observed = 0
+        while observed < heldObservations.count && heldObservations[observed].token <= token {
+            for status in heldObservations[observed].statuses { perform(requester.observe(status, now: stepNow), now: stepNow) }
+            observed += 1
+        }
+        heldObservations.removeFirst(observed)
+    }
 
-    mutating func translate(_ directives: [MembershipDirective], into out: inout [NodeDirective]) {
-        for directive in directives {
-            switch directive {
-            case .send(let message, let to, let address):
-                out.append(.send(NodeCore.wire(message), to: to, address: address, lane: .liveness))
-            case .connect(let address): out.append(.connect(address))
-            case .disconnect(let node): out.append(.disconnect(node))
-            case .memberChanged(let update, let previous): out.append(.emit(.memberChanged(update, previous: previous)))
-            case .persistIncarnation(let incarnation): out.append(.persist(.incarnation(incarnation)))
-            case .scheduleTick(let at): membershipWake = at
-            }
+    /// Has the requester observe this node's own answer about a lease once everything persisted so
+    /// far, this step included, is durable.
+    mutating func observeWhenDurable(_ status: LeaseStatus) {
+        if !stepBatch.isEmpty || nextToken - 1 > committedThrough {
+            stepObserved.append(status)
+        } else {
+            perform(requester.observe(status, now: stepNow), now: stepNow)
         }
     }
 
-    /// The wire form of a membership message.
-    public static func wire(_ message: MembershipMessage) -> WireMessage {
-        switch message {
-        case .probe(let p): .probe(p)
-        case .probeAck(let a): .probeAck(a)
-        case .indirectProbe(let i): .indirectProbe(i)
-        case .nack(let n): .nack(n)
-        }
+    /// Whether frames carrying this node's incarnation must wait for it to be durable.
+    var incarnationPending: Bool { gossip.me.incarnation > durableIncarnation }
+
+    // MARK: - Scheduling
+
+    mutating func schedule(_ now: MeshInstant) {
+        var next = gossipWake
+        if let at = requesterWake { next = min(next, at) }
+        if let at = ownerWake { next = min(next, at) }
+        if owner.poolCount > 0 { next = min(next, nextRefreshAt) }
+        if !backboneAddresses.isEmpty { next = min(next, nextBackboneDialAt) }
+        if let at = tickets.values.map(\.answerBy).min() { next = min(next, at) }
+        if let at = routes.nextTimeout { next = min(next, at) }
+        if let at = drainBy, !drained { next = min(next, at) }
+        next = max(next, now)
+        announcedWake = next
+        out.append(.scheduleTick(at: next))
     }
 
-    mutating func schedule(now: MeshInstant, into out: inout [NodeDirective]) {
-        var next = Swift.min(membershipWake, nextDigestAt)
-        if inventory.hotCount > 0 { next = Swift.min(next, nextPushAt) }
-        if me.role == .regional, !backbone.isEmpty { next = Swift.min(next, nextSummaryAt) }
-        out.append(.scheduleTick(at: Swift.max(next, now)))
+    mutating func onTick(now: MeshInstant, rng: inout SeededRandom) {
+        announcedWake = nil
+        if now >= gossipWake { translate(gossip.onTick(now: now, rng: &rng), now: now) }
+        if let at = requesterWake, now >= at {
+            requesterWake = nil
+            if requester.inFlightCount > 0 { ensureView(now: now) }
+            perform(requester.onTick(now: now), now: now)
+        }
+        if let at = ownerWake, now >= at {
+            ownerWake = nil
+            perform(owner.onTick(now: now), now: now)
+        }
+        if now >= nextRefreshAt {
+            nextRefreshAt = now + .milliseconds(config.refreshIntervalMilliseconds)
+            for pool in owner.registeredPools { publish(pool.descriptor, now: now) }
+        }
+        if !backboneAddresses.isEmpty && now >= nextBackboneDialAt && !stopping {
+            nextBackboneDialAt = now + .milliseconds(config.backboneRedialMilliseconds)
+            for address in backboneAddresses { out.append(.connect(address, .backbone)) }
+        }
+        expireTickets(now: now)
+        expireRelays(now: now)
+    }
+
+    // MARK: - Operations for simulations and tools
+
+    /// Re-announces this node at a higher incarnation, at `address` when given (a node that moved).
+    public mutating func announce(address: NetAddress?, now: MeshInstant, rng: inout SeededRandom) -> [NodeDirective] {
+        beginStep(now)
+        translate(gossip.announce(now: now, rng: &rng, address: address), now: now)
+        return endStep(now)
+    }
+
+    /// Issues a record of this node's own straight into gossip, outside pool registration (the
+    /// simulator's bandwidth scenarios measure gossip with it).
+    public mutating func issue(_ record: InventoryRecord, now: MeshInstant) -> [NodeDirective] {
+        beginStep(now)
+        translate(gossip.issue(record, now: now), now: now)
+        viewDirty = true
+        return endStep(now)
+    }
+
+    // MARK: - Logs and events
+
+    mutating func log(_ level: NodeLogLevel, _ message: String, peer: NodeID? = nil, request: RequestID? = nil) {
+        out.append(.log(NodeLog(level, message, peer: peer, request: request)))
+    }
+
+    mutating func publishEvent(_ kind: EventKind, _ severity: EventSeverity, subject: String, detail: String, now: MeshInstant) {
+        var subjectText = Substring(subject)
+        while subjectText.utf8.count > Event.maxSubjectBytes { subjectText = subjectText.dropLast() }
+        var detailText = Substring(detail)
+        while detailText.utf8.count > 1_000 { detailText = detailText.dropLast() }
+        let (event, to) = events.publish(
+            Event(sequence: 0, at: now, kind: kind, severity: severity, subject: String(subjectText), detail: String(detailText)))
+        for session in to { out.append(.push(.event(event), session: session)) }
+    }
+
+    // MARK: - Lifecycle
+
+    mutating func onStop(now: MeshInstant, rng: inout SeededRandom) {
+        guard !stopping else { return }
+        stopping = true
+        drainBy = now + .milliseconds(config.maxDrainMilliseconds)
+        log(.info, "leaving the mesh")
+        publishEvent(.lifecycle, .info, subject: node.hex, detail: "stopping", now: now)
+        translate(gossip.leave(now: now, rng: &rng), now: now)
+        out.append(.goAway(reason: "the node is stopping"))
+    }
+
+    /// A stopping node reports ``NodeDirective/drained`` once no placement, answer or relay is in
+    /// flight, or when its drain time is up.
+    mutating func checkDrain(_ now: MeshInstant) {
+        guard stopping, !drained, let by = drainBy else { return }
+        let idle = requester.inFlightCount == 0 && held.isEmpty && stepBatch.isEmpty && tickets.isEmpty
+            && routes.waitingCount == 0
+        guard idle || now >= by else { return }
+        drained = true
+        if !idle {
+            log(
+                .warning,
+                "stopping with \(requester.inFlightCount) placements, \(tickets.count) console waits and \(held.count) commits in flight after \(config.maxDrainMilliseconds) ms"
+            )
+        }
+        out.append(.drained)
     }
 }

@@ -18,6 +18,13 @@ public enum OwnerDirective: Hashable, Sendable {
 /// a quote and a lapsed hold can never be confirmed. Every state change is returned as a
 /// ``OwnerDirective/persist(_:ledgerVersion:)`` that precedes the answer reporting it.
 ///
+/// **Acknowledgement** (SPEC §6.6.12). A new lease is unacknowledged until its holder sends RENEW
+/// (with `extendBy` zero or more), which it does once the lease has been reported to a tenant. A
+/// repeated CONFIRM of an unacknowledged lease returns it again and restarts the wait. A lease
+/// still unacknowledged ``PlacementConfig/acknowledgeWithinMilliseconds`` after it was last
+/// confirmed is abandoned: no tenant was told of it (its answer was lost, its requester crashed,
+/// or the requester gave up), so it must not hold capacity for its whole term.
+///
 /// Invariant (checked by `precondition`): for every pool, holds plus leases never exceed capacity.
 public struct OwnerLedger: Sendable {
     public let node: NodeID
@@ -51,6 +58,8 @@ public struct OwnerLedger: Sendable {
     private var nextExpiry: MeshInstant? = nil
     private var announcedSweep: MeshInstant? = nil
     public private(set) var ledgerVersion: UInt64 = 0
+    /// Leases abandoned because nobody acknowledged them in time.
+    public private(set) var abandonedLeases = 0
 
     public init(node: NodeID, config: PlacementConfig = PlacementConfig()) {
         self.node = node
@@ -78,6 +87,7 @@ public struct OwnerLedger: Sendable {
             leaseByKey[LeaseKey(tenant: active.lease.tenant, key: active.idempotencyKey)] = active.lease.leaseID
             rememberConfirm(active.lease.holdID, active.lease.leaseID)
             noteExpiry(active.lease.expiresAt)
+            if let by = active.acknowledgeBy { noteExpiry(by) }
         }
         ledgerVersion = snapshot.ledgerVersion
     }
@@ -91,6 +101,13 @@ public struct OwnerLedger: Sendable {
             holds: holds.values.sorted { $0.holdID < $1.holdID },
             leases: leases.values.sorted { $0.lease.leaseID < $1.lease.leaseID }, ledgerVersion: ledgerVersion)
     }
+
+    /// The pools registered, sorted by ID (without building a whole snapshot).
+    public var registeredPools: [RegisteredPool] { pools.values.map(\.registered).sorted { $0.descriptor.id < $1.descriptor.id } }
+    public var poolIDs: [ComputeID] { pools.keys.sorted() }
+    public var poolCount: Int { pools.count }
+    /// Live leases, sorted by ID.
+    public var activeLeases: [Lease] { leases.values.map(\.lease).sorted { $0.leaseID < $1.leaseID } }
 
     public var holdCount: Int { holds.count }
     public var leaseCount: Int { leases.count }
@@ -211,6 +228,9 @@ public struct OwnerLedger: Sendable {
                 return refuse(.holdLapsed, "hold \(ask.holdID) became lease \(leaseID), which has ended")
             }
             if active.requester != requester { return refuse(.unauthorized, "hold \(ask.holdID) belongs to another node") }
+            // The requester did not hear the first answer: the same lease, and a new wait for its
+            // acknowledgement.
+            reconfirm(leaseID, now: now, into: &changes)
             return finish(
                 changes, replies: [(requester, .confirmed(Confirmed(requestID: ask.requestID, lease: active.lease)))],
                 now: now)
@@ -233,6 +253,7 @@ public struct OwnerLedger: Sendable {
                 group: hold.acceleratorGroup)
             holds[hold.holdID] = nil
             changes.append(.holdReleased(hold.holdID))
+            reconfirm(existingID, now: now, into: &changes)
             return finish(
                 changes, replies: [(requester, .confirmed(Confirmed(requestID: ask.requestID, lease: existing.lease)))],
                 now: now)
@@ -243,14 +264,16 @@ public struct OwnerLedger: Sendable {
             leaseID: leaseID, holdID: hold.holdID, pool: hold.pool, tenant: hold.tenant, computeUnits: hold.computeUnits,
             memoryMiB: hold.memoryMiB, acceleratorCount: hold.acceleratorCount, pricePerUnitHour: hold.pricePerUnitHour,
             startsAt: now, expiresAt: now + ask.leaseDuration)
+        let acknowledgeBy = now + MeshDuration(milliseconds: config.acknowledgeWithinMilliseconds)
         let active = ActiveLease(
             lease: lease, acceleratorGroup: hold.acceleratorGroup, requester: requester, requestID: hold.requestID,
-            idempotencyKey: ask.idempotencyKey)
+            idempotencyKey: ask.idempotencyKey, acknowledgeBy: acknowledgeBy)
         holds[hold.holdID] = nil  // capacity moves from the hold to the lease; usage is unchanged
         leases[leaseID] = active
         leaseByKey[LeaseKey(tenant: hold.tenant, key: ask.idempotencyKey)] = leaseID
         rememberConfirm(hold.holdID, leaseID)
         noteExpiry(lease.expiresAt)
+        noteExpiry(acknowledgeBy)
         changes.append(.leaseStarted(active))
         return finish(
             changes, replies: [(requester, .confirmed(Confirmed(requestID: ask.requestID, lease: lease)))], now: now)
@@ -293,50 +316,44 @@ public struct OwnerLedger: Sendable {
         return finish(changes, replies: [(requester, .leaseState(status))], now: now)
     }
 
-    /// RENEW: extends a live lease by `extendBy` from its current expiry (at most the longest lease).
+    /// RENEW: acknowledges a live lease and extends it by `extendBy` from its current expiry;
+    /// `extendBy` zero only acknowledges it. Always answered by LEASE_STATE (SPEC §6.2): `leased`
+    /// with the expiry in force (unchanged when `extendBy` exceeds the longest lease), or `unknown`
+    /// when there is no such live lease. A lease ID is a bearer capability, as for RELEASE.
     public mutating func onRenew(
         _ leaseID: LeaseID, extendBy: MeshDuration, from requester: NodeID, now: MeshInstant
     ) -> [OwnerDirective] {
         var changes = sweep(now: now)
         let reservation = ReservationRef.lease(leaseID)
-        guard var active = leases[leaseID], active.requester == requester else {
+        guard var active = leases[leaseID] else {
             return finish(
                 changes,
-                replies: [
-                    (requester, .leaseState(LeaseStatus(reservation: reservation, state: .unknown, expiresAt: .zero)))
-                ],
+                replies: [(requester, .leaseState(LeaseStatus(reservation: reservation, state: .unknown, expiresAt: .zero)))],
                 now: now)
         }
-        if extendBy.milliseconds == 0 || extendBy.milliseconds > config.maxLeaseMilliseconds {
-            return finish(
-                changes,
-                replies: [
-                    (
-                        requester,
-                        .refuse(
-                            Refuse(
-                                requestID: active.requestID, reason: .invalidDemand,
-                                message: "a renewal extends by 1 to \(config.maxLeaseMilliseconds)ms, not \(extendBy)"))
-                    )
-                ], now: now)
+        if active.acknowledgeBy != nil {
+            active.acknowledgeBy = nil
+            changes.append(.leaseAcknowledged(leaseID))
         }
-        active.lease.expiresAt = active.lease.expiresAt + extendBy
+        if extendBy.milliseconds > 0 && extendBy.milliseconds <= config.maxLeaseMilliseconds {
+            active.lease.expiresAt = active.lease.expiresAt + extendBy
+            changes.append(.leaseRenewed(leaseID, expiresAt: active.lease.expiresAt))
+        }
         leases[leaseID] = active
-        changes.append(.leaseRenewed(leaseID, expiresAt: active.lease.expiresAt))
         return finish(
             changes,
             replies: [
-                (
-                    requester,
-                    .leaseState(LeaseStatus(reservation: reservation, state: .leased, expiresAt: active.lease.expiresAt))
-                )
+                (requester, .leaseState(LeaseStatus(reservation: reservation, state: .leased, expiresAt: active.lease.expiresAt)))
             ],
             now: now)
     }
 
     /// A scheduled sweep: expires lapsed holds and leases.
     public mutating func onTick(now: MeshInstant) -> [OwnerDirective] {
-        finish(sweep(now: now), replies: [], now: now)
+        // The shell's timer fired and is spent: the next sweep is announced again even when it
+        // did not move (a tick may come early, say the first after a restart).
+        announcedSweep = nil
+        return finish(sweep(now: now), replies: [], now: now)
     }
 
     // MARK: - Internals
@@ -376,6 +393,15 @@ public struct OwnerLedger: Sendable {
         pools[id] = pool
     }
 
+    /// A repeated CONFIRM answered for an unacknowledged lease: its holder gets a full wait again.
+    private mutating func reconfirm(_ leaseID: LeaseID, now: MeshInstant, into changes: inout [LedgerChange]) {
+        guard leases[leaseID]?.acknowledgeBy != nil else { return }
+        let by = now + MeshDuration(milliseconds: config.acknowledgeWithinMilliseconds)
+        leases[leaseID]!.acknowledgeBy = by
+        noteExpiry(by)
+        changes.append(.leaseReconfirmed(leaseID, acknowledgeBy: by))
+    }
+
     private mutating func forgetKey(_ active: ActiveLease) {
         let key = LeaseKey(tenant: active.lease.tenant, key: active.idempotencyKey)
         if leaseByKey[key] == active.lease.leaseID { leaseByKey[key] = nil }
@@ -400,11 +426,13 @@ public struct OwnerLedger: Sendable {
         }
     }
 
-    /// Expires every hold and lease whose time has come (`expiresAt <= now`), in ID order.
+    /// Expires every hold and lease whose time has come (`expiresAt <= now`), and abandons every
+    /// lease whose acknowledgement is overdue, in ID order.
     private mutating func sweep(now: MeshInstant) -> [LedgerChange] {
         guard let due = nextExpiry, due <= now else { return [] }
         var expiredHolds: [HoldID] = []
         var expiredLeases: [LeaseID] = []
+        var abandoned: [LeaseID] = []
         var earliest: MeshInstant? = nil
         for (id, hold) in holds {
             if hold.expiresAt <= now {
@@ -416,8 +444,11 @@ public struct OwnerLedger: Sendable {
         for (id, active) in leases {
             if active.lease.expiresAt <= now {
                 expiredLeases.append(id)
+            } else if let by = active.acknowledgeBy, by <= now {
+                abandoned.append(id)
             } else {
                 earliest = min(earliest ?? active.lease.expiresAt, active.lease.expiresAt)
+                if let by = active.acknowledgeBy { earliest = min(earliest!, by) }
             }
         }
         nextExpiry = earliest
@@ -439,6 +470,17 @@ public struct OwnerLedger: Sendable {
             leases[id] = nil
             forgetKey(active)
             changes.append(.leaseExpired(id))
+        }
+        for id in abandoned.sorted() {
+            let active = leases[id]!
+            let l = active.lease
+            give(
+                l.pool, units: l.computeUnits, memory: l.memoryMiB, accelerators: l.acceleratorCount,
+                group: active.acceleratorGroup)
+            leases[id] = nil
+            forgetKey(active)
+            abandonedLeases += 1
+            changes.append(.leaseAbandoned(id))
         }
         return changes
     }

@@ -11,7 +11,8 @@ public struct PlacementConfig: Hashable, Sendable {
     public var holdTTLMilliseconds: UInt64
     /// How long a requester waits for the answers of one quote round.
     public var quoteTimeoutMilliseconds: UInt64
-    /// How long a requester waits for CONFIRMED before giving the hold back.
+    /// How long a requester waits for CONFIRMED before asking the owner again (a repeated CONFIRM
+    /// of the same hold returns the same lease), until the request's deadline.
     public var confirmTimeoutMilliseconds: UInt64
     /// How long an idempotency key keeps its outcome.
     public var idempotencyWindowMilliseconds: UInt64
@@ -29,6 +30,23 @@ public struct PlacementConfig: Hashable, Sendable {
     public var forwardHopLimit: UInt8
     /// How long a node waits for the outcome of a forwarded request.
     public var forwardTimeoutMilliseconds: UInt64
+    /// How long past the request's deadline a node waits for a forwarded request's outcome, per
+    /// hop the request may still take: the node it forwarded to stops at the deadline, and its
+    /// answer still has to travel back.
+    public var forwardGraceMilliseconds: UInt64
+    /// How long an owner waits for the holder of a new lease to acknowledge it (RENEW with
+    /// `extendBy` zero, sent once the lease has been reported to a tenant) before it abandons the
+    /// lease: a lease that no tenant can learn of ends within this bound (SPEC §6.6.12). A
+    /// requester keeps what it knows of an unanswered request (in doubt) for the same time.
+    public var acknowledgeWithinMilliseconds: UInt64
+    /// How long a requester tries to have the leases of a placement acknowledged before it reports
+    /// the placement as in doubt (a retry with the same key acknowledges and returns them).
+    public var acknowledgeTimeoutMilliseconds: UInt64
+    /// How often an unanswered acknowledgement is sent again.
+    public var acknowledgeRetryMilliseconds: UInt64
+    /// How long a node it could not reach is skipped as a quote candidate or forward target,
+    /// unless it is heard from earlier.
+    public var unreachableCooldownMilliseconds: UInt64
     /// The most pools one node may register.
     public var maxPoolsPerNode: Int
     /// The most holds an owner keeps at once; beyond it quote requests are refused as overloaded.
@@ -65,7 +83,10 @@ public struct PlacementConfig: Hashable, Sendable {
         quoteTimeoutMilliseconds: UInt64 = 500, confirmTimeoutMilliseconds: UInt64 = 1_000,
         idempotencyWindowMilliseconds: UInt64 = 600_000, maxIdempotencyKeys: Int = 100_000, maxInFlight: Int = 10_000,
         maxVerdicts: Int = 256, maxCandidatesConsidered: Int = 512, maxExplanations: Int = 4_096, forwardHopLimit: UInt8 = 3,
-        forwardTimeoutMilliseconds: UInt64 = 5_000, maxPoolsPerNode: Int = 4_096, maxHolds: Int = 100_000,
+        forwardTimeoutMilliseconds: UInt64 = 5_000, forwardGraceMilliseconds: UInt64 = 300,
+        acknowledgeWithinMilliseconds: UInt64 = 30_000, acknowledgeTimeoutMilliseconds: UInt64 = 2_000,
+        acknowledgeRetryMilliseconds: UInt64 = 500, unreachableCooldownMilliseconds: UInt64 = 3_000,
+        maxPoolsPerNode: Int = 4_096, maxHolds: Int = 100_000,
         maxRememberedConfirms: Int = 100_000, maxLeaseMilliseconds: UInt64 = 366 * 86_400_000,
         maxComputeUnits: UInt64 = 100_000_000, maxMemoryMiB: UInt64 = 1 << 40, maxAcceleratorCount: UInt32 = 1_000_000,
         maxSpreadPools: UInt16 = 16, referencePricePerUnitHour: Price = Price(microYuan: 10_000_000),
@@ -75,6 +96,9 @@ public struct PlacementConfig: Hashable, Sendable {
         precondition(quoteFanOut >= 1 && maxQuoteRounds >= 1, "fan-out and rounds must be positive")
         precondition(maxCandidatesConsidered >= quoteFanOut, "a decision must judge at least the fan-out")
         precondition(forwardHopLimit <= PlacementConfig.hopLimitCeiling, "hop limit \(forwardHopLimit) > ceiling")
+        precondition(
+            acknowledgeWithinMilliseconds > acknowledgeTimeoutMilliseconds + forwardGraceMilliseconds * 4,
+            "an owner must wait for an acknowledgement longer than a requester tries to send one")
         self.quoteFanOut = quoteFanOut
         self.maxQuoteRounds = maxQuoteRounds
         self.holdTTLMilliseconds = holdTTLMilliseconds
@@ -88,6 +112,11 @@ public struct PlacementConfig: Hashable, Sendable {
         self.maxExplanations = maxExplanations
         self.forwardHopLimit = forwardHopLimit
         self.forwardTimeoutMilliseconds = forwardTimeoutMilliseconds
+        self.forwardGraceMilliseconds = forwardGraceMilliseconds
+        self.acknowledgeWithinMilliseconds = acknowledgeWithinMilliseconds
+        self.acknowledgeTimeoutMilliseconds = acknowledgeTimeoutMilliseconds
+        self.acknowledgeRetryMilliseconds = acknowledgeRetryMilliseconds
+        self.unreachableCooldownMilliseconds = unreachableCooldownMilliseconds
         self.maxPoolsPerNode = maxPoolsPerNode
         self.maxHolds = maxHolds
         self.maxRememberedConfirms = maxRememberedConfirms
@@ -175,26 +204,5 @@ public enum RequestValidation {
             }
         }
         return nil
-    }
-}
-
-/// The content of a request that an idempotency key binds: the same key with different content
-/// is an idempotency conflict. The request ID and deadline are not content (a retry carries new
-/// ones).
-public struct RequestContent: Hashable, Sendable {
-    public var tenant: TenantID
-    public var sector: Sector
-    public var demand: Demand
-    public var constraints: Constraints
-    public var weights: Weights
-    public var leaseDuration: MeshDuration
-
-    public init(_ request: PlacementRequest) {
-        tenant = request.tenant
-        sector = request.sector
-        demand = request.demand
-        constraints = request.constraints
-        weights = request.weights
-        leaseDuration = request.leaseDuration
     }
 }

@@ -66,7 +66,7 @@ extension SimScenarios {
                     PoolAvailability(
                         id: try! ComputeID(owner: id, path: ["pool"]), freeComputeUnits: pick.next(below: 100), freeMemoryMiB: 1,
                         freeAccelerators: [], pricePerUnitHour: Price(microYuan: 1))))
-            sim.with(i) { core, rng, now in core.issue(record, now: now, rng: &rng) }
+            sim.with(i) { core, rng, now in core.issue(record, now: now) }
         }
         var restartedA = false
         var crashedA = false
@@ -119,7 +119,7 @@ extension SimScenarios {
                 var converged = true
                 outer: for o in 0..<n where sim.isUp(o) {
                     for p in 0..<n where p != o && sim.isUp(p) {
-                        let v = sim.node(o)!.inventory.version(of: sim.ids[p])
+                        let v = sim.node(o)!.gossip.inventory.version(of: sim.ids[p])
                         if v.epoch != sim.epoch(of: p) || v.sequence != sequence[p] {
                             converged = false
                             break outer
@@ -133,7 +133,7 @@ extension SimScenarios {
         if inventoryAt == nil {
             for o in 0..<n where sim.isUp(o) {
                 for p in 0..<n where p != o && sim.isUp(p) && laggards.count < 5 {
-                    let v = sim.node(o)!.inventory.version(of: sim.ids[p])
+                    let v = sim.node(o)!.gossip.inventory.version(of: sim.ids[p])
                     if v.epoch != sim.epoch(of: p) || v.sequence != sequence[p] {
                         laggards.append(
                             "node \(o) holds node \(p) at \(v.epoch).\(v.sequence), not \(sim.epoch(of: p)).\(sequence[p])")

@@ -1,4 +1,5 @@
 public import MeshCore
+public import MeshNode
 
 /// How the simulated network misbehaves. All draws come from the simulator's seeded generator.
 public struct SimNetworkConfig: Hashable, Sendable {
@@ -15,11 +16,17 @@ public struct SimNetworkConfig: Hashable, Sendable {
     public var tailDelayMilliseconds: UInt64
     /// Slow nodes handle every frame and timer this much later, at most (uniform).
     public var slowNodeDelayMilliseconds: UInt64
+    /// Whether senders learn what a connection-oriented transport tells them: a frame to a crashed
+    /// node is refused (the sender hears `unreachable` after a round trip), a frame across a
+    /// partition times out (after ``connectTimeoutMilliseconds``), and a crash closes the links of
+    /// the nodes that talked to it lately. Off, the network is a plain datagram network.
+    public var signalsConnections: Bool
+    public var connectTimeoutMilliseconds: UInt64
 
     public init(
         lossPermille: UInt64 = 0, duplicatePermille: UInt64 = 0, minDelayMilliseconds: UInt64 = 1,
         maxDelayMilliseconds: UInt64 = 10, tailPermille: UInt64 = 0, tailDelayMilliseconds: UInt64 = 0,
-        slowNodeDelayMilliseconds: UInt64 = 0
+        slowNodeDelayMilliseconds: UInt64 = 0, signalsConnections: Bool = false, connectTimeoutMilliseconds: UInt64 = 5_000
     ) {
         precondition(minDelayMilliseconds <= maxDelayMilliseconds, "delay range is empty")
         self.lossPermille = lossPermille
@@ -29,6 +36,8 @@ public struct SimNetworkConfig: Hashable, Sendable {
         self.tailPermille = tailPermille
         self.tailDelayMilliseconds = tailDelayMilliseconds
         self.slowNodeDelayMilliseconds = slowNodeDelayMilliseconds
+        self.signalsConnections = signalsConnections
+        self.connectTimeoutMilliseconds = connectTimeoutMilliseconds
     }
 
     /// A LAN: 1-10 ms, nothing lost.
@@ -109,7 +118,44 @@ struct EventQueue {
     private func less(_ a: Entry, _ b: Entry) -> Bool { a.time != b.time ? a.time < b.time : a.order < b.order }
 }
 
+/// How the simulated disks behave. All draws come from the simulator's seeded generator.
+public struct SimStorageConfig: Hashable, Sendable {
+    /// How long one commit (a group of batches) takes: uniform in this range; zero commits at
+    /// once (in the next event at the same instant).
+    public var minCommitMilliseconds: UInt64
+    public var maxCommitMilliseconds: UInt64
+    /// Probability that a commit fails (the node halts, as meshd does with exit 3), per mille.
+    public var failPermille: UInt64
+    /// Probability that a node crashes right after a commit became durable and before the
+    /// answers that waited for it leave, per mille.
+    public var crashAfterCommitPermille: UInt64
+    /// A halted node is restarted this long after (as systemd's Restart=on-failure would).
+    public var restartAfterHaltMilliseconds: UInt64
+
+    public init(
+        minCommitMilliseconds: UInt64 = 0, maxCommitMilliseconds: UInt64 = 0, failPermille: UInt64 = 0,
+        crashAfterCommitPermille: UInt64 = 0, restartAfterHaltMilliseconds: UInt64 = 2_000
+    ) {
+        precondition(minCommitMilliseconds <= maxCommitMilliseconds, "commit time range is empty")
+        self.minCommitMilliseconds = minCommitMilliseconds
+        self.maxCommitMilliseconds = maxCommitMilliseconds
+        self.failPermille = failPermille
+        self.crashAfterCommitPermille = crashAfterCommitPermille
+        self.restartAfterHaltMilliseconds = restartAfterHaltMilliseconds
+    }
+
+    /// Commits that are durable at once and never fail.
+    public static let instant = SimStorageConfig()
+}
+
 enum SimEvent {
     case deliver(from: Int32, to: Int32, frame: [UInt8])
     case tick(node: Int32)
+    /// An input for a node's current run (`generation`); dropped if the node crashed since.
+    case input(node: Int32, generation: UInt32, NodeInput)
+    /// The commit a node started is done (or failed).
+    case commitDone(node: Int32, generation: UInt32)
+    /// The coalesced "unreachable" report for frames `from` sent to an unreachable `to`.
+    case unreachable(from: Int32, to: Int32, generation: UInt32)
+    case restart(node: Int32)
 }

@@ -98,7 +98,7 @@ public enum SimScenarios {
         var informedCount = 1
         var lastAt = sim.now
         let start = sim.now
-        sim.with(origin) { core, rng, now in core.announce(now: now, rng: &rng, address: eventAddress(sim.addresses[origin])) }
+        sim.with(origin) { core, rng, now in core.announce(address: eventAddress(sim.addresses[origin]), now: now, rng: &rng) }
         let target = sim.node(origin)!.me.incarnation
         sim.onEvent = { observer, event, at in
             if case .memberChanged(let update, _) = event, update.node == originID, update.incarnation >= target,
@@ -247,7 +247,7 @@ public enum SimScenarios {
             let record = InventoryRecord(
                 origin: id, epoch: sim.epoch(of: i), sequence: sequence[i], issuedAt: sim.now, validUntil: horizon, body: body,
                 signature: Array(repeating: 0xA5, count: 64))
-            sim.with(i) { core, rng, now in core.issue(record, now: now, rng: &rng) }
+            sim.with(i) { core, rng, now in core.issue(record, now: now) }
         }
         // Registration, then let it settle.
         for i in 0..<n { issue(i, descriptor: true) }
@@ -277,7 +277,7 @@ public enum SimScenarios {
                 guard let core = sim.node(o) else { continue }
                 for t in sim.regionMembers(of: o) where t != o {
                     pairs += 1
-                    if core.inventory.version(of: sim.ids[t]).sequence == sequence[t] { matched += 1 }
+                    if core.gossip.inventory.version(of: sim.ids[t]).sequence == sequence[t] { matched += 1 }
                 }
             }
             return (matched, pairs)
@@ -342,7 +342,7 @@ extension SimScenarios {
         informed[origin] = true
         var informedCount = 1
         let start = sim.now
-        sim.with(origin) { core, rng, now in core.announce(now: now, rng: &rng, address: eventAddress(sim.addresses[origin])) }
+        sim.with(origin) { core, rng, now in core.announce(address: eventAddress(sim.addresses[origin]), now: now, rng: &rng) }
         let target = sim.node(origin)!.me.incarnation
         var changes = [0, 0, 0, 0]
         var facts: Set<String> = []
@@ -408,8 +408,8 @@ extension SimScenarios {
                 var q = 0
                 var h = 0
                 for i in 0..<n {
-                    q += sim.node(i)?.membership.pendingBroadcastCount ?? 0
-                    h += sim.node(i)?.membership.localHealth ?? 0
+                    q += sim.node(i)?.gossip.membership.pendingBroadcastCount ?? 0
+                    h += sim.node(i)?.gossip.membership.localHealth ?? 0
                 }
                 queueSamples.append(Double(q) / Double(n))
                 healthSamples.append(Double(h) / Double(n))
@@ -449,8 +449,8 @@ extension SimScenarios {
                 "  late node \(i): informed in round \(informed[i] ? String(informedRound[i]) : "never"), slow \(sim.slow[i]); "
                     + "frames delivered to it before: \(deliveredUninformed[i]); of those sent to it carrying the event "
                     + "\(carryingToUninformed[i].sent) (\(carryingToUninformed[i].delivered) delivered); local health now "
-                    + "\(core?.membership.localHealth ?? -1), pending \(core?.membership.pendingBroadcastCount ?? -1), "
-                    + "its view of the origin \(core?.membership.member(originID).map { "\($0.status)@\($0.incarnation)" } ?? "none")"
+                    + "\(core?.gossip.membership.localHealth ?? -1), pending \(core?.gossip.membership.pendingBroadcastCount ?? -1), "
+                    + "its view of the origin \(core?.gossip.membership.member(originID).map { "\($0.status)@\($0.incarnation)" } ?? "none")"
             )
         }
         return lines

@@ -2,6 +2,8 @@ public import MeshCore
 public import MeshGossip
 public import MeshMembership
 public import MeshNode
+public import MeshPlacement
+public import MeshStore
 public import MeshWire
 
 /// An invariant the simulator found broken: what, where, and the seed that reproduces it.
@@ -26,21 +28,46 @@ public struct SimTraffic: Hashable, Sendable {
     public var totalBytes: UInt64 { bytesByType.values.reduce(0, +) }
 }
 
-/// Many ``NodeCore``s on one virtual clock over a simulated network.
+/// What one simulated node is: its place in the federation and what its configuration registers.
+public struct SimNodeSpec: Sendable {
+    public var role: Role
+    public var region: Region
+    public var sectors: [Sector]
+    /// The pools its configuration registers at every start.
+    public var pools: [PoolSpec]
+
+    public init(role: Role, region: Region, sectors: [Sector] = [], pools: [PoolSpec] = []) {
+        self.role = role
+        self.region = region
+        self.sectors = sectors
+        self.pools = pools
+    }
+}
+
+/// Whole nodes (``NodeCore``s, the same the daemon runs) on one virtual clock, over a simulated
+/// network and simulated disks.
 ///
 /// Every frame is encoded with the real codec (`FrameEncoder`) and decoded again
-/// (`WireMessage.decode`) before delivery, and its bytes are counted. Loss, delay, duplication,
-/// reordering, partitions (symmetric and one-way), slow nodes, crashes and restarts all draw from
-/// one seed, so a run is reproduced exactly from it. Invariants are checked on every event:
-/// a node's own incarnation never goes backwards (across restarts too), an observer's view of a
-/// member's incarnation never goes backwards, and a dead member is never seen alive again at the
-/// same incarnation.
+/// (`WireMessage.decode`) before delivery, and its bytes are counted; a node's messages to itself
+/// take the same queue. Loss, delay, duplication, reordering, partitions (symmetric and one-way),
+/// slow nodes, connection signals, commit latency and failure, crashes (between a commit and its
+/// answers too) and restarts from what was persisted all draw from one seed, so a run is
+/// reproduced exactly from it. Invariants are checked on every event: a node's own incarnation
+/// never goes backwards (across restarts too), an observer's view of a member's incarnation never
+/// goes backwards, and a dead member is never seen alive again at the same incarnation.
 public final class Simulator {
     public let seed: UInt64
     public let nodeConfig: NodeConfig
     public var network: SimNetworkConfig
     public var partition: SimPartition
+    public var storage: SimStorageConfig
     public private(set) var now: MeshInstant = .zero
+    /// Inputs handled so far, all nodes together (a step is one input through one node's core).
+    public private(set) var steps: UInt64 = 0
+    /// Nodes stopped by the storage model: halted by a failed commit (exit 3 in meshd), or crashed
+    /// right after a commit, before anything that waited for it left.
+    public private(set) var halts = 0
+    public private(set) var crashesAfterCommit = 0
     public private(set) var traffic = SimTraffic()
     /// Bytes each node sent and received.
     public private(set) var sentBytes: [UInt64]
@@ -52,27 +79,52 @@ public final class Simulator {
     /// Called with (sender, receiver, message, delivered) for every frame handed to the network
     /// (diagnostics: which messages carried a fact, and whether the network lost them).
     public var onSend: ((Int, Int, WireMessage, Bool) -> Void)?
+    /// Called with (node, session, message, correlation ID) for every answer and push to a console.
+    public var onConsole: ((Int, SessionID, WireMessage, UInt64) -> Void)?
+    /// Called when a node crashes or halts (its console sessions are gone).
+    public var onCrash: ((Int) -> Void)?
+    /// Called with (node, changes) for every batch that became durable, in commit order.
+    public var onDurable: ((Int, [LedgerChange]) -> Void)?
 
     public private(set) var ids: [NodeID]
     public private(set) var addresses: [NetAddress]
     var index: [NodeID: Int32] = [:]
     var nodes: [NodeCore?]
+    /// Whether each node runs (kept beside `nodes`: testing an optional core for nil copies it).
+    var up: [Bool]
     var rngs: [SeededRandom]
     var rng: SeededRandom
     var nextTick: [UInt64]
     var queue = EventQueue()
     /// Nodes that run but answer late.
     public var slow: [Bool]
-    /// Each node's last persisted incarnation (survives crashes).
+    /// Each node's last persisted incarnation ceiling (survives crashes).
     public private(set) var persistedIncarnation: [UInt64]
     var epochs: [UInt64]
+    /// Each node's run, counted from 0: inputs of an earlier run are dropped.
+    var generation: [UInt32]
     /// Per observer × member: last incarnation and status seen (for invariant checks), when small
     /// enough to keep (`n ≤ maxCheckedNodes`).
     var viewIncarnation: [UInt64] = []
     var viewStatus: [UInt8] = []
     let checked: Bool
-    let regionOf: [Region]
-    let roleOf: [Role]
+    let specs: [SimNodeSpec]
+
+    // Storage: each node's durable ledger, what waits to be committed and what is being committed.
+    public private(set) var stores: [InMemoryLedgerStore]
+    var commitQueue: [[(PersistBatch, UInt64)]]
+    var committing: [[(PersistBatch, UInt64)]]
+    /// Nodes halted by a failed commit or crashed by the storage model, to restart.
+    public private(set) var halted: [Bool]
+
+    // Connections (``SimNetworkConfig/signalsConnections``): when each node last sent to each
+    // other, and frames waiting to be reported unreachable.
+    var lastContact: [UInt64] = []
+    var unreachableFrames: [Int: [WireMessage]] = [:]
+
+    // Consoles.
+    var nextSession: UInt64 = 1
+    var sessionNode: [SessionID: Int] = [:]
 
     /// Whether nodes that decode equal inventory records share one stored copy (see
     /// `sharingDecodedRecords`); on by default, off to measure what separate copies cost.
@@ -88,90 +140,153 @@ public final class Simulator {
 
     /// Creates `count` nodes that all know each other (a converged cluster), in `regions` regions
     /// of equal size (membership and inventory are per region; the first node of each region is
-    /// regional, the rest industry).
-    public init(
+    /// regional, the rest industry), with no pools.
+    public convenience init(
         count: Int, seed: UInt64, nodeConfig: NodeConfig, network: SimNetworkConfig = .lan, regions: Int = 1
     ) {
         precondition(count > 1 && regions >= 1 && count % regions == 0, "need n > 1 nodes in equal regions")
+        let perRegion = count / regions
+        let regionCodes = (0..<regions).map { try! Region("sim-r\($0)") }
+        let specs = (0..<count).map { i in
+            SimNodeSpec(role: i % perRegion == 0 ? .regional : .industry, region: regionCodes[i / perRegion])
+        }
+        self.init(specs: specs, seed: seed, nodeConfig: nodeConfig, network: network)
+    }
+
+    /// Creates one node per spec, converged: each knows its region's members and (regional nodes)
+    /// every regional node of the other regions; each registers its pools.
+    public init(
+        specs: [SimNodeSpec], seed: UInt64, nodeConfig: NodeConfig, network: SimNetworkConfig = .lan,
+        storage: SimStorageConfig = .instant
+    ) {
+        let count = specs.count
+        precondition(count > 1, "need n > 1 nodes")
         self.seed = seed
         self.nodeConfig = nodeConfig
         self.network = network
+        self.storage = storage
+        self.specs = specs
         partition = .none(nodes: count)
         rng = SeededRandom(seed: seed)
         var idRng = rng.fork()
         ids = (0..<count).map { _ in NodeID(w0: idRng.next(), w1: idRng.next(), w2: idRng.next(), w3: idRng.next()) }
         addresses = (0..<count).map { NetAddress(host: "10.\($0 >> 16).\(($0 >> 8) & 255).\($0 & 255)", port: 7946) }
-        let perRegion = count / regions
-        let regionCodes = (0..<regions).map { try! Region("sim-r\($0)") }
-        regionOf = (0..<count).map { regionCodes[$0 / perRegion] }
-        roleOf = (0..<count).map { $0 % perRegion == 0 ? .regional : .industry }
         for (i, id) in ids.enumerated() { index[id] = Int32(i) }
         nodes = Array(repeating: nil, count: count)
+        up = Array(repeating: false, count: count)
         rngs = (0..<count).map { _ in SeededRandom(seed: 0) }
         nextTick = Array(repeating: .max, count: count)
         slow = Array(repeating: false, count: count)
         persistedIncarnation = Array(repeating: 0, count: count)
         epochs = Array(repeating: 1, count: count)
+        generation = Array(repeating: 0, count: count)
         sentBytes = Array(repeating: 0, count: count)
         receivedBytes = Array(repeating: 0, count: count)
+        stores = (0..<count).map { _ in InMemoryLedgerStore() }
+        commitQueue = Array(repeating: [], count: count)
+        committing = Array(repeating: [], count: count)
+        halted = Array(repeating: false, count: count)
         checked = count <= Simulator.maxCheckedNodes
         if checked {
             viewIncarnation = Array(repeating: 0, count: count * count)
             viewStatus = Array(repeating: 0, count: count * count)
         }
+        if network.signalsConnections { lastContact = Array(repeating: 0, count: count * count) }
         for i in 0..<count { start(i, incarnation: 0) }
     }
 
     public var count: Int { ids.count }
 
     /// Whether node `i` is running.
-    public func isUp(_ i: Int) -> Bool { nodes[i] != nil }
+    public func isUp(_ i: Int) -> Bool { up[i] }
 
     /// Node `i`'s core (nil while crashed).
     public func node(_ i: Int) -> NodeCore? { nodes[i] }
 
+    /// Node `i`'s role and region.
+    public func spec(of i: Int) -> SimNodeSpec { specs[i] }
+
     func update(_ i: Int, incarnation: UInt64, status: MemberStatus = .alive) -> MemberUpdate {
         MemberUpdate(
-            node: ids[i], address: addresses[i], role: roleOf[i], region: regionOf[i], incarnation: incarnation, status: status)
+            node: ids[i], address: addresses[i], role: specs[i].role, region: specs[i].region, incarnation: incarnation,
+            status: status)
     }
 
-    /// The index range of node `i`'s region.
-    public func regionMembers(of i: Int) -> [Int] { (0..<count).filter { regionOf[$0] == regionOf[i] } }
+    func credentials(_ i: Int) -> PeerCredentials {
+        PeerCredentials(node: ids[i], role: specs[i].role, region: specs[i].region)
+    }
 
+    /// The indices of node `i`'s region.
+    public func regionMembers(of i: Int) -> [Int] { (0..<count).filter { specs[$0].region == specs[i].region } }
+
+    /// Starts node `i` from what it persisted, at `incarnation`, storing the next ceiling first
+    /// (as meshd does before it speaks).
     func start(_ i: Int, incarnation: UInt64) {
         var nodeRng = rng.fork()
-        let peers = (0..<count).filter { $0 != i && regionOf[$0] == regionOf[i] }.map { update($0, incarnation: 0) }
+        let peers = (0..<count).filter { $0 != i && specs[$0].region == specs[i].region }.map { update($0, incarnation: 0) }
         let backbone =
-            roleOf[i] == .regional
-            ? (0..<count).filter { $0 != i && roleOf[$0] == .regional }.map { update($0, incarnation: 0) } : []
-        let core = NodeCore(
-            me: update(i, incarnation: incarnation), config: nodeConfig, members: peers, backbone: backbone, now: now,
-            rng: &nodeRng)
-        nodes[i] = core
-        rngs[i] = nodeRng
+            specs[i].role == .regional
+            ? (0..<count).filter { $0 != i && specs[$0].role == .regional && specs[$0].region != specs[i].region }
+                .map { update($0, incarnation: 0) } : []
+        let ceiling = incarnation + nodeConfig.incarnationBlock
+        persistedIncarnation[i] = ceiling
+        let identity = NodeIdentity(
+            node: ids[i], role: specs[i].role, region: specs[i].region, sectors: specs[i].sectors, address: addresses[i])
+        var core: NodeCore
+        do {
+            core = try NodeCore(
+                identity: identity, config: nodeConfig, incarnation: incarnation, durableIncarnation: ceiling,
+                ledger: try stores[i].load(), decisions: try stores[i].decisions(at: now), members: peers,
+                backboneMembers: backbone, now: now, rng: &nodeRng)
+        } catch {
+            preconditionFailure("node \(i) cannot start from its own ledger: \(error)")
+        }
         if checked {
             for t in 0..<count {
                 viewIncarnation[i * count + t] = 0
                 viewStatus[i * count + t] = MemberStatus.alive.rawValue
             }
         }
-        scheduleTick(i, at: now.milliseconds)
+        let directives: [NodeDirective]
+        do { directives = try core.start(pools: specs[i].pools, now: now) } catch {
+            preconditionFailure("node \(i)'s pools do not register: \(error)")
+        }
+        nodes[i] = core
+        up[i] = true
+        rngs[i] = nodeRng
+        halted[i] = false
+        perform(directives, from: i)
     }
 
     // MARK: - Faults
 
-    /// Crashes node `i`: its state is lost except what it persisted.
+    /// Crashes node `i`: its state is lost except what it committed; commits in progress are lost.
     public func crash(_ i: Int) {
+        guard up[i] else { return }
         nodes[i] = nil
+        up[i] = false
         nextTick[i] = .max
+        generation[i] &+= 1
+        commitQueue[i] = []
+        committing[i] = []
+        for (session, node) in sessionNode where node == i { sessionNode[session] = nil }
+        onCrash?(i)
+        guard network.signalsConnections else { return }
+        // The crashed process's links close: its recent peers hear it at once.
+        for j in 0..<count where j != i && up[j] {
+            let last = lastContact[j * count + i]
+            if last > 0 && now.milliseconds - last < 60_000 {
+                queue.push(now.milliseconds + 1, .input(node: Int32(j), generation: generation[j], .peerUnlinked(ids[i])))
+            }
+        }
     }
 
-    /// Restarts a crashed node from its persisted incarnation (plus one) and a new inventory epoch.
+    /// Restarts a crashed node from its persisted state (ledger, incarnation ceiling) with a new
+    /// inventory epoch.
     public func restart(_ i: Int) {
-        precondition(nodes[i] == nil, "node \(i) is running")
+        precondition(!up[i], "node \(i) is running")
         epochs[i] += 1
-        persistedIncarnation[i] += 1
-        start(i, incarnation: persistedIncarnation[i])
+        start(i, incarnation: persistedIncarnation[i] + 1)
     }
 
     /// The inventory epoch node `i` issues records in.
@@ -184,11 +299,41 @@ public final class Simulator {
         // Moved out of the array, not copied: a second reference would make every change to the
         // core's tables (member table, inventory logs) copy the whole table first.
         guard var core = nodes[i].take() else { return }
+        steps += 1
         var nodeRng = rngs[i]
         let out = body(&core, &nodeRng, now)
         nodes[i] = core
         rngs[i] = nodeRng
         perform(out, from: i)
+    }
+
+    /// Opens a console session at node `i` (nil while it is down).
+    public func openSession(at i: Int, operator id: NodeID) -> SessionID? {
+        guard up[i] else { return nil }
+        let session = SessionID(nextSession)
+        nextSession += 1
+        sessionNode[session] = i
+        with(i) { core, rng, now in core.handle(.sessionOpened(session, operator: id), now: now, rng: &rng) }
+        return session
+    }
+
+    /// Closes a console session.
+    public func closeSession(_ session: SessionID) {
+        guard let i = sessionNode.removeValue(forKey: session) else { return }
+        with(i) { core, rng, now in core.handle(.sessionClosed(session), now: now, rng: &rng) }
+    }
+
+    /// Whether a console session is still open (its node has not crashed since).
+    public func isOpen(_ session: SessionID) -> Bool { sessionNode[session] != nil }
+
+    /// A console request, through the real codec, reaching its node after `delayMilliseconds`.
+    public func submit(_ message: WireMessage, correlationID: UInt64, session: SessionID, delayMilliseconds: UInt64 = 1) {
+        guard let i = sessionNode[session] else { return }
+        let decoded = roundTrip(message, correlationID: correlationID, context: "console request to node \(i)")
+        guard let decoded else { return }
+        queue.push(
+            now.milliseconds + delayMilliseconds,
+            .input(node: Int32(i), generation: generation[i], .consoleRequest(decoded, correlationID: correlationID, session: session)))
     }
 
     // MARK: - Running
@@ -201,12 +346,12 @@ public final class Simulator {
             switch entry.event {
             case .tick(let node):
                 let i = Int(node)
-                guard nextTick[i] == entry.time, nodes[i] != nil else { continue }
+                guard nextTick[i] == entry.time, up[i] else { continue }
                 nextTick[i] = .max
-                with(i) { core, rng, now in core.onTick(now: now, rng: &rng) }
+                with(i) { core, rng, now in core.handle(.tick, now: now, rng: &rng) }
             case .deliver(let from, let to, let frame):
                 let i = Int(to)
-                guard nodes[i] != nil else {
+                guard up[i] else {
                     traffic.dropped += 1
                     continue
                 }
@@ -221,9 +366,28 @@ public final class Simulator {
                     continue
                 }
                 if case .delta(let d) = message { traffic.recordsDelivered += UInt64(d.records.count) }
-                let sender = ids[Int(from)]
+                let sender = credentials(Int(from))
                 let shared = sharingDecodedRecords(message)
-                with(i) { core, rng, now in core.onMessage(shared, from: sender, now: now, rng: &rng) }
+                with(i) { core, rng, now in core.handle(.peerMessage(shared, from: sender), now: now, rng: &rng) }
+            case .input(let node, let run, let input):
+                let i = Int(node)
+                guard up[i], generation[i] == run else { continue }
+                with(i) { core, rng, now in core.handle(input, now: now, rng: &rng) }
+            case .commitDone(let node, let run):
+                let i = Int(node)
+                guard up[i], generation[i] == run else { continue }
+                finishCommit(i)
+            case .unreachable(let from, let to, let run):
+                let i = Int(from)
+                let frames = unreachableFrames.removeValue(forKey: Int(from) * count + Int(to)) ?? []
+                guard up[i], generation[i] == run else { continue }
+                let failure: ProbeFailure = !up[Int(to)] ? .connectionRefused : .timeout
+                with(i) { core, rng, now in
+                    core.handle(.unreachable(ids[Int(to)], failure, dropped: frames), now: now, rng: &rng)
+                }
+            case .restart(let node):
+                let i = Int(node)
+                if !up[i] && halted[i] { restart(i) }
             }
         }
         if violation == nil { now = Swift.max(now, until) }
@@ -262,24 +426,46 @@ public final class Simulator {
             switch directive {
             case .send(let message, let to, _, _):
                 send(message, from: i, to: to)
-            case .connect, .disconnect:
-                break  // links are implicit in the simulated network
-            case .persist(let item):
-                switch item {
-                case .incarnation(let incarnation):
-                    if incarnation <= persistedIncarnation[i], persistedIncarnation[i] > 0 || incarnation == 0 {
-                        fail("node \(i) persisted incarnation \(incarnation) after \(persistedIncarnation[i])")
-                    }
-                    persistedIncarnation[i] = Swift.max(persistedIncarnation[i], incarnation)
-                case .ownRecord:
-                    break
-                }
+            case .answer(let message, let correlationID, let session):
+                answerConsole(message, correlationID: correlationID, session: session, from: i)
+            case .push(let message, let session):
+                answerConsole(message, correlationID: 0, session: session, from: i)
+            case .connect, .disconnect, .goAway, .applyRevocations, .log, .drained:
+                break  // links are implicit in the simulated network; nothing to log
+            case .persist(let batch, let token):
+                persist(batch, token: token, at: i)
             case .emit(let event):
                 if case .memberChanged(let update, _) = event { check(observer: i, update) }
                 onEvent?(i, event, now)
             case .scheduleTick(let at):
                 scheduleTick(i, at: at.milliseconds)
+            case .halt:
+                halts += 1
+                crash(i)
+                halted[i] = true
+                queue.push(now.milliseconds + storage.restartAfterHaltMilliseconds, .restart(node: Int32(i)))
             }
+        }
+    }
+
+    func answerConsole(_ message: WireMessage, correlationID: UInt64, session: SessionID, from i: Int) {
+        guard sessionNode[session] == i, let decoded = roundTrip(message, correlationID: correlationID, context: "answer of node \(i)")
+        else { return }
+        onConsole?(i, session, decoded, correlationID)
+    }
+
+    /// Encodes and decodes a message with the real codec.
+    func roundTrip(_ message: WireMessage, correlationID: UInt64, context: String) -> WireMessage? {
+        do {
+            let frame = try FrameEncoder.frame(message, correlationID: correlationID)
+            guard case .message(let decoded, _, _) = try WireMessage.decode(frameBytes: frame) else {
+                fail("\(context) was skipped by the decoder")
+                return nil
+            }
+            return decoded
+        } catch {
+            fail("\(context) does not survive the codec: \(error)")
+            return nil
         }
     }
 
@@ -296,6 +482,28 @@ public final class Simulator {
         traffic.bytesByType[name, default: 0] += UInt64(frame.count)
         if case .digest = message { traffic.maxDigestBytes = Swift.max(traffic.maxDigestBytes, frame.count) }
         sentBytes[i] += UInt64(frame.count)
+        if j == i {
+            // A node's message to itself takes the same queue as everyone's, and cannot be lost.
+            queue.push(now.milliseconds, .deliver(from: Int32(i), to: j32, frame: frame))
+            return
+        }
+        if network.signalsConnections {
+            lastContact[i * count + j] = now.milliseconds
+            let down = !up[j]
+            if down || partition.cuts(from: i, to: j) {
+                traffic.dropped += 1
+                onSend?(i, j, message, false)
+                let key = i * count + j
+                if unreachableFrames[key] == nil {
+                    let after = down ? 2 * network.maxDelayMilliseconds : network.connectTimeoutMilliseconds
+                    queue.push(
+                        now.milliseconds + Swift.max(after, 1),
+                        .unreachable(from: Int32(i), to: j32, generation: generation[i]))
+                }
+                unreachableFrames[key, default: []].append(message)
+                return
+            }
+        }
         if partition.cuts(from: i, to: j) || rng.chance(permille: network.lossPermille) {
             traffic.dropped += 1
             onSend?(i, j, message, false)
@@ -314,9 +522,60 @@ public final class Simulator {
         }
     }
 
+    // MARK: - Storage
+
+    func persist(_ batch: PersistBatch, token: UInt64, at i: Int) {
+        commitQueue[i].append((batch, token))
+        if committing[i].isEmpty { startCommit(i) }
+    }
+
+    /// Group commit: everything waiting when a commit starts goes into it.
+    func startCommit(_ i: Int) {
+        committing[i] = commitQueue[i]
+        commitQueue[i] = []
+        let latency =
+            storage.maxCommitMilliseconds == 0
+            ? 0 : storage.minCommitMilliseconds + rng.next(below: storage.maxCommitMilliseconds - storage.minCommitMilliseconds + 1)
+        queue.push(now.milliseconds + latency, .commitDone(node: Int32(i), generation: generation[i]))
+    }
+
+    func finishCommit(_ i: Int) {
+        let group = committing[i]
+        committing[i] = []
+        if storage.failPermille > 0 && rng.chance(permille: storage.failPermille) {
+            // The commit failed and nothing of it is durable: the node halts.
+            with(i) { core, rng, now in core.handle(.commitFailed(token: group[0].1, reason: "simulated disk failure"), now: now, rng: &rng) }
+            return
+        }
+        do { try stores[i].commit(group.map(\.0), at: now) } catch {
+            fail("node \(i)'s store refused a batch: \(error)")
+            return
+        }
+        for (batch, _) in group {
+            if let incarnation = batch.incarnation {
+                if incarnation <= persistedIncarnation[i] {
+                    fail("node \(i) persisted incarnation \(incarnation) after \(persistedIncarnation[i])")
+                }
+                persistedIncarnation[i] = Swift.max(persistedIncarnation[i], incarnation)
+            }
+            if !batch.changes.isEmpty { onDurable?(i, batch.changes) }
+        }
+        if storage.crashAfterCommitPermille > 0 && rng.chance(permille: storage.crashAfterCommitPermille) {
+            // Durable, but the answers that waited for it never leave.
+            crashesAfterCommit += 1
+            crash(i)
+            halted[i] = true
+            queue.push(now.milliseconds + storage.restartAfterHaltMilliseconds, .restart(node: Int32(i)))
+            return
+        }
+        queue.push(now.milliseconds, .input(node: Int32(i), generation: generation[i], .committed(through: group.map(\.1).max()!)))
+        if !commitQueue[i].isEmpty { startCommit(i) }
+    }
+
     // MARK: - Invariants
 
-    func fail(_ what: String) {
+    /// Records a broken invariant (the first one stops the run).
+    public func fail(_ what: String) {
         if violation == nil { violation = SimViolation(seed: seed, at: now, what: what) }
     }
 
@@ -343,11 +602,10 @@ public final class Simulator {
     /// region member as anything but alive, or a crashed one as alive. Empty when converged.
     public func unconverged(ignoring ignored: Set<Int> = []) -> [Int] {
         var bad: [Int] = []
-        for o in 0..<count where nodes[o] != nil && !ignored.contains(o) {
-            let core = nodes[o]!
+        for o in 0..<count where up[o] && !ignored.contains(o) {
             for t in regionMembers(of: o) where t != o && !ignored.contains(t) {
-                let status = core.membership.member(ids[t])?.status
-                if nodes[t] != nil ? status != .alive : (status == .alive || status == .suspect) {
+                let status = nodes[o]!.gossip.membership.member(ids[t])?.status
+                if up[t] ? status != .alive : (status == .alive || status == .suspect) {
                     bad.append(o)
                     break
                 }

@@ -46,6 +46,8 @@ public protocol LedgerStore {
     func load() throws(StoreError) -> LedgerSnapshot
     /// The last incarnation committed (0: none).
     func incarnation() throws(StoreError) -> UInt64
+    /// The decisions for idempotency keys not yet expired at `now`, by tenant and key.
+    func decisions(at now: MeshInstant) throws(StoreError) -> [KeyDecision]
     /// The most recent `limit` audit records, oldest first.
     func audit(limit: Int) throws(StoreError) -> [AuditRecord]
 }
@@ -66,6 +68,7 @@ public struct InMemoryLedgerStore: LedgerStore, Sendable {
     private var holds: [HoldID: Hold] = [:]
     private var leases: [LeaseID: ActiveLease] = [:]
     private var leasedHolds: Set<HoldID> = []
+    private var keyDecisions: [String: KeyDecision] = [:]
     private var auditTrail: [AuditRecord] = []
     /// Every committed batch, in order, when `keepsHistory` is true.
     public private(set) var history: [(ledgerVersion: UInt64, changes: [LedgerChange])] = []
@@ -97,6 +100,7 @@ public struct InMemoryLedgerStore: LedgerStore, Sendable {
         for batch in batches {
             if let version = batch.ledgerVersion { ledgerVersion = version }
             if let incarnation = batch.incarnation { storedIncarnation = incarnation }
+            for decision in batch.decisions { keyDecisions[decision.tenant.name + "/" + decision.key] = decision }
             for change in batch.changes {
                 auditSequence += 1
                 auditTrail.append(
@@ -177,6 +181,10 @@ public struct InMemoryLedgerStore: LedgerStore, Sendable {
     }
 
     public func incarnation() throws(StoreError) -> UInt64 { storedIncarnation }
+
+    public func decisions(at now: MeshInstant) throws(StoreError) -> [KeyDecision] {
+        keyDecisions.keys.sorted().map { keyDecisions[$0]! }.filter { $0.expiresAt > now }
+    }
 
     public func audit(limit: Int) throws(StoreError) -> [AuditRecord] { Array(auditTrail.suffix(limit)) }
 

@@ -41,6 +41,9 @@ public final class SQLiteLedgerStore: LedgerStore {
         CREATE TABLE IF NOT EXISTS audit (
             seq INTEGER PRIMARY KEY, ledger_version INTEGER NOT NULL, at INTEGER NOT NULL, kind TEXT NOT NULL,
             subject TEXT NOT NULL) STRICT;
+        CREATE TABLE IF NOT EXISTS decisions (
+            tenant TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL, expires_at INTEGER NOT NULL,
+            PRIMARY KEY (tenant, key)) STRICT;
         INSERT OR IGNORE INTO meta(key, value) VALUES ('ledger_version', 0);
         INSERT OR IGNORE INTO meta(key, value) VALUES ('incarnation', 0);
         """
@@ -105,12 +108,35 @@ public final class SQLiteLedgerStore: LedgerStore {
                         [.int(version ?? 0), .int(at.milliseconds), .text(change.kind), .text(change.subject)])
                 }
             }
+            for batch in batches {
+                for decision in batch.decisions {
+                    // The verdicts stay in memory (WHY); a retry needs the outcome and the counts.
+                    var kept = decision
+                    kept.outcome.explanation.verdicts = []
+                    let json: String
+                    do { json = String(decoding: try encoder.encode(kept), as: UTF8.self) } catch {
+                        throw StoreError(.inconsistent, "a key decision does not encode: \(error)")
+                    }
+                    try run(
+                        "INSERT OR REPLACE INTO decisions(tenant, key, body, expires_at) VALUES (?, ?, ?, ?)",
+                        [.text(decision.tenant.name), .text(decision.key), .text(json), .int(decision.expiresAt.milliseconds)])
+                }
+            }
             if let version { try run("UPDATE meta SET value = ? WHERE key = 'ledger_version'", [.int(version)]) }
             if let incarnation { try run("UPDATE meta SET value = ? WHERE key = 'incarnation'", [.int(incarnation)]) }
             try exec("COMMIT")
         } catch {
             try? exec("ROLLBACK")
             throw error
+        }
+    }
+
+    public func decisions(at now: MeshInstant) throws(StoreError) -> [KeyDecision] {
+        try run("DELETE FROM decisions WHERE expires_at <= ?", [.int(now.milliseconds)])
+        return try query("SELECT body FROM decisions ORDER BY tenant, key", bind: []) { row throws(StoreError) in
+            do { return try decoder.decode(KeyDecision.self, from: Data(row.text(0).utf8)) } catch {
+                throw StoreError(.corrupt, "a key decision does not decode: \(error)")
+            }
         }
     }
 

@@ -115,6 +115,9 @@ public struct TLSSetup: Sendable {
 /// Identifies a connection for the life of a ``Transport``.
 public struct ConnectionID: Hashable, Sendable, Comparable, CustomStringConvertible {
     public let rawValue: UInt64
+    /// Names a connection by the number the transport gave it (an owner that keeps its own
+    /// numbering of links turns it back into an ID).
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
     public static func < (a: ConnectionID, b: ConnectionID) -> Bool { a.rawValue < b.rawValue }
     public var description: String { "c\(rawValue)" }
 }

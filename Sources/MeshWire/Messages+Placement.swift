@@ -342,18 +342,44 @@ extension Confirmed: WireMessageBody {
     }
 }
 
+extension WireWriter {
+    /// Tag 0 `route` (SPEC §6.6.13) when the route is not empty, else no tagged fields.
+    fileprivate mutating func writeRoute(_ route: LeaseRoute) {
+        if route.isEmpty {
+            writeNoTaggedFields()
+        } else {
+            writeTaggedFields([
+                (0, { w in w.writeArray(route, maxCount: FieldLimits.maxPathNodes) { w, v in v.encode(to: &w) } })
+            ])
+        }
+    }
+}
+
+extension WireReader {
+    /// The tagged section of RENEW, RELEASE and LEASE_STATE: tag 0 is the route.
+    fileprivate mutating func readRoute(_ what: StaticString) throws(WireError) -> LeaseRoute {
+        var route: LeaseRoute = []
+        try readTaggedFields(what) { (tag, r: inout WireReader) throws(WireError) in
+            guard tag == 0 else { return false }
+            route = try r.readNodePath()
+            return true
+        }
+        return route
+    }
+}
+
 extension Release: WireMessageBody {
     public static let messageType = MessageType.release
 
     public func encode(to writer: inout WireWriter) {
         reservation.encode(to: &writer)
-        writer.writeNoTaggedFields()
+        writer.writeRoute(route)
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
         let reservation = try ReservationRef(from: &reader)
-        try reader.skipTaggedFields("release")
-        self = Release(reservation: reservation)
+        let route = try reader.readRoute("release")
+        self = Release(reservation: reservation, route: route)
     }
 }
 
@@ -363,14 +389,14 @@ extension Renew: WireMessageBody {
     public func encode(to writer: inout WireWriter) {
         writer.write(leaseID)
         extendBy.encode(to: &writer)
-        writer.writeNoTaggedFields()
+        writer.writeRoute(route)
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
         let leaseID: LeaseID = try reader.readID("lease ID")
         let extendBy = try MeshDuration(from: &reader)
-        try reader.skipTaggedFields("renew")
-        self = Renew(leaseID: leaseID, extendBy: extendBy)
+        let route = try reader.readRoute("renew")
+        self = Renew(leaseID: leaseID, extendBy: extendBy, route: route)
     }
 }
 
@@ -381,15 +407,15 @@ extension LeaseStatus: WireMessageBody {
         reservation.encode(to: &writer)
         writer.writeU8(state.rawValue)
         expiresAt.encode(to: &writer)
-        writer.writeNoTaggedFields()
+        writer.writeRoute(route)
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
         let reservation = try ReservationRef(from: &reader)
         let state: ReservationState = try reader.readEnum("reservation state")
         let expiresAt = try MeshInstant(from: &reader)
-        try reader.skipTaggedFields("lease state")
-        self = LeaseStatus(reservation: reservation, state: state, expiresAt: expiresAt)
+        let route = try reader.readRoute("lease state")
+        self = LeaseStatus(reservation: reservation, state: state, expiresAt: expiresAt, route: route)
     }
 }
 
@@ -534,7 +560,12 @@ extension Outcome: WireMessageBody {
             writer.writeString(message, maxBytes: FieldLimits.maxTextBytes)
         }
         explanation.encode(to: &writer)
-        writer.writeNoTaggedFields()
+        if acknowledged {
+            // Tag 0 `acknowledged` (SPEC §6.6.12): present with an empty value, or absent.
+            writer.writeTaggedFields([(0, { _ in })])
+        } else {
+            writer.writeNoTaggedFields()
+        }
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
@@ -554,7 +585,14 @@ extension Outcome: WireMessageBody {
         case let kind: throw WireError(.invalidValue, at: start, "result kind \(kind) is not defined (1 placed, 2 refused)")
         }
         let explanation = try Explanation(from: &reader)
-        try reader.skipTaggedFields("outcome")
-        self = Outcome(requestID: requestID, idempotencyKey: key, result: result, explanation: explanation)
+        var acknowledged = false
+        // Tag 0 has an empty value: any byte in it is rejected as trailing.
+        try reader.readTaggedFields("outcome") { (tag, _: inout WireReader) throws(WireError) in
+            guard tag == 0 else { return false }
+            acknowledged = true
+            return true
+        }
+        self = Outcome(
+            requestID: requestID, idempotencyKey: key, result: result, explanation: explanation, acknowledged: acknowledged)
     }
 }

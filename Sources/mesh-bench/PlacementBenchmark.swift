@@ -72,31 +72,20 @@ enum PlacementCommand: BenchCommand {
         var hopLimit: UInt8
         var blindSpill: Bool
         var maxQuoteRounds: Int
+        var spreadPermille: Int
+        /// Keys tenants asked for, PLACE frames (with retries and duplicates), keys placed.
         var attempts: Int
+        var submissions: Int
         var placed: Int
         /// Quote rounds of placed requests at every node they visited, per placement (the acceptance figure).
         var attemptsPerSuccess: Double
-        /// The figure reported before: rounds the requesters credit to placed requests, per placement.
-        var requesterRoundsPerSuccess: Double
-        /// Every quote round (placed and refused requests), per placement.
-        var allRoundsPerSuccess: Double
-        /// Tenant submissions per placement (bounded below by the demand factor).
+        /// Tenant keys per placement (bounded below by the demand factor).
         var submissionsPerSuccess: Double
-        var refusedWithoutAttempt: Int
-        var candidatesSkipped: Int
-        var spreadPermille: Int
-        var spreadRequests: Int
-        var spreadPlaced: Int
-        var spreadMultiPool: Int
-        var spreadRolledBack: Int
-        var confirmsPerLease: Double
         var overCommits: Int
         var violations: Int
-        var holdsLeftAtEnd: Int
-        var holdsLapsed: Int
         var forwards: Int
-        var messages: Int
-        var maxInventoryAgeMilliseconds: UInt64
+        var leasesStarted: Int
+        var messages: UInt64
         var wallSeconds: Double
     }
 
@@ -210,7 +199,6 @@ enum PlacementCommand: BenchCommand {
             acceptance["sim zero over-commits"] = sim.overCommits == 0
             acceptance["sim no violations"] = sim.violations == 0
             acceptance["sim attempts/success <= 1.3"] = sim.attemptsPerSuccess <= 1.3
-            acceptance["sim no hold left behind"] = sim.holdsLeftAtEnd == 0
         }
         let report = Report(
             environment: BenchEnvironment.current(loadAverageAtStart: loadAtStart), commandLine: commandLine,
@@ -419,53 +407,32 @@ enum PlacementCommand: BenchCommand {
     ) -> SimFigure {
         let watch = Stopwatch()
         var figure = SimFigure(
-            seeds: seeds, fanOut: fanOut, hopLimit: hops, blindSpill: blindSpill, maxQuoteRounds: maxRounds, attempts: 0,
-            placed: 0, attemptsPerSuccess: 0,
-            requesterRoundsPerSuccess: 0, allRoundsPerSuccess: 0, submissionsPerSuccess: 0, refusedWithoutAttempt: 0,
-            candidatesSkipped: 0, spreadPermille: spreadPermille, spreadRequests: 0, spreadPlaced: 0, spreadMultiPool: 0,
-            spreadRolledBack: 0, confirmsPerLease: 0, overCommits: 0,
-            violations: 0,
-            holdsLeftAtEnd: 0, holdsLapsed: 0, forwards: 0, messages: 0, maxInventoryAgeMilliseconds: 0, wallSeconds: 0)
+            seeds: seeds, fanOut: fanOut, hopLimit: hops, blindSpill: blindSpill, maxQuoteRounds: maxRounds,
+            spreadPermille: spreadPermille, attempts: 0, submissions: 0, placed: 0, attemptsPerSuccess: 0,
+            submissionsPerSuccess: 0, overCommits: 0, violations: 0, forwards: 0, leasesStarted: 0, messages: 0, wallSeconds: 0)
         var rounds = 0
-        var credited = 0
-        var allRounds = 0
-        var confirms = 0
-        var leases = 0
         let perSeed = max(1, attempts / seeds)
         for seed in 1...UInt64(seeds) {
-            let report = PlacementSimulation.run(
-                PlacementSimConfig(
-                    seed: seed, attempts: perSeed, spreadPermille: UInt64(spreadPermille),
-                    placement: PlacementConfig(
-                        quoteFanOut: fanOut, maxQuoteRounds: maxRounds, maxExplanations: 64, forwardHopLimit: hops,
-                        spilloverFreshMilliseconds: blindSpill ? UInt64.max / 4 : PlacementConfig().spilloverFreshMilliseconds)))
+            var config = FederationSimConfig.market(
+                seed: seed, keys: perSeed,
+                placement: PlacementConfig(
+                    quoteFanOut: fanOut, maxQuoteRounds: maxRounds, maxExplanations: 64, forwardHopLimit: hops,
+                    spilloverFreshMilliseconds: blindSpill ? UInt64.max / 4 : 60_000))
+            config.spreadPermille = UInt64(spreadPermille)
+            let report = FederationSimulation.run(config)
             Console.progress(report.description)
-            figure.attempts += report.attempts
+            figure.attempts += report.keys
+            figure.submissions += report.submissions
             figure.placed += report.placed
-            rounds += report.attemptsOfPlaced
-            credited += report.quoteRoundsOfPlaced
-            allRounds += report.quoteRounds
-            figure.refusedWithoutAttempt += report.refusedWithoutAttempt
-            figure.candidatesSkipped += report.candidatesSkipped
-            figure.spreadRequests += report.spreadRequests
-            figure.spreadPlaced += report.spreadPlaced
-            figure.spreadMultiPool += report.spreadMultiPool
-            figure.spreadRolledBack += report.spreadRolledBack
-            confirms += report.confirmsSent
-            leases += report.leasesStarted
-            figure.overCommits += report.violations.filter { $0.hasPrefix("over-commit") }.count
+            rounds += report.quoteRoundsOfPlaced
+            figure.overCommits += report.violations(of: "over-commit")
             figure.violations += report.violations.count
-            figure.holdsLeftAtEnd += report.holdsLeftAtEnd
-            figure.holdsLapsed += report.holdsLapsed
             figure.forwards += report.forwards
+            figure.leasesStarted += report.leasesStarted
             figure.messages += report.messages
-            figure.maxInventoryAgeMilliseconds = max(figure.maxInventoryAgeMilliseconds, report.maxInventoryAgeMilliseconds)
         }
         figure.attemptsPerSuccess = figure.placed == 0 ? 0 : Double(rounds) / Double(figure.placed)
-        figure.requesterRoundsPerSuccess = figure.placed == 0 ? 0 : Double(credited) / Double(figure.placed)
-        figure.allRoundsPerSuccess = figure.placed == 0 ? 0 : Double(allRounds) / Double(figure.placed)
         figure.submissionsPerSuccess = figure.placed == 0 ? 0 : Double(figure.attempts) / Double(figure.placed)
-        figure.confirmsPerLease = leases == 0 ? 0 : Double(confirms) / Double(leases)
         figure.wallSeconds = watch.elapsedSeconds
         return figure
     }
@@ -501,16 +468,13 @@ enum PlacementCommand: BenchCommand {
         }
         if let s = r.simulation {
             lines.append(
-                "simulation: \(s.attempts) requests over \(s.seeds) seeds in \(f(s.wallSeconds, 1)) s wall (fan-out \(s.fanOut), rounds \(s.maxQuoteRounds), hop limit \(s.hopLimit), spread \(s.spreadPermille) permille\(s.blindSpill ? ", blind spillover (reference)" : ""))"
+                "simulation (the federation simulator's market configuration): \(s.attempts) keys over \(s.seeds) seeds in \(f(s.wallSeconds, 1)) s wall (fan-out \(s.fanOut), rounds \(s.maxQuoteRounds), hop limit \(s.hopLimit), spread \(s.spreadPermille) permille\(s.blindSpill ? ", blind spillover (reference)" : ""))"
             )
             lines.append(
-                "  attempts (quote rounds) per success: \(f(s.attemptsPerSuccess, 3)) at every node visited; requester-credited \(f(s.requesterRoundsPerSuccess, 3)); all rounds \(f(s.allRoundsPerSuccess, 3)); submissions \(f(s.submissionsPerSuccess, 3)); refused without a round \(s.refusedWithoutAttempt); candidates skipped \(s.candidatesSkipped)"
+                "  placed \(s.placed), attempts (quote rounds at every node visited) per success \(f(s.attemptsPerSuccess, 3)), keys per success \(f(s.submissionsPerSuccess, 3)), PLACE frames \(s.submissions)"
             )
             lines.append(
-                "  spread: \(s.spreadRequests) asked, \(s.spreadPlaced) placed, \(s.spreadMultiPool) over several pools, \(s.spreadRolledBack) rolled back"
-            )
-            lines.append(
-                "  placed \(s.placed), attempts/success \(f(s.attemptsPerSuccess, 3)), confirms/lease \(f(s.confirmsPerLease, 3)), over-commits \(s.overCommits), violations \(s.violations), holds left \(s.holdsLeftAtEnd), holds lapsed \(s.holdsLapsed), forwards \(s.forwards), max inventory age \(s.maxInventoryAgeMilliseconds) ms"
+                "  over-commits \(s.overCommits), violations \(s.violations), leases \(s.leasesStarted), forwards \(s.forwards), messages \(s.messages)"
             )
         }
         if let load = r.environment.loadAverageAtStart {

@@ -21,6 +21,9 @@ enum SimCommand: BenchCommand {
           cost           10 regions x 1,000 nodes (membership + inventory): wall time and peak memory
           all            every scenario above with its defaults
           trace          diagnostics for dissemination: spread per round, churn, which messages carried the event
+          federation     whole nodes (3 regions x (3 regional + 2 industry)), tenants placing, retrying, renewing and
+                         releasing, crashes (between commit and send too), partitions (one-way too), loss, slow and
+                         failing disks; oracles after every seed (default 50 seeds; --seed N replays one)
         """
     static let options = [
         OptionSpec(name: "scenario", valueName: "NAME", help: "dissemination, detection, partition, bandwidth, cost or all"),
@@ -38,11 +41,26 @@ enum SimCommand: BenchCommand {
             name: "loss", valueName: "PERMILLE",
             help: "trace: frame loss per mille (default 300); dissemination: only this loss (default 10 and 300)"),
         OptionSpec(name: "quick", valueName: nil, help: "small sizes and few seeds, for smoke checks"),
+        OptionSpec(name: "seed", valueName: "N", help: "federation: run (replay) this one seed"),
+        OptionSpec(name: "safety-seconds", valueName: "S", help: "federation: length of the faulty phase (default 60)"),
     ]
 
     static func run(_ options: ParsedOptions, commandLine: [String]) throws(UsageError) -> Int32 {
         guard let scenario = options.value("scenario") else {
-            throw UsageError("--scenario is required: dissemination, detection, partition, bandwidth, cost or all", command: self)
+            throw UsageError(
+                "--scenario is required: dissemination, detection, partition, bandwidth, cost, all, trace or federation", command: self)
+        }
+        if scenario == "federation" {
+            let seeds: [UInt64]
+            if let text = options.value("seed") {
+                guard let one = UInt64(text) else { throw UsageError("--seed needs a number, got '\(text)'", command: self) }
+                seeds = [one]
+            } else {
+                seeds = (1...UInt64(try positive("seeds") ?? (options.has("quick") ? 5 : 50))).map { $0 }
+            }
+            return FederationBench.run(
+                seeds: seeds, quick: options.has("quick"), safetySeconds: try positive("safety-seconds"),
+                json: options.value("json"))
         }
         if scenario == "trace" {
             let n = try positive("nodes") ?? 1000

@@ -725,6 +725,7 @@ func filterReasonName(_ r: FilterReason) -> String {
     case .policy: "pool policy"
     case .acceleratorClass: "accelerator class"
     case .ownerRefused: "owner refused"
+    case .unreachable: "owner unreachable"
     }
 }
 

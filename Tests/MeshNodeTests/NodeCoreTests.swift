@@ -1,205 +1,293 @@
 import MeshCore
+import MeshMembership
 import MeshNode
+import MeshPlacement
 import MeshWire
 import Testing
 
-/// NodeCore driven directly: no network, no simulator.
-@Suite("NodeCore")
-struct NodeCoreTests {
+/// A few whole nodes wired by hand: every directive performed in order, messages (a node's to
+/// itself included) delivered through the same queue, commits durable at once unless held.
+struct Bench {
+    var nodes: [NodeID: NodeCore] = [:]
+    var credentials: [NodeID: PeerCredentials] = [:]
+    var rng = SeededRandom(seed: 11)
+    var now = MeshInstant(milliseconds: 1_000_000)
+    var queue: [(NodeID, NodeInput)] = []
+    /// Console answers: (session, correlation ID, message).
+    var answers: [(SessionID, UInt64, WireMessage)] = []
+    var sent: [(from: NodeID, to: NodeID, message: WireMessage)] = []
+    /// Persist directives not yet committed, by node, when commits are held.
+    var uncommitted: [NodeID: [UInt64]] = [:]
+    var holdCommits = false
+    /// Nodes whose frames are lost (down, or cut off).
+    var unreachable: Set<NodeID> = []
+    var halted: [NodeID] = []
+    var drained: [NodeID] = []
+
     static func id(_ n: UInt64) -> NodeID { NodeID(w0: n, w1: 0, w2: 0, w3: 0) }
     static let region = try! Region("cn-north")
+    static let session = SessionID(1)
 
-    static func member(_ n: UInt64, port: UInt16) -> MemberUpdate {
-        MemberUpdate(
-            node: id(n), address: NetAddress(host: "127.0.0.1", port: port), role: .regional, region: region, incarnation: 1,
-            status: .alive)
+    static func pool(_ name: String, units: UInt64 = 100) -> PoolSpec {
+        PoolSpec(
+            path: [name], architecture: .x86_64, computeUnits: units, memoryMiB: units << 10, pricePerUnitHour: Price(microYuan: 1_000),
+            residency: region)
     }
 
-    static func core(_ n: UInt64, port: UInt16, rng: inout SeededRandom) -> NodeCore {
-        NodeCore(me: member(n, port: port), config: NodeConfig(), now: .zero, rng: &rng)
-    }
-
-    @Test func aPeerThatConnectedIsProbedInTheLivenessLaneWithOurOwnUpdate() {
-        var rng = SeededRandom(seed: 1)
-        var a = Self.core(1, port: 7001, rng: &rng)
-        let out = a.onPeerConnected(Self.member(2, port: 7002), now: .zero, rng: &rng)
-        let probes = out.compactMap { d -> (Probe, Lane)? in
-            if case .send(.probe(let p), to: Self.id(2), _, let lane) = d { return (p, lane) }
-            return nil
+    /// Adds a node of `role`, knowing the nodes added before it, and starts it with `pools`.
+    mutating func add(_ n: UInt64, role: Role, pools: [PoolSpec] = [], incarnation: UInt64 = 1) {
+        let node = Self.id(n)
+        let identity = NodeIdentity(
+            node: node, role: role, region: Self.region, sectors: role == .industry ? [.finance] : [],
+            address: NetAddress(host: "127.0.0.1", port: UInt16(7000 + n)))
+        let members = nodes.values.map(\.me).sorted { $0.node < $1.node }
+        var core = try! NodeCore(
+            identity: identity, config: NodeConfig(), incarnation: incarnation, durableIncarnation: incarnation + 1_024,
+            ledger: LedgerSnapshot(), members: members, now: now, rng: &rng)
+        credentials[node] = identity.credentials
+        let directives = try! core.start(pools: pools, now: now)
+        nodes[node] = core
+        perform(directives, at: node)
+        run()
+        // The others learn of it by gossip in the real mesh; here they are told.
+        for other in nodes.keys.sorted() where other != node {
+            deliver(.peerLinked(PeerLink(peer: identity.credentials, listenAddress: identity.address, incarnation: incarnation)), to: other)
         }
-        #expect(probes.count == 1)
-        #expect(probes.first?.1 == .liveness)
-        #expect(probes.first?.0.updates.contains(a.me) == true)
-        #expect(out.contains(.emit(.memberChanged(Self.member(2, port: 7002), previous: nil))))
+        run()
     }
 
-    @Test func aProbeFromAStrangerTeachesItsAddressAndIsAcknowledged() {
-        var rng = SeededRandom(seed: 2)
-        var a = Self.core(1, port: 7001, rng: &rng)
-        var b = Self.core(2, port: 7002, rng: &rng)
-        let join = a.onPeerConnected(b.me, now: .zero, rng: &rng)
-        guard case .send(let probe, _, _, _)? = join.first(where: { if case .send = $0 { true } else { false } }) else {
-            Issue.record("no probe sent: \(join)")
+    mutating func deliver(_ input: NodeInput, to node: NodeID) { queue.append((node, input)) }
+
+    mutating func perform(_ directives: [NodeDirective], at node: NodeID) {
+        for directive in directives {
+            switch directive {
+            case .send(let message, let to, _, _):
+                sent.append((node, to, message))
+                if unreachable.contains(to) { continue }
+                queue.append((to, .peerMessage(message, from: credentials[node]!)))
+            case .answer(let message, let correlationID, let session): answers.append((session, correlationID, message))
+            case .push, .connect, .disconnect, .applyRevocations, .goAway, .log, .emit, .scheduleTick: break
+            case .persist(_, let token):
+                if holdCommits {
+                    uncommitted[node, default: []].append(token)
+                } else {
+                    queue.append((node, .committed(through: token)))
+                }
+            case .halt: halted.append(node)
+            case .drained: drained.append(node)
+            }
+        }
+    }
+
+    /// Runs every queued input, and what they cause, in order.
+    mutating func run() {
+        var steps = 0
+        while !queue.isEmpty {
+            steps += 1
+            precondition(steps < 100_000, "message storm")
+            let (node, input) = queue.removeFirst()
+            guard var core = nodes[node] else { continue }
+            let directives = core.handle(input, now: now, rng: &rng)
+            nodes[node] = core
+            perform(directives, at: node)
+        }
+    }
+
+    /// Commits everything held, node by node.
+    mutating func commitAll() {
+        for node in uncommitted.keys.sorted() {
+            if let last = uncommitted[node]?.last { deliver(.committed(through: last), to: node) }
+        }
+        uncommitted = [:]
+        run()
+    }
+
+    mutating func tick(to instant: MeshInstant) {
+        now = instant
+        for node in nodes.keys.sorted() { deliver(.tick, to: node) }
+        run()
+    }
+
+    mutating func console(_ message: WireMessage, correlationID: UInt64, at node: NodeID) {
+        deliver(.consoleRequest(message, correlationID: correlationID, session: Self.session), to: node)
+        run()
+    }
+
+    func request(_ n: UInt128, key: String, units: UInt64 = 10, deadlineIn: UInt64 = 5_000, at node: NodeID) -> PlacementRequest {
+        PlacementRequest(
+            requestID: RequestID(value: n), tenant: try! TenantID("acme"), sector: .finance, idempotencyKey: key,
+            demand: Demand(computeUnits: units), leaseDuration: .milliseconds(60_000), deadline: now + .milliseconds(deadlineIn),
+            origin: node)
+    }
+
+    func answer(_ correlationID: UInt64) -> WireMessage? { answers.last { $0.1 == correlationID }?.2 }
+
+    func outcome(_ correlationID: UInt64) -> Outcome? {
+        if case .outcome(let o)? = answer(correlationID) { return o }
+        return nil
+    }
+}
+
+@Suite("NodeCore: the whole node")
+struct NodeCoreTests {
+    let r1 = Bench.id(1)
+    let r2 = Bench.id(2)
+    let industry = Bench.id(3)
+
+    func single() -> Bench {
+        var bench = Bench()
+        bench.add(1, role: .regional, pools: [Bench.pool("gpu")])
+        bench.deliver(.sessionOpened(Bench.session, operator: Bench.id(99)), to: r1)
+        bench.run()
+        return bench
+    }
+
+    @Test func aRetryWithTheSameKeyWhileTheFirstIsInFlightIsAnsweredToo() throws {
+        var bench = single()
+        bench.holdCommits = true
+        bench.console(.place(bench.request(1, key: "k", at: r1)), correlationID: 1, at: r1)
+        bench.console(.place(bench.request(2, key: "k", at: r1)), correlationID: 2, at: r1)
+        #expect(bench.answers.isEmpty, "nothing is answered before the ledger commits")
+        for _ in 0..<8 { bench.commitAll() }
+        let first = try #require(bench.outcome(1))
+        let second = try #require(bench.outcome(2))
+        #expect(first.isPlaced)
+        #expect(first.result == second.result, "one outcome for the key")
+        #expect(second.requestID == RequestID(value: 2), "each answer names the request it answers")
+        #expect(bench.nodes[r1]!.owner.leaseCount == 1)
+    }
+
+    @Test func thousandsOfRetriesOfADecidedKeyAreAllAnsweredAndLeaveNothingWaiting() throws {
+        var bench = single()
+        bench.console(.place(bench.request(1, key: "k", at: r1)), correlationID: 1, at: r1)
+        let placed = try #require(bench.outcome(1))
+        for n in 2...5_000 as ClosedRange<UInt64> {
+            bench.console(.place(bench.request(UInt128(n), key: "k", at: r1)), correlationID: n, at: r1)
+        }
+        #expect(bench.answers.count == 5_000)
+        #expect(bench.outcome(5_000)?.result == placed.result)
+        // A new key is still served: no console wait was left behind.
+        bench.console(.place(bench.request(9_000, key: "other", at: r1)), correlationID: 9_000, at: r1)
+        #expect(bench.outcome(9_000)?.isPlaced == true)
+    }
+
+    @Test func theOwnersAnswerWaitsForItsCommit() throws {
+        var bench = single()
+        bench.add(2, role: .regional)
+        bench.holdCommits = true
+        let pool = try ComputeID(owner: r1, path: ["gpu"])
+        let ask = QuoteRequest(
+            requestID: RequestID(value: 7), requester: r2, pool: pool, tenant: try TenantID("acme"), sector: .finance,
+            demand: Demand(computeUnits: 5), holdFor: .milliseconds(2_000), deadline: bench.now + .milliseconds(3_000))
+        bench.deliver(.peerMessage(.quoteRequest(ask), from: bench.credentials[r2]!), to: r1)
+        bench.run()
+        let quotes = { bench.sent.filter { if case .quote = $0.message { $0.to == r2 } else { false } }.count }
+        #expect(quotes() == 0, "the QUOTE leaves only after the hold is durable")
+        #expect(bench.uncommitted[r1]?.isEmpty == false)
+        bench.commitAll()
+        #expect(quotes() == 1)
+    }
+
+    @Test func anIndustryNodeRefusesAtOnceWhenTheKeysHomeIsUnreachable() throws {
+        var bench = Bench()
+        bench.add(1, role: .regional, pools: [Bench.pool("gpu")])
+        bench.add(3, role: .industry)
+        bench.deliver(.sessionOpened(Bench.session, operator: Bench.id(99)), to: industry)
+        bench.unreachable = [r1]
+        bench.console(.place(bench.request(1, key: "k", at: industry)), correlationID: 1, at: industry)
+        #expect(bench.answers.isEmpty, "waiting for the regional node")
+        // The dial fails: the wait ends at once, not after the forward timeout.
+        bench.deliver(.unreachable(r1, .connectionRefused, dropped: []), to: industry)
+        bench.run()
+        guard case .refused(let reason, _)? = bench.outcome(1)?.result else {
+            Issue.record("expected a refusal, got \(String(describing: bench.answer(1)))")
             return
         }
-        let answer = b.onMessage(probe, from: a.me.node, now: MeshInstant(milliseconds: 5), rng: &rng)
-        #expect(b.membership.member(a.me.node)?.address == a.me.address)
-        #expect(
-            answer.contains { d in
-                if case .send(.probeAck, to: Self.id(1), _, .liveness) = d { return true }
-                return false
-            })
+        #expect(reason == .ownerUnreachable)
     }
 
-    @Test func messagesOutsideTheCoresAreReportedAsIgnoredNotDropped() {
-        var rng = SeededRandom(seed: 3)
-        var a = Self.core(1, port: 7001, rng: &rng)
-        let out = a.onMessage(.ping(Ping(nonce: 7, sentAt: .zero)), from: Self.id(9), now: .zero, rng: &rng)
-        #expect(out.contains(.emit(.ignored(.ping, from: Self.id(9)))))
+    @Test func anIndustryNodesTenantIsPlacedThroughTheKeysHomeAndTheLeaseAcknowledged() throws {
+        var bench = Bench()
+        bench.add(1, role: .regional, pools: [Bench.pool("gpu")])
+        bench.add(3, role: .industry)
+        bench.deliver(.sessionOpened(Bench.session, operator: Bench.id(99)), to: industry)
+        bench.console(.place(bench.request(1, key: "k", at: industry)), correlationID: 1, at: industry)
+        guard case .placed(let leases)? = bench.outcome(1)?.result else {
+            Issue.record("expected a placement, got \(String(describing: bench.answer(1)))")
+            return
+        }
+        #expect(bench.nodes[r1]!.owner.lease(leases[0].leaseID)?.isAcknowledged == true)
+        // The tenant renews and releases through its entry node, which knows the route.
+        bench.console(.renew(Renew(leaseID: leases[0].leaseID, extendBy: .milliseconds(1_000))), correlationID: 2, at: industry)
+        guard case .leaseStatus(let renewed)? = bench.answer(2) else {
+            Issue.record("expected LEASE_STATE, got \(String(describing: bench.answer(2)))")
+            return
+        }
+        #expect(renewed.state == .leased && renewed.expiresAt == leases[0].expiresAt + .milliseconds(1_000))
+        bench.console(.release(Release(reservation: .lease(leases[0].leaseID))), correlationID: 3, at: industry)
+        guard case .leaseStatus(let released)? = bench.answer(3) else {
+            Issue.record("expected LEASE_STATE, got \(String(describing: bench.answer(3)))")
+            return
+        }
+        #expect(released.state == .released)
+        #expect(bench.nodes[r1]!.owner.leaseCount == 0)
     }
 
-    // MARK: - Inventory gossip between two cores, messages carried by hand
-
-    static func record(origin: NodeID, sequence: UInt64, units: UInt64) -> InventoryRecord {
-        let id = try! ComputeID(owner: origin, path: ["pool"])
-        return InventoryRecord(
-            origin: origin, epoch: 1, sequence: sequence, issuedAt: .zero, validUntil: MeshInstant(milliseconds: 600_000),
-            body: .availability(
-                PoolAvailability(
-                    id: id, freeComputeUnits: units, freeMemoryMiB: 0, freeAccelerators: [], pricePerUnitHour: Price(microYuan: 1)
-                )))
+    @Test func aConsolePingIsAnsweredWithAPongUnderItsCorrelationID() {
+        var bench = single()
+        bench.console(.ping(Ping(nonce: 42, sentAt: .zero)), correlationID: 9, at: r1)
+        #expect(bench.answer(9) == .pong(Pong(nonce: 42, sentAt: .zero)))
     }
 
-    /// Delivers every `.send` between the two cores until none is left (at most `rounds`).
-    static func pump(
-        _ first: [NodeDirective], from sender: NodeID, _ a: inout NodeCore, _ b: inout NodeCore, now: MeshInstant,
-        rng: inout SeededRandom, rounds: Int = 16
-    ) -> [NodeDirective] {
-        var everything: [NodeDirective] = []
-        var queue = first.map { (sender, $0) }
-        var round = 0
-        while !queue.isEmpty && round < rounds * 8 {
-            round += 1
-            let (from, directive) = queue.removeFirst()
-            everything.append(directive)
-            guard case .send(let message, let to, _, _) = directive else { continue }
-            if to == a.me.node {
-                queue += a.onMessage(message, from: from, now: now, rng: &rng).map { (a.me.node, $0) }
-            } else if to == b.me.node {
-                queue += b.onMessage(message, from: from, now: now, rng: &rng).map { (b.me.node, $0) }
-            }
+    @Test func aLedgerOfAnotherNodeIsRefusedWithoutATrap() {
+        var rng = SeededRandom(seed: 1)
+        let foreign = RegisteredPool(
+            descriptor: Bench.pool("gpu").descriptor(id: try! ComputeID(owner: Bench.id(8), path: ["gpu"])), epoch: 1,
+            sequence: 1)
+        #expect(throws: NodeStateError.self) {
+            _ = try NodeCore(
+                identity: NodeIdentity(node: Bench.id(1), role: .regional, region: Bench.region, address: NetAddress(host: "127.0.0.1", port: 1)),
+                config: NodeConfig(), incarnation: 1, durableIncarnation: 2, ledger: LedgerSnapshot(pools: [foreign]), now: .zero,
+                rng: &rng)
         }
-        return everything
     }
 
-    @Test func anIssuedRecordIsPushedInTheBulkLaneAndLearnedByThePeer() {
-        var rng = SeededRandom(seed: 4)
-        var a = NodeCore(
-            me: Self.member(1, port: 7001), config: NodeConfig(), members: [Self.member(2, port: 7002)], now: .zero, rng: &rng)
-        var b = NodeCore(
-            me: Self.member(2, port: 7002), config: NodeConfig(), members: [Self.member(1, port: 7001)], now: .zero, rng: &rng)
-        let record = Self.record(origin: a.me.node, sequence: 1, units: 10)
-        _ = a.issue(record, now: .zero, rng: &rng)
-        let tick = a.onTick(now: MeshInstant(milliseconds: 1), rng: &rng)
-        let pushes = tick.filter { d in
-            if case .send(.delta(let delta), to: Self.id(2), _, .bulk) = d { return delta.records.contains(record) }
-            return false
-        }
-        #expect(pushes.count == 1, "expected one DELTA push to node 2 in the bulk lane: \(tick)")
-        let learned = Self.pump(pushes, from: a.me.node, &a, &b, now: MeshInstant(milliseconds: 2), rng: &rng)
-        #expect(learned.contains(.emit(.recordsLearned(count: 1, from: Self.id(1)))))
-        #expect(b.inventory.records(of: a.me.node) == [record])
+    @Test func anIncarnationAboveTheStoredCeilingHoldsLivenessFramesUntilDurable() throws {
+        var bench = Bench()
+        bench.add(1, role: .regional, incarnation: 5)
+        bench.add(2, role: .regional)
+        bench.holdCommits = true
+        // node 1 is told it is suspected at an incarnation far above its ceiling: it refutes.
+        var suspect = bench.nodes[r1]!.me
+        suspect.status = .suspect
+        suspect.incarnation = 5_000
+        bench.deliver(
+            .peerMessage(.probe(Probe(from: r2, fromIncarnation: 1, target: r1, updates: [suspect])), from: bench.credentials[r2]!),
+            to: r1)
+        bench.run()
+        #expect(bench.nodes[r1]!.me.incarnation > 5_000)
+        let acks = { bench.sent.filter { if case .probeAck = $0.message { $0.from == self.r1 } else { false } }.count }
+        #expect(acks() == 0, "no frame carries the new incarnation before it is durable")
+        bench.commitAll()
+        #expect(acks() == 1)
     }
 
-    @Test func aPeerThatMissedThePushCatchesUpThroughTheDigestExchange() {
-        var rng = SeededRandom(seed: 5)
-        var a = NodeCore(
-            me: Self.member(1, port: 7001), config: NodeConfig(), members: [Self.member(2, port: 7002)], now: .zero, rng: &rng)
-        var b = NodeCore(
-            me: Self.member(2, port: 7002), config: NodeConfig(), members: [Self.member(1, port: 7001)], now: .zero, rng: &rng)
-        let records = (1...3).map { Self.record(origin: a.me.node, sequence: $0, units: 10 * $0) }
-        for r in records { _ = a.issue(r, now: .zero, rng: &rng) }
-        // Every push is lost: a's pushes go nowhere.
-        var now = MeshInstant(milliseconds: 1)
-        for _ in 0..<10 {
-            _ = a.onTick(now: now, rng: &rng)
-            now = now + .milliseconds(200)
-        }
-        #expect(b.inventory.records(of: a.me.node).isEmpty)
-        // b's anti-entropy timer fires: DIGEST → DIGEST with entries → DELTA.
-        var exchanged: [NodeDirective] = []
-        for _ in 0..<3 {
-            now = now + .milliseconds(NodeConfig().digestIntervalMilliseconds)
-            let tick = b.onTick(now: now, rng: &rng).filter { if case .send(.digest, _, _, _) = $0 { true } else { false } }
-            exchanged += Self.pump(tick, from: b.me.node, &a, &b, now: now, rng: &rng)
-        }
-        #expect(exchanged.contains { if case .send(.digest, _, _, .bulk) = $0 { true } else { false } })
-        // The newest record per pool wins (field-level records replace older versions of the same field).
-        #expect(b.inventory.version(of: a.me.node) == a.inventory.version(of: a.me.node))
-        #expect(b.inventory.liveRecords(now: now) == a.inventory.liveRecords(now: now))
+    @Test func aStopReportsDrainedOnlyOncePlacementsInFlightHaveEnded() throws {
+        var bench = single()
+        bench.holdCommits = true
+        bench.console(.place(bench.request(1, key: "k", at: r1)), correlationID: 1, at: r1)
+        bench.deliver(.stop, to: r1)
+        bench.run()
+        #expect(bench.drained.isEmpty, "a placement is in flight")
+        for _ in 0..<8 { bench.commitAll() }
+        #expect(bench.outcome(1)?.isPlaced == true)
+        #expect(bench.drained == [r1])
     }
 
-    @Test func leavingAnnouncesLeftAtAHigherIncarnationAndPersistsItFirst() {
-        var rng = SeededRandom(seed: 6)
-        var a = NodeCore(
-            me: Self.member(1, port: 7001), config: NodeConfig(), members: [Self.member(2, port: 7002)], now: .zero, rng: &rng)
-        let out = a.leave(now: MeshInstant(milliseconds: 10), rng: &rng)
-        let persisted = out.firstIndex { if case .persist(.incarnation(2)) = $0 { true } else { false } }
-        let announced = out.firstIndex { d in
-            if case .send(.probe(let p), _, _, .liveness) = d {
-                return p.updates.contains { $0.node == Self.id(1) && $0.status == .left }
-            }
-            if case .send(.probeAck(let p), _, _, .liveness) = d {
-                return p.updates.contains { $0.node == Self.id(1) && $0.status == .left }
-            }
-            return false
-        }
-        #expect(a.me.status == .left)
-        #expect(persisted != nil, "the higher incarnation is persisted: \(out)")
-        #expect(announced != nil, "the departure is sent in the liveness lane: \(out)")
-        if let persisted, let announced { #expect(persisted < announced, "persisted before it is sent") }
-    }
-
-    @Test func aRegionalNodeSendsRegionSummariesAcrossTheBackboneAndDownToItsIndustryNodes() {
-        var rng = SeededRandom(seed: 7)
-        var industry = Self.member(3, port: 7003)
-        industry.role = .industry
-        let east = MemberUpdate(
-            node: Self.id(9), address: NetAddress(host: "127.0.0.1", port: 7009), role: .regional, region: try! Region("cn-east"),
-            incarnation: 1, status: .alive)
-        var a = NodeCore(
-            me: Self.member(1, port: 7001), config: NodeConfig(), members: [industry], backbone: [east], now: .zero, rng: &rng)
-        let out = a.onTick(now: MeshInstant(milliseconds: NodeConfig().summaryIntervalMilliseconds + 1), rng: &rng)
-        let targets = out.compactMap { d -> NodeID? in
-            if case .send(.regionSummaries(let s), let to, _, .bulk) = d,
-                s.summaries.contains(where: { $0.region == Self.region })
-            {
-                return to
-            }
-            return nil
-        }
-        #expect(targets.contains(east.node), "the backbone peer gets the summaries: \(out)")
-        #expect(targets.contains(industry.node), "the region's industry node gets them too: \(out)")
-    }
-
-    @Test func everyBackbonePeerGetsSummariesOnceEveryPeerCountIntervals() {
-        var rng = SeededRandom(seed: 8)
-        let peers = (0..<3).map { i in
-            MemberUpdate(
-                node: Self.id(20 + UInt64(i)), address: NetAddress(host: "127.0.0.1", port: 7020 + UInt16(i)), role: .regional,
-                region: try! Region("cn-east-\(i)"), incarnation: 1, status: .alive)
-        }
-        var a = NodeCore(me: Self.member(1, port: 7001), config: NodeConfig(), backbone: peers, now: .zero, rng: &rng)
-        let interval = NodeConfig().summaryIntervalMilliseconds
-        var received: [NodeID] = []
-        for k in 1...9 {
-            for d in a.onTick(now: MeshInstant(milliseconds: interval * UInt64(k) + 1), rng: &rng) {
-                if case .send(.regionSummaries, let to, _, .bulk) = d { received.append(to) }
-            }
-        }
-        #expect(received.count == 9, "one send per interval: \(received)")
-        for window in stride(from: 0, to: received.count - 2, by: 1) {
-            #expect(Set(received[window..<window + 3]).count == 3, "any 3 intervals in a row reach all 3 peers: \(received)")
-        }
+    @Test func aFailedCommitHaltsTheNode() {
+        var bench = single()
+        bench.deliver(.commitFailed(token: 1, reason: "disk full"), to: r1)
+        bench.run()
+        #expect(bench.halted == [r1])
     }
 }

@@ -59,7 +59,8 @@ enum Fixture {
 }
 
 /// A few nodes, each with a requester and an owner ledger, exchanging placement messages in FIFO
-/// order at one instant. Records every persisted change, every delivery and every send.
+/// order at one instant. Records every persisted change, every delivery and every send. Like a
+/// node, it passes RENEW, RELEASE and LEASE_STATE along their routes (SPEC §6.6.13).
 struct MiniMesh {
     var requesters: [NodeID: PlacementRequester] = [:]
     var owners: [NodeID: OwnerLedger] = [:]
@@ -84,8 +85,13 @@ struct MiniMesh {
         }
     }
 
+    var tickets: UInt64 = 0
+    /// Key decisions the requesters asked to keep, by node.
+    var remembered: [NodeID: [KeyDecision]] = [:]
+
     mutating func place(_ request: PlacementRequest, at node: NodeID, now: MeshInstant) {
-        let directives = requesters[node]!.onPlace(request, now: now, rng: &rng)
+        tickets += 1
+        let directives = requesters[node]!.onPlace(request, ticket: tickets, now: now, rng: &rng)
         handle(directives, at: node, now: now)
         run(now: now)
     }
@@ -100,20 +106,26 @@ struct MiniMesh {
         for directive in directives {
             switch directive {
             case .send(let to, let message): queue.append((node, to, message))
-            case .deliver(let outcome, let destination):
+            case .deliver(let outcome, let destination, _):
                 switch destination {
                 case .tenant: delivered.append((outcome, node, destination))
                 case .node(let peer): queue.append((node, peer, .outcome(outcome)))
                 }
+            case .remember(let decision): remembered[node, default: []].append(decision)
             case .scheduleTick: break
             }
         }
     }
 
-    mutating func handleOwner(_ directives: [OwnerDirective], at node: NodeID) {
+    mutating func handleOwner(_ directives: [OwnerDirective], at node: NodeID, route: LeaseRoute = []) {
         for directive in directives {
             switch directive {
             case .persist(let changes, _): persisted[node, default: []].append(contentsOf: changes)
+            case .reply(let to, .leaseState(var status)) where !route.isEmpty:
+                // The owner's answer goes back along the route.
+                status.route = route
+                let index = route.firstIndex(of: node) ?? 0
+                queue.append((node, index > 0 ? route[index - 1] : to, .leaseState(status)))
             case .reply(let to, let message): queue.append((node, to, message))
             case .scheduleSweep: break
             }
@@ -133,13 +145,32 @@ struct MiniMesh {
                 handleOwner(
                     owners[to]!.onQuoteRequest(ask, from: from, requesterRegion: Fixture.east, now: now, rng: &rng), at: to)
             case .confirm(let ask): handleOwner(owners[to]!.onConfirm(ask, from: from, now: now, rng: &rng), at: to)
-            case .release(let r): handleOwner(owners[to]!.onRelease(r.reservation, from: from, now: now), at: to)
-            case .renew(let r): handleOwner(owners[to]!.onRenew(r.leaseID, extendBy: r.extendBy, from: from, now: now), at: to)
+            case .release(let r):
+                if let next = Self.next(after: to, on: r.route) {
+                    queue.append((to, next, message))
+                } else {
+                    handleOwner(owners[to]!.onRelease(r.reservation, from: from, now: now), at: to, route: r.route)
+                }
+            case .renew(let r):
+                if let next = Self.next(after: to, on: r.route) {
+                    queue.append((to, next, message))
+                } else {
+                    handleOwner(owners[to]!.onRenew(r.leaseID, extendBy: r.extendBy, from: from, now: now), at: to, route: r.route)
+                }
+            case .leaseState(let s) where s.route.firstIndex(of: to).map { $0 > 0 } ?? false:
+                _ = requesters[to]!.observe(s, now: now)
+                queue.append((to, s.route[s.route.firstIndex(of: to)! - 1], message))
             case .forward(let ask): handle(requesters[to]!.onForward(ask, from: from, now: now, rng: &rng), at: to, now: now)
             case .quote, .refuse, .confirmed, .leaseState, .outcome:
                 handle(requesters[to]!.onMessage(message, from: from, now: now), at: to, now: now)
             }
         }
+    }
+
+    /// The node after `node` on a route, when `node` is on it and not last.
+    static func next(after node: NodeID, on route: LeaseRoute) -> NodeID? {
+        guard let index = route.firstIndex(of: node), index + 1 < route.count else { return nil }
+        return route[index + 1]
     }
 
     var quoteRequests: Int { sent.filter { if case .quoteRequest = $0.2 { true } else { false } }.count }

@@ -156,7 +156,7 @@ struct RequesterTests {
         #expect(m.activeHolds == 0)
     }
 
-    @Test func quoteTimeoutMovesOnAndAnUnansweredConfirmIsGivenBack() throws {
+    @Test func anUnansweredConfirmIsAskedAgainAndReturnsTheLeaseTheOwnerCommitted() throws {
         var m = mesh(config: PlacementConfig(quoteFanOut: 3))
         m.drop = { if case .confirmed = $0 { true } else { false } }
         m.place(Fixture.request(1), at: a, now: MeshInstant(milliseconds: 100))
@@ -164,12 +164,107 @@ struct RequesterTests {
         #expect(m.activeLeases == 1)
         m.drop = { _ in false }
         m.tick(a, now: MeshInstant(milliseconds: 100 + 1_000))
-        guard case .refused(.overloaded, _) = m.delivered.first?.0.result else {
-            Issue.record("expected a refusal after the confirm timeout")
+        let outcome = try #require(m.delivered.first?.0)
+        guard case .placed(let leases) = outcome.result else {
+            Issue.record("expected the committed lease, got \(outcome.result)")
             return
         }
-        #expect(m.activeLeases == 0)  // RELEASE of the confirmed hold released its lease
+        #expect(m.activeLeases == 1, "the lease the owner committed, not a second one")
+        #expect(m.owners.values.contains { $0.lease(leases[0].leaseID)?.isAcknowledged == true })
         #expect(m.activeHolds == 0)
+    }
+
+    @Test func aLeaseIsAcknowledgedToItsOwnerBeforeTheTenantIsTold() throws {
+        var m = mesh()
+        m.drop = { if case .leaseState = $0 { true } else { false } }
+        m.place(Fixture.request(1), at: a, now: MeshInstant(milliseconds: 100))
+        #expect(m.delivered.isEmpty, "no answer before the owner acknowledged the lease")
+        #expect(m.owners.values.contains { $0.leaseCount == 1 })
+        m.drop = { _ in false }
+        m.tick(a, now: MeshInstant(milliseconds: 100 + PlacementConfig().acknowledgeRetryMilliseconds))
+        #expect(m.delivered.first?.0.isPlaced == true)
+        #expect(m.requesters[a]!.counters.acknowledgements == 1)
+    }
+
+    @Test func aRetryOfARequestInDoubtReturnsTheLeaseThatWasCommitted() throws {
+        var m = mesh()
+        m.drop = { if case .confirmed = $0 { true } else { false } }
+        m.place(Fixture.request(1, key: "k", deadline: 2_000), at: a, now: MeshInstant(milliseconds: 100))
+        var t = MeshInstant(milliseconds: 100)
+        while m.delivered.isEmpty && t < MeshInstant(milliseconds: 3_000) {
+            t = t + .milliseconds(500)
+            m.tick(a, now: t)
+        }
+        guard case .refused(.ownerUnreachable, _) = m.delivered.first?.0.result else {
+            Issue.record("expected owner-unreachable, got \(String(describing: m.delivered.first?.0.result))")
+            return
+        }
+        let committed = m.owners.values.flatMap { $0.activeLeases }
+        #expect(committed.count == 1)
+        // The retry (a new request ID and deadline, the same key and content) finishes it.
+        m.drop = { _ in false }
+        var retry = Fixture.request(2, key: "k", deadline: 9_000)
+        retry.deadline = MeshInstant(milliseconds: 9_000)
+        m.place(retry, at: a, now: t)
+        guard case .placed(let leases) = m.delivered.last?.0.result else {
+            Issue.record("expected the committed lease, got \(String(describing: m.delivered.last?.0.result))")
+            return
+        }
+        #expect(leases.map(\.leaseID) == committed.map(\.leaseID))
+        #expect(m.activeLeases == 1)
+        #expect(m.requesters[a]!.counters.resumed == 1)
+    }
+
+    @Test func aTransientRefusalIsNotReplayedButAFinalOneIs() throws {
+        var m = mesh()
+        // Every owner is unreachable: the refusal says so, and is not remembered.
+        for owner in [b, c] { _ = m.requesters[a]!.onUnreachable(owner, now: MeshInstant(milliseconds: 50)) }
+        m.place(Fixture.request(1, key: "k"), at: a, now: MeshInstant(milliseconds: 100))
+        guard case .refused(.ownerUnreachable, _) = m.delivered.last?.0.result else {
+            Issue.record("expected owner-unreachable, got \(String(describing: m.delivered.last?.0.result))")
+            return
+        }
+        // Once the owners are back, the same key is served anew.
+        m.requesters[a]!.onReachable(b)
+        m.requesters[a]!.onReachable(c)
+        m.place(Fixture.request(2, key: "k"), at: a, now: MeshInstant(milliseconds: 200))
+        #expect(m.delivered.last?.0.isPlaced == true)
+        // A final refusal is replayed: the same key for a demand nothing fits stays refused.
+        m.place(Fixture.request(3, key: "big", units: 10_000), at: a, now: MeshInstant(milliseconds: 300))
+        let first = try #require(m.delivered.last?.0)
+        m.place(Fixture.request(4, key: "big", units: 10_000), at: a, now: MeshInstant(milliseconds: 400))
+        #expect(m.delivered.last?.0.result == first.result)
+        #expect(m.delivered.last?.0.requestID == RequestID(value: 4), "each answer carries the request it answers")
+    }
+
+    @Test func anUnreachableOwnerIsNamedNotTakenForAFullPool() throws {
+        var m = mesh()
+        let pools = [Fixture.pool(owner: b, "only", units: 100)]
+        m = MiniMesh(nodes: [a, b], pools: pools)
+        _ = m.requesters[a]!.onUnreachable(b, now: MeshInstant(milliseconds: 50))
+        m.place(Fixture.request(1), at: a, now: MeshInstant(milliseconds: 100))
+        guard case .refused(let reason, let message) = m.delivered.last?.0.result else {
+            Issue.record("expected a refusal")
+            return
+        }
+        #expect(reason == .ownerUnreachable, "\(message)")
+        #expect(reason.isTransient)
+    }
+
+    @Test func losingTheLinkToAnOwnerEndsTheWaitForItsQuoteAtOnce() throws {
+        var m = mesh()
+        m.drop = { if case .quote(let q) = $0 { q.pool.owner == c } else { false } }
+        m.drop = { message in
+            if case .quoteRequest(let ask) = message { return ask.pool.owner == c }
+            return false
+        }
+        m.place(Fixture.request(1), at: a, now: MeshInstant(milliseconds: 100))
+        // b answered, c's quotes are outstanding: the requester waits for c...
+        #expect(m.delivered.isEmpty)
+        // ...until c is found unreachable, which concludes the round at once (no 500 ms wait).
+        m.handle(m.requesters[a]!.onUnreachable(c, now: MeshInstant(milliseconds: 101)), at: a, now: MeshInstant(milliseconds: 101))
+        m.run(now: MeshInstant(milliseconds: 101))
+        #expect(m.delivered.first?.0.isPlaced == true)
     }
 
     @Test func candidatesComeFromTheIndexNotEveryPool() {

@@ -124,7 +124,7 @@ struct SpreadTests {
         #expect(m.requesters[a]!.inFlightCount == 0)
     }
 
-    @Test func aConfirmThatNeverAnswersGivesBackEveryPart() throws {
+    @Test func aConfirmAnsweredLateIsAskedAgainAndEveryPartIsReported() throws {
         var m = mesh()
         let now = MeshInstant(milliseconds: 100)
         // c's CONFIRMED is lost: b's part is leased, c's too, but the requester never hears of c's.
@@ -133,13 +133,34 @@ struct SpreadTests {
         #expect(m.delivered.isEmpty)
         #expect(m.activeLeases == 2)
         m.drop = { _ in false }
+        // The requester asks c again; c answers with the lease it committed.
         m.tick(a, now: now + .milliseconds(PlacementConfig().confirmTimeoutMilliseconds))
-        guard case .refused(.overloaded, _) = m.delivered.first?.0.result else {
-            Issue.record("expected a refusal after the confirm timeout, got \(String(describing: m.delivered.first?.0.result))")
+        let placed = leases(m.delivered.first?.0)
+        #expect(placed.count == 2)
+        #expect(m.activeLeases == 2, "no part was booked twice")
+        #expect(m.requesters[a]!.counters.confirmsRepeated == 1)
+    }
+
+    @Test func confirmsUnansweredByTheDeadlineLeaveTheRequestInDoubtAndItsLeasesLapse() throws {
+        var m = mesh()
+        let now = MeshInstant(milliseconds: 100)
+        m.drop = { if case .confirmed(let done) = $0 { done.lease.pool.owner == c } else { false } }
+        m.place(spread(1, units: 50, maxPools: 3), at: a, now: now)
+        var t = now
+        while m.delivered.isEmpty && t < MeshInstant(milliseconds: 6_000) {
+            t = t + .milliseconds(500)
+            m.tick(a, now: t)
+        }
+        guard case .refused(.ownerUnreachable, _) = m.delivered.first?.0.result else {
+            Issue.record("expected owner-unreachable at the deadline, got \(String(describing: m.delivered.first?.0.result))")
             return
         }
+        #expect(m.requesters[a]!.inDoubtCount == 1)
+        // Nobody acknowledged the two leases: their owners abandon them after the bound.
+        let bound = MeshInstant(milliseconds: 100 + PlacementConfig().acknowledgeWithinMilliseconds + 5_000)
+        m.tick(b, now: bound)
+        m.tick(c, now: bound)
         #expect(m.activeLeases == 0)
-        #expect(m.activeHolds == 0)
     }
 
     @Test func theSameKeyReturnsTheSameSpreadOutcomeAndBooksNothingMore() throws {

@@ -30,7 +30,7 @@ struct SharedRecordsTests {
                 let record = InventoryRecord(
                     origin: sim.ids[i], epoch: sim.epoch(of: i), sequence: UInt64(round + 1), issuedAt: sim.now,
                     validUntil: horizon, body: body, signature: Array(repeating: UInt8(i), count: 64))
-                sim.with(i) { core, rng, now in core.issue(record, now: now, rng: &rng) }
+                sim.with(i) { core, rng, now in core.issue(record, now: now) }
             }
             sim.run(until: sim.now + .milliseconds(5_000))
         }
@@ -45,22 +45,22 @@ struct SharedRecordsTests {
         #expect(shared.traffic == separate.traffic)
         for i in 0..<shared.count {
             for origin in shared.ids {
-                #expect(shared.node(i)!.inventory.records(of: origin) == separate.node(i)!.inventory.records(of: origin))
+                #expect(shared.node(i)!.gossip.inventory.records(of: origin) == separate.node(i)!.gossip.inventory.records(of: origin))
             }
         }
         // Every node converged on all four records' newest versions.
-        #expect(shared.node(0)!.inventory.version(of: shared.ids[5]).sequence == 4)
+        #expect(shared.node(0)!.gossip.inventory.version(of: shared.ids[5]).sequence == 4)
     }
 
     @Test func nodesHoldingTheSameRecordShareOneCopy() {
         let sim = run(sharing: true)
         let origin = sim.ids[5]
         // Nodes 1 to 4 received node 5's newest record by gossip: one stored copy between them.
-        let copies = (1...4).compactMap { sim.node($0)!.inventory.records(of: origin).last }
+        let copies = (1...4).compactMap { sim.node($0)!.gossip.inventory.records(of: origin).last }
         #expect(copies.count == 4)
         #expect(copies.allSatisfy { $0.sharesStorage(with: copies[0]) })
         let separate = run(sharing: false)
-        let apart = (1...4).compactMap { separate.node($0)!.inventory.records(of: origin).last }
+        let apart = (1...4).compactMap { separate.node($0)!.gossip.inventory.records(of: origin).last }
         #expect(!apart[1].sharesStorage(with: apart[0]))
     }
 }

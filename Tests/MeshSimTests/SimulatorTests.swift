@@ -54,20 +54,20 @@ struct SimulatorTests {
         sim.run(until: MeshInstant(milliseconds: 60_000))
         #expect(sim.violation == nil)
         #expect(sim.unconverged().isEmpty)
-        #expect(sim.node(0)?.membership.member(sim.ids[5])?.status == .dead)
+        #expect(sim.node(0)?.gossip.membership.member(sim.ids[5])?.status == .dead)
         sim.restart(5)
         sim.run(until: MeshInstant(milliseconds: 90_000))
         #expect(sim.violation == nil)
         #expect(sim.unconverged().isEmpty)
-        #expect((sim.node(0)?.membership.member(sim.ids[5])?.incarnation ?? 0) >= 1)
+        #expect((sim.node(0)?.gossip.membership.member(sim.ids[5])?.incarnation ?? 0) >= 1)
     }
 
     @Test func gracefulLeaveIsNotAFailure() {
         let sim = Simulator(count: 10, seed: 3, nodeConfig: SimPreset.computeMesh.nodeConfig)
         sim.run(until: MeshInstant(milliseconds: 2_000))
-        sim.with(4) { core, rng, now in core.leave(now: now, rng: &rng) }
+        sim.with(4) { core, rng, now in core.handle(.stop, now: now, rng: &rng) }
         sim.run(until: MeshInstant(milliseconds: 6_000))
-        for i in 0..<10 where i != 4 { #expect(sim.node(i)?.membership.member(sim.ids[4])?.status == .left) }
+        for i in 0..<10 where i != 4 { #expect(sim.node(i)?.gossip.membership.member(sim.ids[4])?.status == .left) }
     }
 
     @Test func partitionHealsWithoutResurrection() {

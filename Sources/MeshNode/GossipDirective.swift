@@ -30,8 +30,8 @@ public enum NodeEvent: Hashable, Sendable {
     case ignored(MessageType, from: NodeID)
 }
 
-/// What ``NodeCore`` asks its shell to do. Exhaustive: shells switch without `default:`.
-public enum NodeDirective: Hashable, Sendable {
+/// What ``GossipCore`` asks of the node around it. Exhaustive: callers switch without `default:`.
+public enum GossipDirective: Hashable, Sendable {
     /// Send `message` to `to` (over the existing link, else to `address`) in `lane`.
     case send(WireMessage, to: NodeID, address: NetAddress?, lane: Lane)
     /// Open a link to an address whose node is not known yet (a seed).
@@ -42,6 +42,6 @@ public enum NodeDirective: Hashable, Sendable {
     case persist(PersistItem)
     /// Report an event.
     case emit(NodeEvent)
-    /// Call ``NodeCore/onTick(now:rng:)`` at this instant (replaces any earlier request).
+    /// Call ``GossipCore/onTick(now:rng:)`` at this instant (replaces any earlier request).
     case scheduleTick(at: MeshInstant)
 }

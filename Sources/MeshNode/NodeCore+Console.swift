@@ -1,0 +1,238 @@
+public import MeshCore
+public import MeshPlacement
+public import MeshWire
+
+// The debug console (DESIGN.md §1, operational monitoring): requests from a session whose
+// certificate has the operator role. Every request with a correlation ID gets exactly one answer
+// with that ID: its response, or ERROR naming what was wrong.
+extension NodeCore {
+    mutating func onConsole(
+        _ message: WireMessage, correlationID: UInt64, session: SessionID, now: MeshInstant, rng: inout SeededRandom
+    ) {
+        counters.consoleRequests += 1
+        func answer(_ response: WireMessage) { out.append(.answer(response, correlationID: correlationID, session: session)) }
+        switch message {
+        case .statusRequest:
+            answer(.status(status(now: now)))
+        case .membersRequest(let r):
+            let limit = min(Int(r.limit), config.maxConsoleRows)
+            let all = ([gossip.me] + gossip.membership.allMembers).sorted { $0.node < $1.node }
+            let after = all.filter { r.after == nil || $0.node > r.after! }
+            let rows = after.prefix(limit).map { update in
+                MemberRow(
+                    update: update,
+                    sinceChange: update.node == node ? now.since(startedAt) : now.since(memberChangedAt[update.node] ?? startedAt))
+            }
+            answer(.members(Members(members: Array(rows), more: after.count > limit)))
+        case .inventoryRequest(let r):
+            answer(.inventory(inventoryPage(region: r.region, after: r.after, limit: min(Int(r.limit), config.maxConsoleRows), now: now)))
+        case .placementsRequest(let r):
+            let limit = min(Int(r.limit), config.maxConsoleRows)
+            let leases = owner.activeLeases.filter { r.tenant == nil || $0.tenant == r.tenant! }
+            answer(.placements(Placements(leases: Array(leases.prefix(limit)), more: leases.count > limit)))
+        case .whyRequest(let r):
+            guard let explanation = requester.explanations.why(r.requestID) else {
+                return refuseConsole(
+                    .invalidValue,
+                    "no decision for request \(r.requestID) on this node: ask the node where it was placed (the last \(requester.explanations.capacity) decisions are kept)",
+                    correlationID: correlationID, session: session, type: message.type)
+            }
+            if let pool = r.pool {
+                guard let verdict = requester.explanations.whyNot(r.requestID, pool: pool) else {
+                    return refuseConsole(
+                        .invalidValue, "request \(r.requestID) did not consider pool \(pool)", correlationID: correlationID,
+                        session: session, type: message.type)
+                }
+                answer(.why(Why(explanation: explanation, focus: verdict)))
+            } else {
+                answer(.why(Why(explanation: explanation, focus: nil)))
+            }
+        case .registerPool(let r):
+            let d = r.descriptor
+            guard d.id.owner == node else {
+                return refuseConsole(
+                    .invalidValue,
+                    "the pool's ComputeID names owner \(d.id.owner.short), not this node (\(node.short)): ask STATUS for the node ID",
+                    correlationID: correlationID, session: session, type: message.type)
+            }
+            do throws(RegistrationError) {
+                let pool = try register(PoolSpec(d), now: now)
+                log(.info, "pool \(pool.descriptor.id) registered by a console")
+                publishEvent(.inventory, .info, subject: pool.descriptor.id.description, detail: "registered", now: now)
+                // Acknowledged once the registration is durable.
+                afterCommit(
+                    .answer(
+                        .poolRegistered(PoolRegistered(id: pool.descriptor.id, epoch: pool.epoch, sequence: pool.sequence)),
+                        correlationID: correlationID, session: session))
+            } catch {
+                refuseConsole(.invalidValue, error.description, correlationID: correlationID, session: session, type: message.type)
+            }
+        case .place(let request):
+            do { try request.validate() } catch {
+                return refuseConsole(.invalidValue, "\(error)", correlationID: correlationID, session: session, type: message.type)
+            }
+            if stopping {
+                return answer(.outcome(refusal(of: request, .overloaded, "node \(node.short) is stopping; place elsewhere")))
+            }
+            if let warming = warmingUp { return answer(.outcome(refusal(of: request, .overloaded, warming))) }
+            guard tickets.count < config.maxConsoleWaits else {
+                return refuseConsole(
+                    .overloaded, "\(config.maxConsoleWaits) console requests are in progress; retry later",
+                    correlationID: correlationID, session: session, type: message.type)
+            }
+            let ticket = nextTicket
+            nextTicket += 1
+            tickets[ticket] = Ticket(
+                session: session, correlationID: correlationID, requestID: request.requestID,
+                answerBy: request.deadline + .milliseconds(config.consoleGraceMilliseconds))
+            ensureView(now: now)
+            updateHomeCandidates()
+            perform(requester.onPlace(request, ticket: ticket, now: now, rng: &rng), now: now)
+        case .renew(let r):
+            leaseRequest(.renew(r), lease: r.leaseID, route: r.route, correlationID: correlationID, session: session, now: now)
+        case .release(let r):
+            guard case .lease(let leaseID) = r.reservation else {
+                return refuseConsole(
+                    .invalidValue, "a console releases leases, not holds", correlationID: correlationID, session: session,
+                    type: message.type)
+            }
+            leaseRequest(.release(r), lease: leaseID, route: r.route, correlationID: correlationID, session: session, now: now)
+        case .subscribe(let s):
+            for event in events.subscribe(session, kinds: s.kinds, fromSequence: s.fromSequence) {
+                out.append(.push(.event(event), session: session))
+            }
+        case .unsubscribe:
+            events.unsubscribe(session)
+        case .ping(let p):
+            answer(.pong(Pong(nonce: p.nonce, sentAt: p.sentAt)))
+        case .hello, .welcome, .reject, .goAway, .error, .pong, .probe, .probeAck, .indirectProbe, .nack, .digest, .delta,
+            .regionSummaries, .revocationList, .quoteRequest, .quote, .refuse, .confirm, .confirmed, .leaseStatus, .forward,
+            .outcome, .status, .members, .inventory, .placements, .why, .event, .poolRegistered:
+            if correlationID != 0 {
+                refuseConsole(
+                    .unexpectedMessage, "a console does not send \(message.type.name ?? "this")", correlationID: correlationID,
+                    session: session, type: message.type)
+            }
+        }
+    }
+
+    /// A console's RENEW or RELEASE: answered by this node's ledger when it owns the lease, else
+    /// sent along the lease's route (the console's, or the one this node learned when it reported
+    /// the lease) with this node waiting for the owner's answer.
+    mutating func leaseRequest(
+        _ message: PlacementMessage, lease: LeaseID, route given: LeaseRoute, correlationID: UInt64, session: SessionID,
+        now: MeshInstant
+    ) {
+        if owner.lease(lease) != nil || given.last == node {
+            let directives: [OwnerDirective]
+            switch message {
+            case .renew(let r): directives = owner.onRenew(r.leaseID, extendBy: r.extendBy, from: node, now: now)
+            case .release(let r): directives = owner.onRelease(r.reservation, from: node, now: now)
+            default: preconditionFailure("\(message) is not a request about a lease")
+            }
+            perform(directives, now: now, answering: (session, correlationID))
+            return
+        }
+        var route = given.isEmpty ? routes.route(for: lease, now: now) ?? [] : given
+        if let owner = route.last, route.first != node || Set(route).count != route.count {
+            route = LeaseRouting.route(from: node, through: Array(route.dropLast()), to: owner)
+        }
+        guard route.count > 1 else {
+            return refuseConsole(
+                .invalidValue,
+                "lease \(lease) is not held here and was not placed through this node: send its route, or ask where it was placed",
+                correlationID: correlationID, session: session, type: PlacementWire.wire(message).type)
+        }
+        var routed = message
+        switch message {
+        case .renew(var r):
+            r.route = route
+            routed = .renew(r)
+        case .release(var r):
+            r.route = route
+            routed = .release(r)
+        default: break
+        }
+        routes.wait(for: lease, session: session, correlationID: correlationID, until: now + .milliseconds(config.relayTimeoutMilliseconds))
+        counters.relayed += 1
+        send(PlacementWire.wire(routed), to: route[1])
+    }
+
+    mutating func refuseConsole(
+        _ code: WireErrorCode, _ text: String, correlationID: UInt64, session: SessionID, type: MessageType
+    ) {
+        log(.info, "console request refused: \(text)")
+        out.append(
+            .answer(
+                .error(ErrorMessage(code: UInt16(code.rawValue), offset: 0, frameType: type.rawValue, message: text)),
+                correlationID: correlationID, session: session))
+    }
+
+    func refusal(of request: PlacementRequest, _ reason: RefuseReason, _ message: String) -> Outcome {
+        Outcome(
+            requestID: request.requestID, idempotencyKey: request.idempotencyKey, result: .refused(reason, message: message),
+            explanation: Explanation(
+                requestID: request.requestID, decidedBy: node, decidedAt: stepNow, path: [node], consideredCount: 0,
+                filteredCount: 0, scoredCount: 0, verdicts: [], chosen: nil))
+    }
+
+    /// A tenant's placement was decided: answer the console submission it was waiting under (a
+    /// console that went away is not answered; its tenant may retry with the same key).
+    mutating func answerTicket(_ ticket: UInt64, with outcome: Outcome, held: Bool) {
+        guard let waiting = tickets.removeValue(forKey: ticket), sessions[waiting.session] != nil else { return }
+        let answer = NodeDirective.answer(.outcome(outcome), correlationID: waiting.correlationID, session: waiting.session)
+        if held { afterCommit(answer) } else { out.append(answer) }
+    }
+
+    /// Console submissions still unanswered well past their deadline are answered here: the
+    /// requester answers within the deadline plus its stated bound, so this is a backstop.
+    mutating func expireTickets(now: MeshInstant) {
+        for ticket in tickets.keys.sorted() {
+            guard let waiting = tickets[ticket], waiting.answerBy <= now else { continue }
+            tickets[ticket] = nil
+            counters.ticketsExpired += 1
+            log(.error, "placement \(waiting.requestID) had no outcome by its deadline plus the console's grace", request: waiting.requestID)
+            guard sessions[waiting.session] != nil else { continue }
+            let explanation = Explanation(
+                requestID: waiting.requestID, decidedBy: node, decidedAt: now, path: [node], consideredCount: 0,
+                filteredCount: 0, scoredCount: 0, verdicts: [], chosen: nil)
+            out.append(
+                .answer(
+                    .outcome(
+                        Outcome(
+                            requestID: waiting.requestID, idempotencyKey: "expired",
+                            result: .refused(.ownerUnreachable, message: "no outcome in time; retry with the same key"),
+                            explanation: explanation)), correlationID: waiting.correlationID, session: waiting.session))
+        }
+    }
+
+    /// The node's status, as STATUS reports it.
+    public func status(now: MeshInstant) -> Status {
+        let members = gossip.membership.allMembers
+        return Status(
+            nodeID: node, role: identity.role, region: identity.region, software: identity.software, now: now,
+            uptime: now.since(startedAt), incarnation: gossip.me.incarnation,
+            aliveMembers: UInt32(members.filter { $0.status == .alive }.count + 1),
+            suspectMembers: UInt32(members.filter { $0.status == .suspect }.count),
+            deadMembers: UInt32(members.filter { $0.status == .dead }.count),
+            pools: UInt32(owner.poolCount), activeHolds: UInt32(owner.holdCount),
+            activeLeases: UInt32(owner.leaseCount))
+    }
+
+    /// This node's view: full records of its region's pools, summaries of the other regions.
+    func inventoryPage(region: Region?, after: ComputeID?, limit: Int, now: MeshInstant) -> Inventory {
+        let newest = newestPoolRecords(now: now)
+        let ids = newest.descriptors.keys.sorted().filter { id in
+            (region == nil || newest.descriptors[id]!.1.residency == region!) && (after == nil || id > after!)
+        }
+        let rows = ids.prefix(limit).map { id in
+            let d = newest.descriptors[id]!.0
+            let a = newest.availability[id]?.0
+            return PoolRow(descriptor: d, availability: a, age: now.since(max(d.issuedAt, a?.issuedAt ?? d.issuedAt)))
+        }
+        let summaries = gossip.summaries.summaries.filter {
+            $0.region != identity.region && (region == nil || $0.region == region!)
+        }
+        return Inventory(pools: Array(rows), summaries: Array(summaries.prefix(64)), more: ids.count > limit)
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import Glibc
+public import MeshCore
+import MeshCrypto
+import MeshStore
+import MeshTransport
+
+/// A failure that stops the node from starting or running: names what and what to do.
+public struct RuntimeError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// What a node needs from disk before it can speak: its identity (key, certificates), its ledger,
+/// and a new incarnation, durably stored before any frame carries it.
+struct NodeStartup {
+    var nodeID: NodeID
+    var tls: TLSSetup?
+    var trustRoot: Certificate?
+    var store: SQLiteLedgerStore
+    var ledger: LedgerSnapshot
+    /// The decisions for idempotency keys this node still remembers.
+    var decisions: [KeyDecision]
+    /// The incarnation this run starts with, and the ceiling stored durably above it.
+    var incarnation: UInt64
+    var durableIncarnation: UInt64
+
+    /// Opens the data directory, the identity and the ledger, and stores the next incarnation.
+    static func open(_ c: ResolvedConfiguration, block: UInt64, now: MeshInstant) throws(RuntimeError) -> NodeStartup {
+        do {
+            try FileManager.default.createDirectory(
+                atPath: c.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw RuntimeError("cannot create the data directory \(c.dataDirectory): \(error.localizedDescription)")
+        }
+        // Identity: the certified key, or (plaintext only) a key kept in the data directory.
+        let key: Ed25519PrivateKey
+        var tls: TLSSetup?
+        var root: Certificate?
+        do {
+            if let keyPath = c.keyPath, let certificatePath = c.certificatePath, let rootPath = c.rootPath {
+                key = try Ed25519PrivateKey(contentsOf: keyPath)
+                let chain = try Certificate.load(certificatePath)
+                guard let r = try Certificate.load(rootPath).first else { throw RuntimeError("\(rootPath) holds no certificate") }
+                root = r
+                guard let binding = try chain.first?.nodeBinding else {
+                    throw RuntimeError(
+                        "\(certificatePath) is not a node certificate (no node binding): issue one with `meshctl cert issue`")
+                }
+                guard binding.nodeID == key.nodeID else {
+                    throw RuntimeError("\(certificatePath) certifies node \(binding.nodeID.hex), not the key in \(keyPath)")
+                }
+                guard binding.role == c.role, binding.region == c.region else {
+                    throw RuntimeError(
+                        "the configuration says \(c.role) in \(c.region) but \(certificatePath) certifies \(binding.role) in \(binding.region)"
+                    )
+                }
+                tls = try TLSSetup(identity: TLSIdentity(key: key, chain: chain), trust: FederationTrust(root: r))
+            } else {
+                let path = c.dataDirectory + "/node.key"
+                if FileManager.default.fileExists(atPath: path) {
+                    key = try Ed25519PrivateKey(contentsOf: path)
+                } else {
+                    key = try Ed25519PrivateKey.generate()
+                    try key.save(to: path)
+                }
+            }
+        } catch let error as RuntimeError {
+            throw error
+        } catch {
+            throw RuntimeError("cannot load the node's credentials: \(error)")
+        }
+
+        let path = c.dataDirectory + "/ledger.sqlite"
+        let store: SQLiteLedgerStore
+        let ledger: LedgerSnapshot
+        let stored: UInt64
+        let decisions: [KeyDecision]
+        do {
+            store = try SQLiteLedgerStore(path: path)
+            ledger = try store.load()
+            stored = try store.incarnation()
+            decisions = try store.decisions(at: now)
+        } catch {
+            throw RuntimeError("cannot open the ledger \(path): \(error)")
+        }
+        // The incarnation survives restarts and only grows: this run starts above the stored
+        // ceiling and stores a new one (earlier versions kept the incarnation in a file of its
+        // own, which still counts).
+        let legacy = (try? String(contentsOfFile: c.dataDirectory + "/incarnation", encoding: .utf8))
+            .flatMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+        let incarnation = max(stored, legacy) + 1
+        let ceiling = incarnation + block
+        do { try store.commit([PersistBatch(incarnation: ceiling)], at: now) } catch {
+            throw RuntimeError("cannot store the incarnation in \(path): \(error)")
+        }
+        return NodeStartup(
+            nodeID: key.nodeID, tls: tls, trustRoot: root, store: store, ledger: ledger, decisions: decisions,
+            incarnation: incarnation,
+            durableIncarnation: ceiling)
+    }
+
+    /// A port the kernel reports free on `host` (IPv4 or IPv6 literal), for `listen` with port 0.
+    static func freePort(host: String) -> UInt16? {
+        guard let (fd, port) = try? BoundSocket.bind(host: host, port: 0) else { return nil }
+        close(fd)
+        return port
+    }
+
+    /// The wall clock in milliseconds since the Unix epoch: ledger instants survive restarts.
+    static func wallClock() -> MeshInstant {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return MeshInstant(milliseconds: UInt64(ts.tv_sec) * 1_000 + UInt64(ts.tv_nsec) / 1_000_000)
+    }
+}
