@@ -137,7 +137,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MeshRuntimeTests",
-            dependencies: ["MeshCore", "MeshWire", "MeshRuntime", "MeshTransport", "MeshCrypto", "MeshTestSupport"],
+            dependencies: ["MeshCore", "MeshWire", "MeshRuntime", "MeshTransport", "MeshCrypto", "MeshStore", "MeshTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

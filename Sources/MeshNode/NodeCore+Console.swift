@@ -84,7 +84,7 @@ extension NodeCore {
             nextTicket += 1
             tickets[ticket] = Ticket(
                 session: session, correlationID: correlationID, requestID: request.requestID,
-                answerBy: request.deadline + .milliseconds(config.consoleGraceMilliseconds))
+                idempotencyKey: request.idempotencyKey, answerBy: request.deadline + .milliseconds(config.consoleGraceMilliseconds))
             ensureView(now: now)
             updateHomeCandidates()
             perform(requester.onPlace(request, ticket: ticket, now: now, rng: &rng), now: now)
@@ -200,7 +200,7 @@ extension NodeCore {
                 .answer(
                     .outcome(
                         Outcome(
-                            requestID: waiting.requestID, idempotencyKey: "expired",
+                            requestID: waiting.requestID, idempotencyKey: waiting.idempotencyKey,
                             result: .refused(.ownerUnreachable, message: "no outcome in time; retry with the same key"),
                             explanation: explanation)), correlationID: waiting.correlationID, session: waiting.session))
         }

@@ -92,6 +92,7 @@ public struct NodeCore: Sendable {
         var session: SessionID
         var correlationID: UInt64
         var requestID: RequestID
+        var idempotencyKey: String
         var answerBy: MeshInstant
     }
     /// Console submissions waiting for an outcome, by ticket.

@@ -131,6 +131,16 @@ public struct FederationSimConfig: Sendable {
         self.node = node
     }
 
+    /// A shorter run (20 s of faults instead of 60 s, partitions more often so that every seed has
+    /// some), with the same faults and oracles: `swift test` and `mesh-bench sim --quick` run it.
+    public static func quick(seed: UInt64) -> Self {
+        var config = FederationSimConfig(seed: seed)
+        config.safetyMilliseconds = 20_000
+        config.arrivalsPerSecond = 30
+        config.faults.partitionEveryMilliseconds = 5_000
+        return config
+    }
+
     /// The placement market (the configuration the placement simulation of issue 5 ran): regional
     /// nodes in four regions, each owning three pools and taking tenants' requests, demand at three
     /// times capacity, no faults: what the market costs in quote rounds, and that it never

@@ -162,9 +162,11 @@ public struct ConnectionGate: Sendable {
             let range = type.range
             let allowed: Bool
             switch role {
-            // A console may also submit PLACE (on behalf of a tenant, e.g. the demo) and nothing
-            // else of the placement range: it can never quote, confirm or commit.
-            case .operatorConsole: allowed = range == .control || range == .console || type == .place
+            // A console may also submit PLACE, RENEW and RELEASE on behalf of a tenant (the
+            // tenant's leases, through its entry node, SPEC §6.6.13) and nothing else of the
+            // placement range: it can never quote, confirm or commit.
+            case .operatorConsole:
+                allowed = range == .control || range == .console || type == .place || type == .renew || type == .release
             case .regional, .industry: allowed = range != .console
             }
             if !allowed {

@@ -30,13 +30,9 @@ enum FederationBench {
         var totals = Totals()
         let started = Date()
         for seed in seeds {
-            var config = FederationSimConfig(seed: seed)
+            var config = quick ? FederationSimConfig.quick(seed: seed) : FederationSimConfig(seed: seed)
             config.trace = ProcessInfo.processInfo.environment["MESH_SIM_TRACE"]
             if let w = ProcessInfo.processInfo.environment["MESH_SIM_WARMUP"], let ms = UInt64(w) { config.node.warmupMilliseconds = ms }
-            if quick {
-                config.safetyMilliseconds = 20_000
-                config.arrivalsPerSecond = 30
-            }
             if let safetySeconds { config.safetyMilliseconds = UInt64(safetySeconds) * 1_000 }
             let seedStart = Date()
             let report = FederationSimulation.run(config)

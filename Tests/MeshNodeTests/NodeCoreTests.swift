@@ -23,6 +23,12 @@ struct Bench {
     var unreachable: Set<NodeID> = []
     var halted: [NodeID] = []
     var drained: [NodeID] = []
+    /// Nodes take placements at once here (no warm-up) unless a test says otherwise.
+    var config: NodeConfig = {
+        var config = NodeConfig()
+        config.warmupMilliseconds = 0
+        return config
+    }()
 
     static func id(_ n: UInt64) -> NodeID { NodeID(w0: n, w1: 0, w2: 0, w3: 0) }
     static let region = try! Region("cn-north")
@@ -35,15 +41,17 @@ struct Bench {
     }
 
     /// Adds a node of `role`, knowing the nodes added before it, and starts it with `pools`.
-    mutating func add(_ n: UInt64, role: Role, pools: [PoolSpec] = [], incarnation: UInt64 = 1) {
+    mutating func add(
+        _ n: UInt64, role: Role, pools: [PoolSpec] = [], incarnation: UInt64 = 1, ledger: LedgerSnapshot = LedgerSnapshot()
+    ) {
         let node = Self.id(n)
         let identity = NodeIdentity(
             node: node, role: role, region: Self.region, sectors: role == .industry ? [.finance] : [],
             address: NetAddress(host: "127.0.0.1", port: UInt16(7000 + n)))
         let members = nodes.values.map(\.me).sorted { $0.node < $1.node }
         var core = try! NodeCore(
-            identity: identity, config: NodeConfig(), incarnation: incarnation, durableIncarnation: incarnation + 1_024,
-            ledger: LedgerSnapshot(), members: members, now: now, rng: &rng)
+            identity: identity, config: config, incarnation: incarnation, durableIncarnation: incarnation + 1_024,
+            ledger: ledger, members: members, now: now, rng: &rng)
         credentials[node] = identity.credentials
         let directives = try! core.start(pools: pools, now: now)
         nodes[node] = core
@@ -289,5 +297,46 @@ struct NodeCoreTests {
         bench.deliver(.commitFailed(token: 1, reason: "disk full"), to: r1)
         bench.run()
         #expect(bench.halted == [r1])
+    }
+
+    @Test func aNodeJoiningAMeshRefusesPlacementsAsOverloadedUntilItsWarmUpEnds() throws {
+        var bench = Bench()
+        bench.config.warmupMilliseconds = 2_000
+        bench.add(1, role: .regional, pools: [Bench.pool("gpu")])
+        bench.add(2, role: .regional, pools: [Bench.pool("cpu")])
+        bench.deliver(.sessionOpened(Bench.session, operator: Bench.id(99)), to: r2)
+        bench.console(.place(bench.request(1, key: "k", at: r2)), correlationID: 1, at: r2)
+        guard case .refused(let reason, let message)? = bench.outcome(1)?.result else {
+            Issue.record("expected a refusal, got \(String(describing: bench.answer(1)))")
+            return
+        }
+        #expect(reason == .overloaded && reason.isTransient)
+        #expect(message.contains("still learning the mesh") && message.contains("retry in 2000 ms"), "\(message)")
+        bench.tick(to: bench.now + .milliseconds(2_000))
+        bench.console(.place(bench.request(2, key: "k", at: r2)), correlationID: 2, at: r2)
+        #expect(bench.outcome(2)?.isPlaced == true, "\(String(describing: bench.answer(2)))")
+    }
+
+    @Test func anOwnerRestartedWithAnUnacknowledgedLeaseAbandonsItAtItsBound() throws {
+        // The lease was confirmed before the restart and nobody acknowledged it: the restarted
+        // owner must still sweep it (it once never did: its first tick spent the only timer).
+        let spec = Bench.pool("gpu")
+        let pool = try ComputeID(owner: r1, path: ["gpu"])
+        let registered = RegisteredPool(descriptor: spec.descriptor(id: pool), epoch: 1, sequence: 1)
+        let start = MeshInstant(milliseconds: 1_000_000)
+        let lease = Lease(
+            leaseID: LeaseID(value: 77), holdID: HoldID(value: 76), pool: pool, tenant: try TenantID("acme"), computeUnits: 10,
+            memoryMiB: 0, acceleratorCount: 0, pricePerUnitHour: Price(microYuan: 1_000), startsAt: MeshInstant(milliseconds: 999_000),
+            expiresAt: start + .milliseconds(600_000))
+        let active = ActiveLease(
+            lease: lease, acceleratorGroup: nil, requester: r2, requestID: RequestID(value: 5), idempotencyKey: "k",
+            acknowledgeBy: start + .milliseconds(5_000))
+        var bench = Bench()
+        bench.add(1, role: .regional, pools: [spec], ledger: LedgerSnapshot(pools: [registered], leases: [active], ledgerVersion: 3))
+        #expect(bench.nodes[r1]!.owner.leaseCount == 1)
+        bench.tick(to: start + .milliseconds(1))
+        bench.tick(to: start + .milliseconds(5_000))
+        #expect(bench.nodes[r1]!.owner.leaseCount == 0, "abandoned at its acknowledgement bound")
+        #expect(bench.nodes[r1]!.owner.abandonedLeases == 1)
     }
 }

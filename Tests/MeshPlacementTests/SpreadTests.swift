@@ -170,7 +170,9 @@ struct SpreadTests {
         retry.deadline = MeshInstant(milliseconds: 9_000)
         m.place(retry, at: a, now: MeshInstant(milliseconds: 200))
         #expect(m.delivered.count == 2)
-        #expect(m.delivered[0].0 == m.delivered[1].0)
+        // The same outcome, answering each attempt under its own request ID.
+        #expect(m.delivered[0].0.result == m.delivered[1].0.result)
+        #expect(m.delivered[1].0.requestID == RequestID(value: 2))
         #expect(leases(m.delivered[0].0).count == 2)
         #expect(m.activeLeases == 2)
         var conflict = spread(3, units: 50, maxPools: 2, key: "k")

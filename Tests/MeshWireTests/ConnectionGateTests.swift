@@ -49,6 +49,28 @@ struct ConnectionGateTests {
         #expect(gate.onFrame(.message(status, correlationID: 4, flags: []), at: now) == .deliver(status, correlationID: 4))
     }
 
+    @Test func aConsoleMayPlaceRenewAndReleaseButNeverQuoteOrConfirm() {
+        var gate = ConnectionGate()
+        _ = gate.onFrame(.message(hello, correlationID: 1, flags: []), at: now)
+        gate.admit(role: .operatorConsole)
+        let allowed: [WireMessage] = [
+            .renew(Renew(leaseID: Fixtures.lease, extendBy: .seconds(1))), .release(Release(reservation: .lease(Fixtures.lease))),
+        ]
+        for (n, message) in allowed.enumerated() {
+            let id = UInt64(10 + n)
+            #expect(gate.onFrame(.message(message, correlationID: id, flags: []), at: now) == .deliver(message, correlationID: id))
+            gate.responseSent()
+        }
+        for name in ["quote-request", "confirm", "forward"] {
+            let message = Fixtures.cases.first { $0.name == name }!.message
+            guard case .refuse(let error, _, false) = gate.onFrame(.message(message, correlationID: 20, flags: []), at: now) else {
+                Issue.record("a console's \(name) was not refused")
+                continue
+            }
+            #expect(error.code == .unauthorized)
+        }
+    }
+
     @Test func oneWayMessagesAndSilentHelpersDoNotHoldInFlightSlots() {
         let indirect = Fixtures.cases.first { $0.name == "indirect-probe" }!.message
         #expect(!indirect.isRequest)

@@ -196,10 +196,22 @@ enum Fixtures {
         Case(name: "release", message: .release(Release(reservation: .hold(hold))), correlationID: 33),
         Case(name: "release-lease", message: .release(Release(reservation: .lease(lease))), correlationID: 34),
         Case(name: "renew", message: .renew(Renew(leaseID: lease, extendBy: .minutes(30))), correlationID: 35),
+        // An entry node acknowledges a lease to its owner (extendBy zero) along the lease's route.
+        Case(
+            name: "renew-acknowledge", message: .renew(Renew(leaseID: lease, extendBy: .zero, route: [nodeA, nodeB])),
+            correlationID: 38),
+        Case(
+            name: "release-route", message: .release(Release(reservation: .lease(lease), route: [nodeA, nodeB])),
+            correlationID: 39),
         Case(
             name: "lease-state",
             message: .leaseStatus(LeaseStatus(reservation: .lease(lease), state: .leased, expiresAt: t0 + .minutes(90))),
             correlationID: 35),
+        Case(
+            name: "lease-state-route",
+            message: .leaseStatus(
+                LeaseStatus(reservation: .lease(lease), state: .leased, expiresAt: t0 + .minutes(60), route: [nodeA, nodeB])),
+            correlationID: 38),
         Case(name: "forward", message: .forward(Forward(request: placement, hopLimit: 3, path: [nodeA])), correlationID: 36),
         Case(
             name: "outcome-placed",
@@ -207,6 +219,13 @@ enum Fixtures {
                 Outcome(
                     requestID: request, idempotencyKey: "order-2025-0001", result: .placed([leaseValue]), explanation: explanation
                 )),
+            correlationID: 30),
+        Case(
+            name: "outcome-acknowledged",
+            message: .outcome(
+                Outcome(
+                    requestID: request, idempotencyKey: "order-2025-0001", result: .placed([leaseValue]), explanation: explanation,
+                    acknowledged: true)),
             correlationID: 30),
         Case(
             name: "outcome-refused",

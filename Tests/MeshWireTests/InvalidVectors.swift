@@ -238,8 +238,13 @@ enum InvalidVectors {
             "session-console-place", .session, .ok, "An operator console submits PLACE on behalf of a tenant: allowed.",
             preface + Fixtures.frame(named: "hello-console") + Fixtures.frame(named: "place"), metadata: [("role", "operator")])
         add(
+            "session-console-renew", .session, .ok,
+            "An operator console renews and releases a tenant's lease through its entry node: allowed.",
+            preface + Fixtures.frame(named: "hello-console") + Fixtures.frame(named: "renew")
+                + Fixtures.frame(named: "release-lease"), metadata: [("role", "operator")])
+        add(
             "invalid-session-console-quote", .session, .error(.unauthorized, offset: 0),
-            "An operator console sends QUOTE_REQUEST: only PLACE of the placement range is open to consoles.",
+            "An operator console sends QUOTE_REQUEST: of the placement range only PLACE, RENEW and RELEASE are open to consoles.",
             preface + Fixtures.frame(named: "hello-console") + Fixtures.frame(named: "quote-request"),
             metadata: [("role", "operator")])
         add(
