@@ -85,7 +85,7 @@ let package = Package(
             name: "mesh-bench",
             dependencies: [
                 "MeshCore", "MeshWire", "MeshMembership", "MeshGossip", "MeshPlacement", "MeshStore", "MeshSim",
-                "MeshCrypto", "MeshTransport",
+                "MeshCrypto", "MeshTransport", "MeshRuntime",
             ],
             swiftSettings: swiftSettings
         ),

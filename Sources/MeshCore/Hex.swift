@@ -12,6 +12,24 @@ public enum Hex {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// The 64-bit words as lower-case hex, 16 digits each, most significant first: the fast path
+    /// for IDs, which a store writes many times per transaction (the generic radix-16
+    /// `description` of `UInt128` costs several times as much).
+    public static func encode(words: UInt64...) -> String {
+        String(unsafeUninitializedCapacity: words.count * 16) { buffer in
+            var at = 0
+            for word in words {
+                var shift: UInt64 = 60
+                for _ in 0..<16 {
+                    buffer[at] = digits[Int(truncatingIfNeeded: (word >> shift) & 0xf)]
+                    at += 1
+                    shift &-= 4
+                }
+            }
+            return at
+        }
+    }
+
     /// Decodes hex text; white space between byte pairs is ignored. Returns nil when the text
     /// holds a character that is not a hex digit or an odd number of digits.
     public static func decode(_ text: some StringProtocol) -> [UInt8]? {

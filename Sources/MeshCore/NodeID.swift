@@ -51,7 +51,7 @@ public struct NodeID: Hashable, Comparable, Sendable, TextCodable, CustomStringC
     }
 
     /// All 64 hex digits.
-    public var hex: String { Hex.encode(bytes) }
+    public var hex: String { Hex.encode(words: w0, w1, w2, w3) }
 
     /// The first 12 hex digits: enough to tell nodes apart in logs and consoles.
     public var short: String { String(hex.prefix(12)) }

@@ -21,8 +21,7 @@ extension UniqueID128 {
 
     /// 32 hex digits.
     public var description: String {
-        let text = String(value, radix: 16)
-        return String(repeating: "0", count: 32 - text.count) + text
+        Hex.encode(words: UInt64(truncatingIfNeeded: value >> 64), UInt64(truncatingIfNeeded: value))
     }
 
     /// Parses 32 hex digits (the text form of ``TextCodable``).

@@ -102,8 +102,8 @@ final class NodeMailbox<Item: Sendable>: @unchecked Sendable {
 }
 
 /// The monotonic clock, for timers and waits.
-enum Monotonic {
-    static func nanoseconds() -> UInt64 {
+package enum Monotonic {
+    package static func nanoseconds() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)

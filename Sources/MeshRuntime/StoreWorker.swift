@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
-import MeshCore
-import MeshStore
+package import MeshCore
+package import MeshStore
 import Synchronization
 
 /// The durable ledger off the node's loop: one thread owns the SQLite connection and commits what
@@ -11,16 +11,21 @@ import Synchronization
 ///
 /// When a transaction is durable the worker reports the highest token it covered; when one fails
 /// it reports that token and stops (the node halts: it never answers for state it could not store).
-final class StoreWorker: @unchecked Sendable {
-    struct Submission: Sendable {
-        var batch: PersistBatch
-        var token: UInt64
+package final class StoreWorker: @unchecked Sendable {
+    package struct Submission: Sendable {
+        package var batch: PersistBatch
+        package var token: UInt64
+
+        package init(batch: PersistBatch, token: UInt64) {
+            self.batch = batch
+            self.token = token
+        }
     }
 
     /// Figures for metrics.
-    struct Stats: Sendable {
-        var transactions = 0
-        var batches = 0
+    package struct Stats: Sendable {
+        package var transactions = 0
+        package var batches = 0
         var lastCommitMicroseconds: UInt64 = 0
         var totalCommitMicroseconds: UInt64 = 0
         var failed = false
@@ -35,7 +40,7 @@ final class StoreWorker: @unchecked Sendable {
     private let clock: @Sendable () -> MeshInstant
 
     /// Takes ownership of `store`: no one else may use it from now on.
-    init(
+    package init(
         store: SQLiteLedgerStore, clock: @escaping @Sendable () -> MeshInstant,
         onCommitted: @escaping @Sendable (UInt64) -> Void, onFailed: @escaping @Sendable (UInt64, String) -> Void
     ) {
@@ -45,22 +50,22 @@ final class StoreWorker: @unchecked Sendable {
         self.onFailed = onFailed
     }
 
-    var stats: Stats { statsBox.withLock { $0 } }
+    package var stats: Stats { statsBox.withLock { $0 } }
 
     /// Starts the worker thread.
-    func start() {
+    package func start() {
         let thread = Thread { [self] in run() }
         thread.name = "mesh-store"
         thread.start()
     }
 
     /// Queues batches; they commit in the order submitted.
-    func submit(_ submissions: [Submission]) {
+    package func submit(_ submissions: [Submission]) {
         queue.post(submissions, droppable: { _ in false })
     }
 
     /// Commits what is queued, then stops the thread and returns.
-    func finish() {
+    package func finish() {
         queue.close()
         finished.wait()
     }

@@ -130,7 +130,10 @@ enum Dispatcher {
     /// Every subcommand, in the order the help lists them. Later benchmarks (sim, transport,
     /// placement) are added here.
     static var commands: [any BenchCommand.Type] {
-        [WireCommand.self, PlacementCommand.self, TransportCommand.self, SimCommand.self, DetectionTraceCommand.self]
+        [
+            WireCommand.self, PlacementCommand.self, DurabilityCommand.self, TransportCommand.self, SimCommand.self,
+            DetectionTraceCommand.self,
+        ]
     }
 
     static var help: String {
