@@ -215,8 +215,9 @@ public struct GossipCore: Sendable {
 
     // MARK: - Gossip
 
-    mutating func onDigest(_ d: Digest, from: NodeID, now: MeshInstant, rng: inout SeededRandom, into out: inout [GossipDirective])
-    {
+    mutating func onDigest(
+        _ d: Digest, from: NodeID, now: MeshInstant, rng: inout SeededRandom, into out: inout [GossipDirective]
+    ) {
         guard d.scope == .region, d.region == me.region else {
             out.append(.emit(.ignored(.digest, from: from)))
             return

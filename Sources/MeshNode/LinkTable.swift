@@ -167,7 +167,9 @@ public struct LinkTable: Sendable {
         if queue.count >= maxPendingPerPeer {
             queue.removeFirst()
             actions.append(
-                .log(NodeLog(.warning, "frames waiting for \(node.short) over \(maxPendingPerPeer); the oldest dropped", peer: node)))
+                .log(
+                    NodeLog(
+                        .warning, "frames waiting for \(node.short) over \(maxPendingPerPeer); the oldest dropped", peer: node)))
         }
         queue.append(message)
         pending[node] = queue

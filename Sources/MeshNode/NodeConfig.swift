@@ -68,7 +68,8 @@ public struct NodeConfig: Sendable {
         summaryIntervalMilliseconds: UInt64 = 10_000, summaryValidityMilliseconds: UInt64 = 120_000,
         // Owners publish availability on every ledger change and re-issue it every 20 s, so an old
         // record is an unchanged one, not a lagging one: spilled requests may trust any live record.
-        placement: PlacementConfig = PlacementConfig(spilloverFreshMilliseconds: 60_000), recordValidityMilliseconds: UInt64 = 60_000,
+        placement: PlacementConfig = PlacementConfig(spilloverFreshMilliseconds: 60_000),
+        recordValidityMilliseconds: UInt64 = 60_000,
         refreshIntervalMilliseconds: UInt64 = 20_000, backboneRedialMilliseconds: UInt64 = 5_000, maxConsoleRows: Int = 256,
         maxConsoleWaits: Int = 4_096, consoleGraceMilliseconds: UInt64 = 5_000, relayTimeoutMilliseconds: UInt64 = 3_000,
         maxLeaseRoutes: Int = 200_000, maxEventsKept: Int = 1_024, maxDrainMilliseconds: UInt64 = 10_000,

@@ -21,11 +21,14 @@ extension NodeCore {
             let rows = after.prefix(limit).map { update in
                 MemberRow(
                     update: update,
-                    sinceChange: update.node == node ? now.since(startedAt) : now.since(memberChangedAt[update.node] ?? startedAt))
+                    sinceChange: update.node == node ? now.since(startedAt) : now.since(memberChangedAt[update.node] ?? startedAt)
+                )
             }
             answer(.members(Members(members: Array(rows), more: after.count > limit)))
         case .inventoryRequest(let r):
-            answer(.inventory(inventoryPage(region: r.region, after: r.after, limit: min(Int(r.limit), config.maxConsoleRows), now: now)))
+            answer(
+                .inventory(
+                    inventoryPage(region: r.region, after: r.after, limit: min(Int(r.limit), config.maxConsoleRows), now: now)))
         case .placementsRequest(let r):
             let limit = min(Int(r.limit), config.maxConsoleRows)
             let leases = owner.activeLeases.filter { r.tenant == nil || $0.tenant == r.tenant! }
@@ -65,11 +68,13 @@ extension NodeCore {
                         .poolRegistered(PoolRegistered(id: pool.descriptor.id, epoch: pool.epoch, sequence: pool.sequence)),
                         correlationID: correlationID, session: session))
             } catch {
-                refuseConsole(.invalidValue, error.description, correlationID: correlationID, session: session, type: message.type)
+                refuseConsole(
+                    .invalidValue, error.description, correlationID: correlationID, session: session, type: message.type)
             }
         case .place(let request):
             do { try request.validate() } catch {
-                return refuseConsole(.invalidValue, "\(error)", correlationID: correlationID, session: session, type: message.type)
+                return refuseConsole(
+                    .invalidValue, "\(error)", correlationID: correlationID, session: session, type: message.type)
             }
             if stopping {
                 return answer(.outcome(refusal(of: request, .overloaded, "node \(node.short) is stopping; place elsewhere")))
@@ -84,7 +89,8 @@ extension NodeCore {
             nextTicket += 1
             tickets[ticket] = Ticket(
                 session: session, correlationID: correlationID, requestID: request.requestID,
-                idempotencyKey: request.idempotencyKey, answerBy: request.deadline + .milliseconds(config.consoleGraceMilliseconds))
+                idempotencyKey: request.idempotencyKey,
+                answerBy: request.deadline + .milliseconds(config.consoleGraceMilliseconds))
             ensureView(now: now)
             updateHomeCandidates()
             perform(requester.onPlace(request, ticket: ticket, now: now, rng: &rng), now: now)
@@ -153,7 +159,9 @@ extension NodeCore {
             routed = .release(r)
         default: break
         }
-        routes.wait(for: lease, session: session, correlationID: correlationID, until: now + .milliseconds(config.relayTimeoutMilliseconds))
+        routes.wait(
+            for: lease, session: session, correlationID: correlationID,
+            until: now + .milliseconds(config.relayTimeoutMilliseconds))
         counters.relayed += 1
         send(PlacementWire.wire(routed), to: route[1])
     }
@@ -191,7 +199,9 @@ extension NodeCore {
             guard let waiting = tickets[ticket], waiting.answerBy <= now else { continue }
             tickets[ticket] = nil
             counters.ticketsExpired += 1
-            log(.error, "placement \(waiting.requestID) had no outcome by its deadline plus the console's grace", request: waiting.requestID)
+            log(
+                .error, "placement \(waiting.requestID) had no outcome by its deadline plus the console's grace",
+                request: waiting.requestID)
             guard sessions[waiting.session] != nil else { continue }
             let explanation = Explanation(
                 requestID: waiting.requestID, decidedBy: node, decidedAt: now, path: [node], consideredCount: 0,

@@ -69,7 +69,8 @@ extension NodeCore {
                 peer: update.node)
             publishEvent(
                 .membership, update.status == .alive ? .info : .warning, subject: update.node.hex,
-                detail: "\(update.role) \(update.region) \(update.address) is \(update.status) at incarnation \(update.incarnation)",
+                detail:
+                    "\(update.role) \(update.region) \(update.address) is \(update.status) at incarnation \(update.incarnation)",
                 now: now)
             if identity.role == .industry { updateSpilloverPeers() }
         case .recordsLearned:
@@ -107,7 +108,9 @@ extension NodeCore {
             backboneAddresses.removeAll { $0 == address }
             addBackbone(update, address: address)
         } else if link.purpose == .backbone, let dialed = link.dialed {
-            log(.warning, "backbone address \(dialed) is \(peer.role) in \(peer.region); not used for the backbone", peer: peer.node)
+            log(
+                .warning, "backbone address \(dialed) is \(peer.role) in \(peer.region); not used for the backbone",
+                peer: peer.node)
             backboneAddresses.removeAll { $0 == dialed }
         }
     }

@@ -123,7 +123,8 @@ extension NodeCore {
             publishEvent(.placement, .info, subject: id.description, detail: "lease expired", now: now)
         case .leaseAbandoned(let id):
             publishEvent(
-                .placement, .warning, subject: id.description, detail: "lease abandoned: nobody acknowledged it in time", now: now)
+                .placement, .warning, subject: id.description, detail: "lease abandoned: nobody acknowledged it in time", now: now
+            )
             log(.warning, "lease \(id) abandoned: its holder never acknowledged it")
         case .poolRegistered, .holdPlaced, .holdReleased, .holdExpired, .leaseAcknowledged, .leaseReconfirmed, .leaseRenewed:
             break

@@ -14,7 +14,9 @@ public struct NodeIdentity: Hashable, Sendable {
     public var address: NetAddress
     public var software: String
 
-    public init(node: NodeID, role: Role, region: Region, sectors: [Sector] = [], address: NetAddress, software: String = "meshd/1") {
+    public init(
+        node: NodeID, role: Role, region: Region, sectors: [Sector] = [], address: NetAddress, software: String = "meshd/1"
+    ) {
         self.node = node
         self.role = role
         self.region = region
@@ -167,7 +169,8 @@ public struct NodeCore: Sendable {
         let me = MemberUpdate(
             node: identity.node, address: identity.address, role: identity.role, region: identity.region,
             incarnation: incarnation, status: .alive)
-        gossip = GossipCore(me: me, config: config, seeds: seeds, members: members, backbone: backboneMembers, now: now, rng: &rng)
+        gossip = GossipCore(
+            me: me, config: config, seeds: seeds, members: members, backbone: backboneMembers, now: now, rng: &rng)
         requester = PlacementRequester(node: identity.node, region: identity.region, config: config.placement)
         requester.restore(decisions, now: now)
         owner = OwnerLedger(node: identity.node, config: config.placement, restoring: ledger)
@@ -203,7 +206,8 @@ public struct NodeCore: Sendable {
             throw NodeStateError("the ledger holds hold \(hold.holdID) on pool \(hold.pool), which it never registered")
         }
         for lease in ledger.leases where !pools.contains(lease.lease.pool) {
-            throw NodeStateError("the ledger holds lease \(lease.lease.leaseID) on pool \(lease.lease.pool), which it never registered")
+            throw NodeStateError(
+                "the ledger holds lease \(lease.lease.leaseID) on pool \(lease.lease.pool), which it never registered")
         }
     }
 
@@ -214,14 +218,17 @@ public struct NodeCore: Sendable {
         guard joinsMesh else { return nil }
         let ready = startedAt + .milliseconds(config.warmupMilliseconds)
         guard stepNow < ready else { return nil }
-        return "node \(node.short) started \(stepNow.milliseconds - startedAt.milliseconds) ms ago and is still learning the mesh; retry in \(ready.milliseconds - stepNow.milliseconds) ms"
+        return
+            "node \(node.short) started \(stepNow.milliseconds - startedAt.milliseconds) ms ago and is still learning the mesh; retry in \(ready.milliseconds - stepNow.milliseconds) ms"
     }
     public var me: MemberUpdate { gossip.me }
 
     // MARK: - Start
 
     /// Registers the configured pools (durably) and publishes every pool, configured or restored.
-    public mutating func start(pools: [PoolSpec], now: MeshInstant) throws(RegistrationError)
+    public mutating func start(
+        pools: [PoolSpec], now: MeshInstant
+    ) throws(RegistrationError)
         -> [NodeDirective]
     {
         beginStep(now)
@@ -444,7 +451,8 @@ public struct NodeCore: Sendable {
     /// flight, or when its drain time is up.
     mutating func checkDrain(_ now: MeshInstant) {
         guard stopping, !drained, let by = drainBy else { return }
-        let idle = requester.inFlightCount == 0 && held.isEmpty && stepBatch.isEmpty && tickets.isEmpty
+        let idle =
+            requester.inFlightCount == 0 && held.isEmpty && stepBatch.isEmpty && tickets.isEmpty
             && routes.waitingCount == 0
         guard idle || now >= by else { return }
         drained = true

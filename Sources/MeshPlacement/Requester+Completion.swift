@@ -38,7 +38,8 @@ extension PlacementRequester {
         now: MeshInstant, out: inout [RequesterDirective]
     ) {
         let key = IdempotencyKey(tenant: request.tenant, key: request.idempotencyKey)
-        idempotency[key] = IdempotencyEntry(content: RequestContent(request), state: .inFlight(request.requestID), expiresAt: .zero)
+        idempotency[key] = IdempotencyEntry(
+            content: RequestContent(request), state: .inFlight(request.requestID), expiresAt: .zero)
         var p = Pending(
             request: request, replyTo: [Reply(destination: replyTo, requestID: request.requestID)], path: [node], hopsLeft: 0,
             explanation: outcome.explanation, timerAt: now)
@@ -70,7 +71,8 @@ extension PlacementRequester {
             let lease = p.leased[part]!
             let route = Self.route(for: lease, from: node, through: p.leasePath)
             out.append(
-                .send(to: route.count > 1 ? route[1] : node, .renew(Renew(leaseID: lease.leaseID, extendBy: .zero, route: route))))
+                .send(to: route.count > 1 ? route[1] : node, .renew(Renew(leaseID: lease.leaseID, extendBy: .zero, route: route)))
+            )
         }
         p.timerAt = min(now + MeshDuration(milliseconds: config.acknowledgeRetryMilliseconds), p.acknowledgeUntil)
         pending[requestID] = p
@@ -92,9 +94,13 @@ extension PlacementRequester {
             releaseHeld(requestID, out: &out)
             // The decision remembered before the acknowledgements is void.
             let void = Outcome(
-                requestID: requestID, idempotencyKey: p.request.idempotencyKey, result: .placed(leases), explanation: p.explanation)
+                requestID: requestID, idempotencyKey: p.request.idempotencyKey, result: .placed(leases),
+                explanation: p.explanation)
             out.append(
-                .remember(KeyDecision(content: RequestContent(p.request), outcome: void, path: p.leasePath, acknowledged: false, expiresAt: now)))
+                .remember(
+                    KeyDecision(
+                        content: RequestContent(p.request), outcome: void, path: p.leasePath, acknowledged: false, expiresAt: now)
+                ))
             complete(
                 requestID, .refused(.holdLapsed, message: "lease \(leaseID) ended (\(status.state)) before it was acknowledged"),
                 now: now, out: &out)
@@ -127,11 +133,15 @@ extension PlacementRequester {
             idempotency[key]!.expiresAt = window
             doneExpiries.append(window, key)
             out.append(
-                .remember(KeyDecision(content: entry.content, outcome: outcome, path: path, acknowledged: true, expiresAt: window)))
+                .remember(
+                    KeyDecision(content: entry.content, outcome: outcome, path: path, acknowledged: true, expiresAt: window)))
         } else {
-            for lease in leases where unacknowledgedDecisions[lease.leaseID] == key { unacknowledgedDecisions[lease.leaseID] = nil }
+            for lease in leases where unacknowledgedDecisions[lease.leaseID] == key {
+                unacknowledgedDecisions[lease.leaseID] = nil
+            }
             idempotency[key] = nil
-            out.append(.remember(KeyDecision(content: entry.content, outcome: outcome, path: path, acknowledged: false, expiresAt: now)))
+            out.append(
+                .remember(KeyDecision(content: entry.content, outcome: outcome, path: path, acknowledged: false, expiresAt: now)))
         }
         return out
     }
@@ -302,7 +312,9 @@ extension PlacementRequester {
                 doneExpiries.append(window, key)
                 out.append(
                     .remember(
-                        KeyDecision(content: RequestContent(p.request), outcome: outcome, path: path, acknowledged: true, expiresAt: window)))
+                        KeyDecision(
+                            content: RequestContent(p.request), outcome: outcome, path: path, acknowledged: true,
+                            expiresAt: window)))
             } else {
                 // Placed for another node, which acknowledges the leases through this one: kept
                 // for the whole window once that is seen, else only until the leases are abandoned.
@@ -312,7 +324,9 @@ extension PlacementRequester {
                 for lease in leases { unacknowledgedDecisions[lease.leaseID] = key }
                 out.append(
                     .remember(
-                        KeyDecision(content: RequestContent(p.request), outcome: outcome, path: path, acknowledged: false, expiresAt: until)))
+                        KeyDecision(
+                            content: RequestContent(p.request), outcome: outcome, path: path, acknowledged: false,
+                            expiresAt: until)))
             }
         case .refused(let reason, _) where reason.isTransient:
             let somethingToResume =
@@ -333,7 +347,9 @@ extension PlacementRequester {
             remember(key, p.request, .done(outcome, path: [], acknowledged: true), until: window)
             doneExpiries.append(window, key)
             out.append(
-                .remember(KeyDecision(content: RequestContent(p.request), outcome: outcome, path: [], acknowledged: true, expiresAt: window)))
+                .remember(
+                    KeyDecision(
+                        content: RequestContent(p.request), outcome: outcome, path: [], acknowledged: true, expiresAt: window)))
         }
         for reply in p.replyTo {
             var answer = outcome
@@ -373,7 +389,9 @@ extension PlacementRequester {
             case .done(let outcome, _, _):
                 idempotency[key] = nil
                 if case .placed(let leases) = outcome.result {
-                    for lease in leases where unacknowledgedDecisions[lease.leaseID] == key { unacknowledgedDecisions[lease.leaseID] = nil }
+                    for lease in leases where unacknowledgedDecisions[lease.leaseID] == key {
+                        unacknowledgedDecisions[lease.leaseID] = nil
+                    }
                 }
             case .inDoubt(let doubt):
                 idempotency[key] = nil

@@ -71,7 +71,8 @@ extension PlacementRequester {
         }
         let plan = Self.plan(request, view: view, now: now, decidedBy: node, region: region, path: path, config: config)
         var p = Pending(
-            request: request, replyTo: [Reply(destination: replyTo, requestID: request.requestID)], path: path, hopsLeft: hopsLeft,
+            request: request, replyTo: [Reply(destination: replyTo, requestID: request.requestID)], path: path,
+            hopsLeft: hopsLeft,
             ranked: plan.decision.ranked,
             parts: plan.parts, held: plan.parts.map { _ in nil }, explanation: plan.decision.explanation, timerAt: now)
         if let doubt = resuming {
@@ -300,7 +301,8 @@ extension PlacementRequester {
                     .ownerUnreachable,
                     unreachable == examined
                         ? "the owners of the \(unreachable) candidates left could not be reached"
-                        : "the owners of \(unreachable) of \(examined) candidates could not be reached; the others showed no room")
+                        : "the owners of \(unreachable) of \(examined) candidates could not be reached; the others showed no room"
+                )
             } else if p.lastRefusal == nil {
                 p.lastRefusal = RequestRejection(
                     .insufficientCapacity, "the owners' latest figures leave no candidate with room (\(rank) ranked)")
@@ -471,7 +473,9 @@ extension PlacementRequester {
         p.lastRefusal = RequestRejection(.ownerUnreachable, "owner \(owner.short) could not be reached to confirm")
         for part in parts {
             let offer = p.held[part]!
-            Self.markFiltered(&p.explanation, pool: offer.pool, reason: .unreachable, message: "owner \(owner.short) unreachable while confirming")
+            Self.markFiltered(
+                &p.explanation, pool: offer.pool, reason: .unreachable,
+                message: "owner \(owner.short) unreachable while confirming")
             out.append(.send(to: owner, .release(Release(reservation: .hold(offer.holdID)))))
         }
         p.phase = .quoting
@@ -515,7 +519,10 @@ extension PlacementRequester {
         for part in 0..<max(p.held.count, p.leased.count) {
             if part < p.leased.count, let lease = p.leased[part] {
                 let route = Self.route(for: lease, from: node, through: p.leasePath)
-                out.append(.send(to: route.count > 1 ? route[1] : node, .release(Release(reservation: .lease(lease.leaseID), route: route))))
+                out.append(
+                    .send(
+                        to: route.count > 1 ? route[1] : node, .release(Release(reservation: .lease(lease.leaseID), route: route))
+                    ))
             } else if part < p.held.count, let offer = p.held[part] {
                 out.append(.send(to: offer.pool.owner, .release(Release(reservation: .hold(offer.holdID)))))
             }

@@ -349,7 +349,8 @@ public struct PlacementRequester: Sendable {
                 var q = p
                 q.awaiting.removeAll { $0.pool.owner == peer }
                 for asked in lost {
-                    Self.markFiltered(&q.explanation, pool: asked.pool, reason: .unreachable, message: "owner \(peer.short) unreachable")
+                    Self.markFiltered(
+                        &q.explanation, pool: asked.pool, reason: .unreachable, message: "owner \(peer.short) unreachable")
                 }
                 q.lastRefusal = RequestRejection(.ownerUnreachable, "owner \(peer.short) could not be reached")
                 pending[requestID] = q
@@ -367,10 +368,13 @@ public struct PlacementRequester: Sendable {
                 spillOrRefuse(requestID, now: now, out: &out)
             case .acknowledging:
                 let through = p.leased.indices.contains { part in
-                    p.acknowledged[part] == false && Self.route(for: p.leased[part]!, from: node, through: p.leasePath).contains(peer)
+                    p.acknowledged[part] == false
+                        && Self.route(for: p.leased[part]!, from: node, through: p.leasePath).contains(peer)
                 }
                 guard through else { continue }
-                endInDoubt(requestID, "the owner of a lease (or the peer it came through), \(peer.short), could not be reached", now: now, out: &out)
+                endInDoubt(
+                    requestID, "the owner of a lease (or the peer it came through), \(peer.short), could not be reached",
+                    now: now, out: &out)
             }
         }
         return finish(out, now: now)
@@ -412,7 +416,9 @@ public struct PlacementRequester: Sendable {
             case .confirming:
                 let silent = p.held.indices.filter { p.leased[$0] == nil }.map { p.held[$0]!.pool.owner.short }
                 if now >= p.request.deadline {
-                    endInDoubt(requestID, "owner \(silent.joined(separator: ", ")) did not answer CONFIRM by the deadline", now: now, out: &out)
+                    endInDoubt(
+                        requestID, "owner \(silent.joined(separator: ", ")) did not answer CONFIRM by the deadline", now: now,
+                        out: &out)
                 } else {
                     // An unanswered CONFIRM is asked again: it is idempotent, and a lease the owner
                     // committed comes back (SPEC §6.6.12).
@@ -476,7 +482,8 @@ extension PlacementRequester {
             return "in flight as \(id): phase \(p.phase), timer \(p.timerAt), replyTo \(p.replyTo), tried \(p.tried)"
         case .done(let outcome, _, let acknowledged): return "done \(outcome.result), acknowledged \(acknowledged)"
         case .inDoubt(let doubt):
-            return "in doubt: forwarded to \(doubt.forwardedTo.map(\.short) ?? "none"), held \(doubt.held.count), leased \(doubt.leased.compactMap { $0 }.count)"
+            return
+                "in doubt: forwarded to \(doubt.forwardedTo.map(\.short) ?? "none"), held \(doubt.held.count), leased \(doubt.leased.compactMap { $0 }.count)"
         }
     }
 }

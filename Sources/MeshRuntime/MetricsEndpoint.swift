@@ -141,11 +141,16 @@ enum MetricsText {
             [("{result=\"placed\"}", s.placed), ("{result=\"refused\"}", s.refused)])
         metric("computemesh_quote_rounds_total", "counter", "Quote rounds run by this node's requester.", [("", s.quoteRounds)])
         metric("computemesh_forwards_total", "counter", "Requests this node forwarded (spillover).", [("", s.forwardsSent)])
-        metric("computemesh_ledger_commits_total", "counter", "Durable ledger transactions (group commits).", [("", s.ledgerCommits)])
         metric(
-            "computemesh_ledger_batches_total", "counter", "Persist batches made durable (one per node step that changed the ledger).",
+            "computemesh_ledger_commits_total", "counter", "Durable ledger transactions (group commits).", [("", s.ledgerCommits)]
+        )
+        metric(
+            "computemesh_ledger_batches_total", "counter",
+            "Persist batches made durable (one per node step that changed the ledger).",
             [("", s.ledgerBatches)])
-        metric("computemesh_placements_in_flight", "gauge", "Placement requests this node's requester is working on.", [("", s.inFlight)])
+        metric(
+            "computemesh_placements_in_flight", "gauge", "Placement requests this node's requester is working on.",
+            [("", s.inFlight)])
         metric(
             "computemesh_placements_in_doubt", "gauge", "Refused placements kept in doubt for a retry with the same key.",
             [("", s.inDoubt)])

@@ -231,7 +231,8 @@ public final class Node: @unchecked Sendable {
             if case .peerMessage(.revocationList(let list), let from) = input {
                 // Authentication is the shell's: only a list the federation root signed goes in.
                 guard let root = trustRoot, list.hasValidSignature(root: root) else {
-                    logger.with("peer.id", from.node.short).warning("revocation list \(list.serial) without the root's signature; ignored")
+                    logger.with("peer.id", from.node.short).warning(
+                        "revocation list \(list.serial) without the root's signature; ignored")
                     return
                 }
             }
@@ -287,7 +288,9 @@ public final class Node: @unchecked Sendable {
             case .send(let message, let correlationID, let link, let responds):
                 let result = transport.send(
                     message, correlationID: correlationID, on: ConnectionID(rawValue: link.rawValue), respondsToRequest: responds)
-                if result == .queueFull { logger.warning("outbound queue of \(link) full; \(message.type.name ?? "frame") dropped") }
+                if result == .queueFull {
+                    logger.warning("outbound queue of \(link) full; \(message.type.name ?? "frame") dropped")
+                }
             case .dial(let address):
                 let (transport, mailbox) = (self.transport, self.mailbox)
                 Task {
@@ -300,7 +303,8 @@ public final class Node: @unchecked Sendable {
             case .close(let link, let reason):
                 transport.close(ConnectionID(rawValue: link.rawValue), reason: reason)
             case .goAway(let link, let reason):
-                transport.goAway(ConnectionID(rawValue: link.rawValue), reason: .shutdown, drainMilliseconds: 1_000, message: reason)
+                transport.goAway(
+                    ConnectionID(rawValue: link.rawValue), reason: .shutdown, drainMilliseconds: 1_000, message: reason)
             case .loopback(let input):
                 mailbox.post(.core(input))
             case .log(let line):
@@ -365,7 +369,8 @@ public final class Node: @unchecked Sendable {
             linkedPeers: links.linkedNodes, members: core.gossip.membership.allMembers,
             revocationSerial: core.revocations?.serial ?? 0, backbone: core.gossip.backbone.map(\.node).sorted(),
             pools: core.owner.poolIDs, holds: core.owner.holdCount, leases: core.owner.leaseCount,
-            inventoryOrigins: core.gossip.inventory.originCount, viewPools: core.viewPoolCount, requester: core.requester.counters,
+            inventoryOrigins: core.gossip.inventory.originCount, viewPools: core.viewPoolCount,
+            requester: core.requester.counters,
             inFlight: core.requester.inFlightCount, inDoubt: core.requester.inDoubtCount,
             abandonedLeases: core.owner.abandonedLeases, core: core.counters, ledgerCommits: stats.transactions,
             ledgerBatches: stats.batches, mailboxDepth: mailbox.depth, mailboxDropped: mailbox.dropped)

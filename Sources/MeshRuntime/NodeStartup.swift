@@ -87,7 +87,8 @@ struct NodeStartup {
         // The incarnation survives restarts and only grows: this run starts above the stored
         // ceiling and stores a new one (earlier versions kept the incarnation in a file of its
         // own, which still counts).
-        let legacy = (try? String(contentsOfFile: c.dataDirectory + "/incarnation", encoding: .utf8))
+        let legacy =
+            (try? String(contentsOfFile: c.dataDirectory + "/incarnation", encoding: .utf8))
             .flatMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
         let incarnation = max(stored, legacy) + 1
         let ceiling = incarnation + block

@@ -326,9 +326,12 @@ final class FederationRun {
         let safetyEnd = MeshInstant(milliseconds: config.safetyMilliseconds)
         let end = safetyEnd + .milliseconds(config.quietMilliseconds)
         var nextArrival = MeshInstant(milliseconds: 500)
-        var nextCrash = config.faults.crashEveryMilliseconds == 0 ? MeshInstant(milliseconds: .max) : gap(config.faults.crashEveryMilliseconds)
+        var nextCrash =
+            config.faults.crashEveryMilliseconds == 0
+            ? MeshInstant(milliseconds: .max) : gap(config.faults.crashEveryMilliseconds)
         var nextPartition =
-            config.faults.partitionEveryMilliseconds == 0 ? MeshInstant(milliseconds: .max) : gap(config.faults.partitionEveryMilliseconds)
+            config.faults.partitionEveryMilliseconds == 0
+            ? MeshInstant(milliseconds: .max) : gap(config.faults.partitionEveryMilliseconds)
         var t = MeshInstant.zero
         var healed = false
         while t < end, sim.violation == nil {
@@ -386,11 +389,14 @@ final class FederationRun {
                     case .renew(let r): brief = "RENEW extend \(r.extendBy.milliseconds) route \(r.route.map(\.short))"
                     case .leaseStatus(let st): brief = "LEASE_STATE \(st.state) route \(st.route.map(\.short))"
                     case .outcome(let o):
-                        brief = "OUTCOME \(o.isPlaced ? "placed" : "\(o.result)") path \(o.explanation.path.map(\.short)) acknowledged \(o.acknowledged)"
+                        brief =
+                            "OUTCOME \(o.isPlaced ? "placed" : "\(o.result)") path \(o.explanation.path.map(\.short)) acknowledged \(o.acknowledged)"
                     case .forward(let f): brief = "FORWARD \(f.request.requestID) path \(f.path.map(\.short))"
                     default: brief = String(text.prefix(160))
                     }
-                    print("TRACE \(sim.now.milliseconds) \(sim.ids[from].short)->\(sim.ids[to].short) \(delivered ? "" : "LOST ")\(brief)")
+                    print(
+                        "TRACE \(sim.now.milliseconds) \(sim.ids[from].short)->\(sim.ids[to].short) \(delivered ? "" : "LOST ")\(brief)"
+                    )
                 }
             }
             guard case .quoteRequest(let ask) = message else { return }
@@ -414,7 +420,9 @@ final class FederationRun {
         let name = "s\(config.seed)-k\(index)"
         var demand: Demand
         if rng.chance(permille: 250) {
-            demand = Demand(accelerator: FederationSimulation.gpu, acceleratorCount: UInt32(1 + rng.next(below: 4)), computeUnits: 5 + rng.next(below: 16))
+            demand = Demand(
+                accelerator: FederationSimulation.gpu, acceleratorCount: UInt32(1 + rng.next(below: 4)),
+                computeUnits: 5 + rng.next(below: 16))
         } else {
             demand = Demand(computeUnits: 10 + rng.next(below: 31), memoryMiB: 1 << 10)
             if rng.chance(permille: config.spreadPermille) {
@@ -423,7 +431,9 @@ final class FederationRun {
             }
         }
         let spec = sim.spec(of: entry)
-        var sector = spec.role == .industry && rng.chance(permille: 500) ? spec.sectors[0] : Sector.known[rng.index(below: Sector.known.count)]
+        var sector =
+            spec.role == .industry && rng.chance(permille: 500)
+            ? spec.sectors[0] : Sector.known[rng.index(below: Sector.known.count)]
         var bad = false
         if rng.chance(permille: config.badInputPermille) {
             bad = true
@@ -465,7 +475,9 @@ final class FederationRun {
             answerBy: request.deadline + .milliseconds(FederationSimulation.answerBoundMilliseconds))
         report.submissions += 1
         if config.traces(keys[index].name + "\(keys[index].leases)") {
-            print("TRACE \(sim.now.milliseconds) tenant PLACE \(keys[index].name) as \(request.requestID) at \(sim.ids[node].short)")
+            print(
+                "TRACE \(sim.now.milliseconds) tenant PLACE \(keys[index].name) as \(request.requestID) at \(sim.ids[node].short)"
+            )
         }
         sim.submit(.place(request), correlationID: correlation, session: session)
     }
@@ -491,12 +503,15 @@ final class FederationRun {
                 if !keys[index].badInput {
                     report.violations.append("every-key-ended: key \(keys[index].name) was refused with ERROR \(e.message)")
                 }
-                keys[index].final = keys[index].final ?? Outcome(
-                    requestID: RequestID(value: 0), idempotencyKey: keys[index].name,
-                    result: .refused(.invalidDemand, message: e.message),
-                    explanation: Explanation(
-                        requestID: RequestID(value: 0), decidedBy: sim.ids[node], decidedAt: .zero, path: [], consideredCount: 0,
-                        filteredCount: 0, scoredCount: 0, verdicts: [], chosen: nil))
+                keys[index].final =
+                    keys[index].final
+                    ?? Outcome(
+                        requestID: RequestID(value: 0), idempotencyKey: keys[index].name,
+                        result: .refused(.invalidDemand, message: e.message),
+                        explanation: Explanation(
+                            requestID: RequestID(value: 0), decidedBy: sim.ids[node], decidedAt: .zero, path: [],
+                            consideredCount: 0,
+                            filteredCount: 0, scoredCount: 0, verdicts: [], chosen: nil))
             default:
                 report.violations.append("answered-in-time: PLACE answered with \(message.type.name ?? "?")")
             }
@@ -525,7 +540,9 @@ final class FederationRun {
     func onOutcome(_ outcome: Outcome, key index: Int) {
         report.checks["one-outcome-per-key", default: 0] += 1
         if keys[index].history.count < 16 {
-            keys[index].history.append("\(sim.now.milliseconds): \(outcome.isPlaced ? "placed" : "\(outcome.result)") by \(outcome.explanation.decidedBy.short) path \(outcome.explanation.path.map(\.short))")
+            keys[index].history.append(
+                "\(sim.now.milliseconds): \(outcome.isPlaced ? "placed" : "\(outcome.result)") by \(outcome.explanation.decidedBy.short) path \(outcome.explanation.path.map(\.short))"
+            )
         }
         switch outcome.result {
         case .refused(let reason, _) where reason.isTransient:
@@ -544,7 +561,8 @@ final class FederationRun {
             if let first = keys[index].final {
                 if first.result != outcome.result {
                     report.violations.append(
-                        "one-outcome-per-key: key \(keys[index].name) ended \(first.result) and then placed \(leases.map(\.leaseID))")
+                        "one-outcome-per-key: key \(keys[index].name) ended \(first.result) and then placed \(leases.map(\.leaseID))"
+                    )
                 }
                 return
             }
@@ -564,19 +582,22 @@ final class FederationRun {
                     case .leaseExpired, .leaseReleased: continue
                     default:
                         report.violations.append(
-                            "acknowledged-lease-lost: lease \(lease.leaseID) of key \(keys[index].name) was reported after it ended \(ended.kind)")
+                            "acknowledged-lease-lost: lease \(lease.leaseID) of key \(keys[index].name) was reported after it ended \(ended.kind)"
+                        )
                         continue
                     }
                 }
                 guard let owner = sim.ids.firstIndex(of: lease.pool.owner),
                     let active = sim.stores[owner].activeLease(lease.leaseID)
                 else {
-                    report.violations.append("acknowledged-lease-lost: lease \(lease.leaseID) of key \(keys[index].name) is not at its owner")
+                    report.violations.append(
+                        "acknowledged-lease-lost: lease \(lease.leaseID) of key \(keys[index].name) is not at its owner")
                     continue
                 }
                 if !active.isAcknowledged {
                     report.violations.append(
-                        "acknowledged-lease-lost: lease \(lease.leaseID) of key \(keys[index].name) was reported before its owner recorded the acknowledgement")
+                        "acknowledged-lease-lost: lease \(lease.leaseID) of key \(keys[index].name) was reported before its owner recorded the acknowledgement"
+                    )
                 }
             }
             if rng.chance(permille: config.renewPermille) { schedule(.renew(index), after: rng.next(below: 3_000)) }
@@ -707,7 +728,9 @@ final class FederationRun {
         sim.crash(node)
         downSince[node] = sim.now
         report.crashes += 1
-        let down = config.faults.minDownMilliseconds + rng.next(below: config.faults.maxDownMilliseconds - config.faults.minDownMilliseconds + 1)
+        let down =
+            config.faults.minDownMilliseconds
+            + rng.next(below: config.faults.maxDownMilliseconds - config.faults.minDownMilliseconds + 1)
         schedule(.restart(node), after: down)
     }
 
@@ -723,7 +746,8 @@ final class FederationRun {
         let oneWay = rng.chance(permille: config.faults.oneWayPermille)
         sim.partition = SimPartition(groupOf: groups, blocked: [[false, true], [!oneWay, false]])
         report.partitions += 1
-        let lasts = config.faults.minPartitionMilliseconds
+        let lasts =
+            config.faults.minPartitionMilliseconds
             + rng.next(below: config.faults.maxPartitionMilliseconds - config.faults.minPartitionMilliseconds + 1)
         schedule(.heal, after: lasts)
     }
@@ -777,7 +801,9 @@ final class FederationRun {
         report.virtualMilliseconds = sim.now.milliseconds
         report.haltsAndCrashesAfterCommit = sim.halts + sim.crashesAfterCommit
         report.messages = sim.traffic.framesByType.values.reduce(0, +)
-        report.busiest = sim.traffic.framesByType.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(4).map { "\($0.key) \($0.value)" }
+        report.busiest = sim.traffic.framesByType.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(4).map {
+            "\($0.key) \($0.value)"
+        }
         if let violation = sim.violation {
             report.violations.append("simulator-invariants: \(violation.what)")
         }
@@ -793,7 +819,8 @@ final class FederationRun {
             }
             report.violations.append("every-key-ended-debug: \(states)")
             report.violations.append(
-                "every-key-ended: key \(key.name) has no final outcome after \(key.attempts) attempts: \(key.history.joined(separator: " | "))")
+                "every-key-ended: key \(key.name) has no final outcome after \(key.attempts) attempts: \(key.history.joined(separator: " | "))"
+            )
         }
         report.checks["every-key-ended", default: 0] += keys.count
         // No lease outlives what a tenant holds: a lease no tenant was told of is never
@@ -835,7 +862,8 @@ final class FederationRun {
                 let active = sim.stores[owner].activeLease(lease.leaseID)
                 if active == nil && lease.expiresAt > sim.now {
                     report.violations.append(
-                        "acknowledged-lease-lost: lease \(lease.leaseID) of key \(key.name) ended before its expiry \(lease.expiresAt)")
+                        "acknowledged-lease-lost: lease \(lease.leaseID) of key \(key.name) ended before its expiry \(lease.expiresAt)"
+                    )
                 }
             }
         }

@@ -136,7 +136,8 @@ public struct LedgerOracle: Sendable {
         let most = maxLeasesPerKey[record.key] ?? 1
         if acknowledgedActive[record.key]! > most {
             violations.append(
-                "idempotency key \(record.key) holds \(acknowledgedActive[record.key]!) acknowledged leases at once, more than \(most)")
+                "idempotency key \(record.key) holds \(acknowledgedActive[record.key]!) acknowledged leases at once, more than \(most)"
+            )
         }
     }
 

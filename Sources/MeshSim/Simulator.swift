@@ -333,7 +333,9 @@ public final class Simulator {
         guard let decoded else { return }
         queue.push(
             now.milliseconds + delayMilliseconds,
-            .input(node: Int32(i), generation: generation[i], .consoleRequest(decoded, correlationID: correlationID, session: session)))
+            .input(
+                node: Int32(i), generation: generation[i],
+                .consoleRequest(decoded, correlationID: correlationID, session: session)))
     }
 
     // MARK: - Running
@@ -449,7 +451,8 @@ public final class Simulator {
     }
 
     func answerConsole(_ message: WireMessage, correlationID: UInt64, session: SessionID, from i: Int) {
-        guard sessionNode[session] == i, let decoded = roundTrip(message, correlationID: correlationID, context: "answer of node \(i)")
+        guard sessionNode[session] == i,
+            let decoded = roundTrip(message, correlationID: correlationID, context: "answer of node \(i)")
         else { return }
         onConsole?(i, session, decoded, correlationID)
     }
@@ -535,7 +538,8 @@ public final class Simulator {
         commitQueue[i] = []
         let latency =
             storage.maxCommitMilliseconds == 0
-            ? 0 : storage.minCommitMilliseconds + rng.next(below: storage.maxCommitMilliseconds - storage.minCommitMilliseconds + 1)
+            ? 0
+            : storage.minCommitMilliseconds + rng.next(below: storage.maxCommitMilliseconds - storage.minCommitMilliseconds + 1)
         queue.push(now.milliseconds + latency, .commitDone(node: Int32(i), generation: generation[i]))
     }
 
@@ -544,7 +548,9 @@ public final class Simulator {
         committing[i] = []
         if storage.failPermille > 0 && rng.chance(permille: storage.failPermille) {
             // The commit failed and nothing of it is durable: the node halts.
-            with(i) { core, rng, now in core.handle(.commitFailed(token: group[0].1, reason: "simulated disk failure"), now: now, rng: &rng) }
+            with(i) { core, rng, now in
+                core.handle(.commitFailed(token: group[0].1, reason: "simulated disk failure"), now: now, rng: &rng)
+            }
             return
         }
         do { try stores[i].commit(group.map(\.0), at: now) } catch {
@@ -568,7 +574,8 @@ public final class Simulator {
             queue.push(now.milliseconds + storage.restartAfterHaltMilliseconds, .restart(node: Int32(i)))
             return
         }
-        queue.push(now.milliseconds, .input(node: Int32(i), generation: generation[i], .committed(through: group.map(\.1).max()!)))
+        queue.push(
+            now.milliseconds, .input(node: Int32(i), generation: generation[i], .committed(through: group.map(\.1).max()!)))
         if !commitQueue[i].isEmpty { startCommit(i) }
     }
 

@@ -70,7 +70,8 @@ enum DurabilityCommand: BenchCommand {
             let serial = try measure(seconds: seconds, inFlight: 1, grouped: false)
             let grouped = try measure(seconds: seconds, inFlight: inFlight, grouped: true)
             let ratio = grouped.placementsPerSecond / max(serial.placementsPerSecond, 1e-9)
-            report = Report(oneCommitPerTransaction: serial, groupCommit: grouped, ratio: ratio, target: target, passed: ratio >= target)
+            report = Report(
+                oneCommitPerTransaction: serial, groupCommit: grouped, ratio: ratio, target: target, passed: ratio >= target)
         } catch {
             Console.error("mesh-bench durability: \(error)")
             return ExitCode.failure
@@ -79,7 +80,8 @@ enum DurabilityCommand: BenchCommand {
             print(
                 String(
                     format: "%@: %d placements, %.0f durable placements/s, %d transactions (%.1f batches each)",
-                    figure.mode, figure.placements, figure.placementsPerSecond, figure.transactions, figure.batchesPerTransaction))
+                    figure.mode, figure.placements, figure.placementsPerSecond, figure.transactions, figure.batchesPerTransaction)
+            )
         }
         print(
             String(

@@ -32,7 +32,9 @@ enum FederationBench {
         for seed in seeds {
             var config = quick ? FederationSimConfig.quick(seed: seed) : FederationSimConfig(seed: seed)
             config.trace = ProcessInfo.processInfo.environment["MESH_SIM_TRACE"]
-            if let w = ProcessInfo.processInfo.environment["MESH_SIM_WARMUP"], let ms = UInt64(w) { config.node.warmupMilliseconds = ms }
+            if let w = ProcessInfo.processInfo.environment["MESH_SIM_WARMUP"], let ms = UInt64(w) {
+                config.node.warmupMilliseconds = ms
+            }
             if let safetySeconds { config.safetyMilliseconds = UInt64(safetySeconds) * 1_000 }
             let seedStart = Date()
             let report = FederationSimulation.run(config)
@@ -70,12 +72,14 @@ enum FederationBench {
         ]
         for oracle in FederationSimReport.oracles {
             lines.append(
-                "  " + oracle.padding(toLength: 28, withPad: " ", startingAt: 0) + String(totals.checks[oracle, default: 0]).leftPadded(7)
+                "  " + oracle.padding(toLength: 28, withPad: " ", startingAt: 0)
+                    + String(totals.checks[oracle, default: 0]).leftPadded(7)
                     + String(totals.violations[oracle, default: 0]).leftPadded(12))
         }
         let violations = totals.violations.values.reduce(0, +)
         lines.append(
-            "  \(violations) violations" + (totals.failingSeeds.isEmpty ? "" : " in seeds \(totals.failingSeeds) (replay with --seed N)")
+            "  \(violations) violations"
+                + (totals.failingSeeds.isEmpty ? "" : " in seeds \(totals.failingSeeds) (replay with --seed N)")
                 + String(format: "; %.1f s wall", totals.wallSeconds))
         print(lines.joined(separator: "\n"))
         if let json {

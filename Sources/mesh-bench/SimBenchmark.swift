@@ -48,7 +48,8 @@ enum SimCommand: BenchCommand {
     static func run(_ options: ParsedOptions, commandLine: [String]) throws(UsageError) -> Int32 {
         guard let scenario = options.value("scenario") else {
             throw UsageError(
-                "--scenario is required: dissemination, detection, partition, bandwidth, cost, all, trace or federation", command: self)
+                "--scenario is required: dissemination, detection, partition, bandwidth, cost, all, trace or federation",
+                command: self)
         }
         if scenario == "federation" {
             let seeds: [UInt64]

@@ -36,7 +36,8 @@ struct Bench {
 
     static func pool(_ name: String, units: UInt64 = 100) -> PoolSpec {
         PoolSpec(
-            path: [name], architecture: .x86_64, computeUnits: units, memoryMiB: units << 10, pricePerUnitHour: Price(microYuan: 1_000),
+            path: [name], architecture: .x86_64, computeUnits: units, memoryMiB: units << 10,
+            pricePerUnitHour: Price(microYuan: 1_000),
             residency: region)
     }
 
@@ -59,7 +60,9 @@ struct Bench {
         run()
         // The others learn of it by gossip in the real mesh; here they are told.
         for other in nodes.keys.sorted() where other != node {
-            deliver(.peerLinked(PeerLink(peer: identity.credentials, listenAddress: identity.address, incarnation: incarnation)), to: other)
+            deliver(
+                .peerLinked(PeerLink(peer: identity.credentials, listenAddress: identity.address, incarnation: incarnation)),
+                to: other)
         }
         run()
     }
@@ -254,7 +257,8 @@ struct NodeCoreTests {
             sequence: 1)
         #expect(throws: NodeStateError.self) {
             _ = try NodeCore(
-                identity: NodeIdentity(node: Bench.id(1), role: .regional, region: Bench.region, address: NetAddress(host: "127.0.0.1", port: 1)),
+                identity: NodeIdentity(
+                    node: Bench.id(1), role: .regional, region: Bench.region, address: NetAddress(host: "127.0.0.1", port: 1)),
                 config: NodeConfig(), incarnation: 1, durableIncarnation: 2, ledger: LedgerSnapshot(pools: [foreign]), now: .zero,
                 rng: &rng)
         }
@@ -270,7 +274,8 @@ struct NodeCoreTests {
         suspect.status = .suspect
         suspect.incarnation = 5_000
         bench.deliver(
-            .peerMessage(.probe(Probe(from: r2, fromIncarnation: 1, target: r1, updates: [suspect])), from: bench.credentials[r2]!),
+            .peerMessage(
+                .probe(Probe(from: r2, fromIncarnation: 1, target: r1, updates: [suspect])), from: bench.credentials[r2]!),
             to: r1)
         bench.run()
         #expect(bench.nodes[r1]!.me.incarnation > 5_000)
@@ -326,13 +331,15 @@ struct NodeCoreTests {
         let start = MeshInstant(milliseconds: 1_000_000)
         let lease = Lease(
             leaseID: LeaseID(value: 77), holdID: HoldID(value: 76), pool: pool, tenant: try TenantID("acme"), computeUnits: 10,
-            memoryMiB: 0, acceleratorCount: 0, pricePerUnitHour: Price(microYuan: 1_000), startsAt: MeshInstant(milliseconds: 999_000),
+            memoryMiB: 0, acceleratorCount: 0, pricePerUnitHour: Price(microYuan: 1_000),
+            startsAt: MeshInstant(milliseconds: 999_000),
             expiresAt: start + .milliseconds(600_000))
         let active = ActiveLease(
             lease: lease, acceleratorGroup: nil, requester: r2, requestID: RequestID(value: 5), idempotencyKey: "k",
             acknowledgeBy: start + .milliseconds(5_000))
         var bench = Bench()
-        bench.add(1, role: .regional, pools: [spec], ledger: LedgerSnapshot(pools: [registered], leases: [active], ledgerVersion: 3))
+        bench.add(
+            1, role: .regional, pools: [spec], ledger: LedgerSnapshot(pools: [registered], leases: [active], ledgerVersion: 3))
         #expect(bench.nodes[r1]!.owner.leaseCount == 1)
         bench.tick(to: start + .milliseconds(1))
         bench.tick(to: start + .milliseconds(5_000))

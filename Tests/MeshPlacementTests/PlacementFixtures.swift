@@ -155,7 +155,8 @@ struct MiniMesh {
                 if let next = Self.next(after: to, on: r.route) {
                     queue.append((to, next, message))
                 } else {
-                    handleOwner(owners[to]!.onRenew(r.leaseID, extendBy: r.extendBy, from: from, now: now), at: to, route: r.route)
+                    handleOwner(
+                        owners[to]!.onRenew(r.leaseID, extendBy: r.extendBy, from: from, now: now), at: to, route: r.route)
                 }
             case .leaseState(let s) where s.route.firstIndex(of: to).map { $0 > 0 } ?? false:
                 _ = requesters[to]!.observe(s, now: now)

@@ -264,7 +264,8 @@ struct RequesterTests {
         // b answered, c's quotes are outstanding: the requester waits for c...
         #expect(m.delivered.isEmpty)
         // ...until c is found unreachable, which concludes the round at once (no 500 ms wait).
-        m.handle(m.requesters[a]!.onUnreachable(c, now: MeshInstant(milliseconds: 101)), at: a, now: MeshInstant(milliseconds: 101))
+        m.handle(
+            m.requesters[a]!.onUnreachable(c, now: MeshInstant(milliseconds: 101)), at: a, now: MeshInstant(milliseconds: 101))
         m.run(now: MeshInstant(milliseconds: 101))
         #expect(m.delivered.first?.0.isPlaced == true)
     }

@@ -68,7 +68,8 @@ final class MeshdProcess: @unchecked Sendable {
 /// met them.
 @Suite("meshd federation", .serialized, .timeLimit(.minutes(2)))
 struct MeshdFederationTests {
-    static let pool = #""pools": [{"name": "cpu", "architecture": "x86_64", "computeUnits": 1000, "memoryMiB": 1048576, "pricePerUnitHour": 0.5}]"#
+    static let pool =
+        #""pools": [{"name": "cpu", "architecture": "x86_64", "computeUnits": 1000, "memoryMiB": 1048576, "pricePerUnitHour": 0.5}]"#
 
     func temporary() throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meshd-fed-\(UUID().uuidString)")
@@ -99,7 +100,9 @@ struct MeshdFederationTests {
         }
         // Each retry comes under a new request ID, as a client that lost the answer sends it.
         for n in 2...300 as ClosedRange<UInt128> {
-            guard case .outcome(let again) = try await console.ask(.place(try placement(n, key: "order-1", origin: node.nodeID)), within: 5)
+            guard
+                case .outcome(let again) = try await console.ask(
+                    .place(try placement(n, key: "order-1", origin: node.nodeID)), within: 5)
             else {
                 Issue.record("retry \(n) was not answered with OUTCOME")
                 return
@@ -109,7 +112,8 @@ struct MeshdFederationTests {
         }
         let status = try await console.status()
         #expect(status.activeLeases == 1, "the retries booked nothing more")
-        guard case .outcome(let other) = try await console.ask(.place(try placement(1_000, key: "order-2", origin: node.nodeID))) else {
+        guard case .outcome(let other) = try await console.ask(.place(try placement(1_000, key: "order-2", origin: node.nodeID)))
+        else {
             Issue.record("a new key was not answered")
             return
         }
@@ -146,7 +150,9 @@ struct MeshdFederationTests {
         var refused = 0
         for n in 1...16 as ClosedRange<UInt128> {
             let started = Date()
-            guard case .outcome(let outcome) = try await console.ask(.place(try placement(n, key: "key-\(n)", origin: industry.nodeID)))
+            guard
+                case .outcome(let outcome) = try await console.ask(
+                    .place(try placement(n, key: "key-\(n)", origin: industry.nodeID)))
             else {
                 Issue.record("key-\(n) was not answered with OUTCOME")
                 continue

@@ -45,7 +45,9 @@ struct SharedRecordsTests {
         #expect(shared.traffic == separate.traffic)
         for i in 0..<shared.count {
             for origin in shared.ids {
-                #expect(shared.node(i)!.gossip.inventory.records(of: origin) == separate.node(i)!.gossip.inventory.records(of: origin))
+                #expect(
+                    shared.node(i)!.gossip.inventory.records(of: origin) == separate.node(i)!.gossip.inventory.records(of: origin)
+                )
             }
         }
         // Every node converged on all four records' newest versions.

@@ -58,12 +58,14 @@ struct ConnectionGateTests {
         ]
         for (n, message) in allowed.enumerated() {
             let id = UInt64(10 + n)
-            #expect(gate.onFrame(.message(message, correlationID: id, flags: []), at: now) == .deliver(message, correlationID: id))
+            #expect(
+                gate.onFrame(.message(message, correlationID: id, flags: []), at: now) == .deliver(message, correlationID: id))
             gate.responseSent()
         }
         for name in ["quote-request", "confirm", "forward"] {
             let message = Fixtures.cases.first { $0.name == name }!.message
-            guard case .refuse(let error, _, false) = gate.onFrame(.message(message, correlationID: 20, flags: []), at: now) else {
+            guard case .refuse(let error, _, false) = gate.onFrame(.message(message, correlationID: 20, flags: []), at: now)
+            else {
                 Issue.record("a console's \(name) was not refused")
                 continue
             }

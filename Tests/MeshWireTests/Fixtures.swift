@@ -224,7 +224,8 @@ enum Fixtures {
             name: "outcome-acknowledged",
             message: .outcome(
                 Outcome(
-                    requestID: request, idempotencyKey: "order-2025-0001", result: .placed([leaseValue]), explanation: explanation,
+                    requestID: request, idempotencyKey: "order-2025-0001", result: .placed([leaseValue]),
+                    explanation: explanation,
                     acknowledged: true)),
             correlationID: 30),
         Case(
