@@ -178,14 +178,31 @@ public struct RecordSignature: Hashable, Sendable, Codable, CustomStringConverti
     public init() { storage = .empty }
 
     /// Holds `bytes` (any length), inline when it is empty or 64 bytes long.
+    ///
+    /// Arrays and slices are copied through ``init(copying:)``; only a collection without
+    /// contiguous storage is gathered into an array first.
     public init(_ bytes: some Collection<UInt8>) {
+        if let signature = bytes.withContiguousStorageIfAvailable({ RecordSignature(copying: UnsafeRawBufferPointer($0)) }) {
+            self = signature
+        } else {
+            self = Array(bytes).withUnsafeBytes { RecordSignature(copying: $0) }
+        }
+    }
+
+    /// Holds a copy of `bytes` (any length), inline when it is empty or 64 bytes long.
+    ///
+    /// Not generic on purpose: the wire decoder (another module) calls this for every record it
+    /// reads, and a generic initializer is not specialised across modules. Called from there, the
+    /// generic form ran the standard library's unspecialised iterator for every byte, with a
+    /// runtime metadata lookup each time (about 1,800 instructions and two transient heap
+    /// allocations a byte, 117,000 instructions a record), which made DELTA decode seven times
+    /// slower (BENCHMARKS.md, wire codec). This is one `memcpy`.
+    public init(copying bytes: UnsafeRawBufferPointer) {
         if bytes.isEmpty {
             storage = .empty
         } else if bytes.count == RecordSignature.inlineByteCount {
             var words = Words()
-            withUnsafeMutableBytes(of: &words) { raw in
-                for (i, byte) in bytes.enumerated() { raw[i] = byte }
-            }
+            withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: bytes) }
             storage = .inline(words)
         } else {
             storage = .other(Array(bytes))

@@ -64,7 +64,8 @@ extension WireReader {
             throw WireError(
                 .bytesTooLong, at: start, "signature is \(length) bytes; the limit is \(FieldLimits.maxSignatureBytes)")
         }
-        return RecordSignature(try readRaw(count: Int(length), "signature"))
+        // Copied through the non-generic initializer: one `memcpy` (see `RecordSignature(copying:)`).
+        return try readRaw(count: Int(length), "signature").withUnsafeBytes { RecordSignature(copying: $0) }
     }
 }
 

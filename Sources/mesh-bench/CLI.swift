@@ -3,11 +3,13 @@ import Foundation
 // The subcommand dispatcher. Each benchmark is a `BenchCommand`; adding one (sim, transport,
 // placement) means writing a type that conforms and listing it in `Dispatcher.commands`.
 
-/// Exit codes shared by every subcommand.
+/// Exit codes shared by every subcommand. Only ``Dispatcher`` chooses one, from the command's
+/// ``BenchOutcome``.
 enum ExitCode {
-    /// The benchmark ran and its figures are valid.
+    /// The benchmark ran, its figures are valid and it met every target it printed.
     static let success: Int32 = 0
-    /// The benchmark ran but found a fault (e.g. a codec that does not round-trip).
+    /// The benchmark missed a target it printed, or found a fault (e.g. a codec that does not
+    /// round-trip).
     static let failure: Int32 = 1
     /// The command line was wrong; nothing was measured.
     static let usage: Int32 = 2
@@ -49,8 +51,10 @@ protocol BenchCommand {
     static var details: String { get }
     /// The options it accepts (`--help` is implicit).
     static var options: [OptionSpec] { get }
-    /// Runs with parsed options; returns the process exit code.
-    static func run(_ options: ParsedOptions, commandLine: [String]) throws(UsageError) -> Int32
+    /// Runs with parsed options and returns what the run found: every target it printed, as a
+    /// ``Verdict``, or the fault that made its figures meaningless. The exit status follows from it
+    /// (``Dispatcher/exitStatus(of:command:)``).
+    static func run(_ options: ParsedOptions, commandLine: [String]) throws(UsageError) -> BenchOutcome
 }
 
 extension BenchCommand {
@@ -185,12 +189,34 @@ enum Dispatcher {
                 print(command.help)
                 return ExitCode.success
             }
-            return try command.run(options, commandLine: argv)
+            return exitStatus(of: try command.run(options, commandLine: argv), command: command.name)
         } catch {
             let usage = error.usageLine ?? "usage: mesh-bench <command> [options]"
             Console.error(
                 "mesh-bench \(command.name): \(error.message)\n\(usage)\n(mesh-bench \(command.name) --help for details)")
             return ExitCode.usage
+        }
+    }
+}
+
+extension Dispatcher {
+    /// The exit status of a run, the one place it is chosen: 1 for a fault or for any target the
+    /// run printed and missed (each named on standard error), else 0.
+    static func exitStatus(of outcome: BenchOutcome, command: String) -> Int32 {
+        switch outcome {
+        case .failed(let reason):
+            Console.error("mesh-bench \(command): FAILED: \(reason)")
+            return ExitCode.failure
+        case .finished(let verdicts):
+            let missed = verdicts.filter { !$0.met }
+            if missed.isEmpty {
+                if !verdicts.isEmpty { Console.progress("mesh-bench \(command): all \(verdicts.count) targets met") }
+                return ExitCode.success
+            }
+            Console.error(
+                "mesh-bench \(command): \(missed.count) of \(verdicts.count) targets NOT MET (exit 1):\n"
+                    + missed.map { "  " + $0.summary }.joined(separator: "\n"))
+            return ExitCode.failure
         }
     }
 }

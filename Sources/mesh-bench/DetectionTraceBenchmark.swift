@@ -35,7 +35,8 @@ enum DetectionTraceCommand: BenchCommand {
         OptionSpec(name: "window", valueName: "S", help: "seconds of timeline before each death (default 40)"),
     ]
 
-    static func run(_ options: ParsedOptions, commandLine: [String]) throws(UsageError) -> Int32 {
+    /// A diagnostic: it prints timelines and judges no target, so it always finishes with none.
+    static func run(_ options: ParsedOptions, commandLine: [String]) throws(UsageError) -> BenchOutcome {
         func positive(_ name: String) throws(UsageError) -> Int? {
             guard let text = options.value(name) else { return nil }
             guard let value = Int(text), value > 0 else {
@@ -62,13 +63,13 @@ enum DetectionTraceCommand: BenchCommand {
         first.run()
         print("seed \(seed) \(preset.rawValue) n=\(n): \(first.deaths.count) false deaths")
         let pairs = Array(first.deaths.prefix(maxTraced))
-        guard !pairs.isEmpty else { return ExitCode.success }
+        guard !pairs.isEmpty else { return .finished([]) }
         let second = DetectionTrace(
             n: n, seed: seed, durationMilliseconds: duration, preset: preset, nodeConfig: nodeConfig,
             pairs: pairs.map { ($0.declarer, $0.victim) }, windowMilliseconds: window)
         second.run()
         for line in second.lines { print(line) }
-        return ExitCode.success
+        return .finished([])
     }
 }
 

@@ -49,7 +49,7 @@ enum DurabilityCommand: BenchCommand {
         var passed: Bool
     }
 
-    static func run(_ options: ParsedOptions, commandLine: [String]) throws(UsageError) -> Int32 {
+    static func run(_ options: ParsedOptions, commandLine: [String]) throws(UsageError) -> BenchOutcome {
         var seconds = 3.0
         if let text = options.value("seconds") {
             guard let value = Double(text), value > 0, value <= 600 else {
@@ -73,8 +73,7 @@ enum DurabilityCommand: BenchCommand {
             report = Report(
                 oneCommitPerTransaction: serial, groupCommit: grouped, ratio: ratio, target: target, passed: ratio >= target)
         } catch {
-            Console.error("mesh-bench durability: \(error)")
-            return ExitCode.failure
+            return .failed("\(error)")
         }
         for figure in [report.oneCommitPerTransaction, report.groupCommit] {
             print(
@@ -93,11 +92,12 @@ enum DurabilityCommand: BenchCommand {
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
                 try encoder.encode(report).write(to: URL(fileURLWithPath: path))
             } catch {
-                Console.error("mesh-bench durability: cannot write \(path): \(error)")
-                return ExitCode.failure
+                return .failed("cannot write \(path): \(error)")
             }
         }
-        return report.passed ? ExitCode.success : ExitCode.failure
+        return .finished([
+            Verdict("group commit / one commit per transaction", measured: report.ratio, atLeast: target)
+        ])
     }
 
     struct BenchError: Error, CustomStringConvertible {

@@ -26,7 +26,7 @@ enum FederationBench {
     }
 
     /// Runs the seeds (one, when `seed` is given); non-zero when any oracle found a violation.
-    static func run(seeds: [UInt64], quick: Bool, safetySeconds: Int?, json: String?) -> Int32 {
+    static func run(seeds: [UInt64], quick: Bool, safetySeconds: Int?, json: String?) -> BenchOutcome {
         var totals = Totals()
         let started = Date()
         for seed in seeds {
@@ -88,11 +88,13 @@ enum FederationBench {
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
                 try encoder.encode(totals).write(to: URL(fileURLWithPath: json))
             } catch {
-                Console.error("mesh-bench sim: cannot write \(json): \(error)")
-                return ExitCode.failure
+                return .failed("cannot write \(json): \(error)")
             }
         }
-        return violations == 0 ? ExitCode.success : ExitCode.failure
+        return .finished(
+            FederationSimReport.oracles.map { oracle in
+                Verdict("\(oracle) violations", measured: Double(totals.violations[oracle, default: 0]), atMost: 0)
+            })
     }
 }
 

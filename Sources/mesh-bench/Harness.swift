@@ -5,12 +5,23 @@
 // runs once, alternating the order of the cells from round to round, so that drift of a shared
 // machine (frequency, neighbours) falls on all cells alike. A cell's figure is the median of its
 // rounds.
+import Glibc
 
 /// One operation to measure. `body` runs the operation once and returns a number derived from its
 /// result, which the harness accumulates so the optimizer cannot drop the work.
 struct BenchCell {
     var label: String
     var body: () throws -> Int
+}
+
+/// Which clock times the rounds.
+enum BenchClock: String, Sendable, Codable {
+    /// Monotonic wall time (`ContinuousClock`): what a caller waits, preemption included.
+    case wall
+    /// The measuring thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`): the work itself, without the
+    /// time other processes held the core. Guard runs use it, since CI shares two cores with
+    /// other people's builds.
+    case threadCPU
 }
 
 /// How long to measure.
@@ -22,6 +33,8 @@ struct BenchPlan: Sendable {
     /// Calibration stops doubling the iteration count once a batch takes this long (seconds).
     /// Calibration also serves as the warm-up.
     var calibrationSeconds: Double
+    /// The clock that times the rounds (and the calibration).
+    var clock: BenchClock = .wall
 
     /// A plan giving each of `cellsPerMessage` cells an equal share of `secondsPerMessage`.
     static func make(secondsPerMessage: Double, cellsPerMessage: Int, quick: Bool) -> BenchPlan {
@@ -80,6 +93,13 @@ struct Stopwatch {
     }
 }
 
+/// The calling thread's CPU time, in seconds (`CLOCK_THREAD_CPUTIME_ID`).
+func threadCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
 /// Keeps results alive and observable so that measured work is not optimised away.
 struct Sink {
     private(set) var checksum: UInt64 = 0
@@ -91,14 +111,15 @@ struct Sink {
 }
 
 enum Harness {
-    /// Runs `cell` `iterations` times and returns the elapsed seconds.
-    static func time(_ cell: BenchCell, iterations: Int, sink: inout Sink) throws -> Double {
+    /// Runs `cell` `iterations` times and returns the elapsed seconds on `clock`.
+    static func time(_ cell: BenchCell, iterations: Int, clock: BenchClock, sink: inout Sink) throws -> Double {
         var local = 0
         let watch = Stopwatch()
+        let cpuStart = clock == .threadCPU ? threadCPUSeconds() : 0
         for _ in 0..<iterations {
             local &+= try cell.body()
         }
-        let elapsed = watch.elapsedSeconds
+        let elapsed = clock == .threadCPU ? threadCPUSeconds() - cpuStart : watch.elapsedSeconds
         sink.consume(local)
         return elapsed
     }
@@ -108,7 +129,7 @@ enum Harness {
     static func calibrate(_ cell: BenchCell, plan: BenchPlan, sink: inout Sink) throws -> Int {
         var iterations = 1
         while true {
-            let elapsed = try time(cell, iterations: iterations, sink: &sink)
+            let elapsed = try time(cell, iterations: iterations, clock: plan.clock, sink: &sink)
             if elapsed >= plan.calibrationSeconds || iterations >= 1 << 30 {
                 let perIteration = elapsed / Double(iterations)
                 return Swift.max(1, Int((plan.secondsPerCellRound / Swift.max(perIteration, 1e-9)).rounded()))
@@ -130,7 +151,7 @@ enum Harness {
         for round in 0..<plan.rounds {
             let order = round % 2 == 0 ? Array(cells.indices) : Array(cells.indices.reversed())
             for index in order {
-                let elapsed = try time(cells[index], iterations: iterations[index], sink: &sink)
+                let elapsed = try time(cells[index], iterations: iterations[index], clock: plan.clock, sink: &sink)
                 samples[index].append(Double(iterations[index]) / elapsed)
             }
             progress("  round \(round + 1)/\(plan.rounds)")

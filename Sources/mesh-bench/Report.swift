@@ -115,21 +115,6 @@ struct WireReport: Codable {
         var sizeRatio: Double
     }
 
-    struct Criterion: Codable {
-        var name: String
-        var required: Double
-        /// The lower of the ratio of medians and the median of per-round ratios.
-        var measured: Double
-        var met: Bool
-
-        init(name: String, required: Double, measured: Double) {
-            self.name = name
-            self.required = required
-            self.measured = measured
-            self.met = measured >= required
-        }
-    }
-
     var benchmark: String
     var date: String
     var commandLine: [String]
@@ -141,8 +126,13 @@ struct WireReport: Codable {
     var rounds: Int
     var seed: String
     var messages: [MessageResult]
-    var acceptance: [Criterion]
+    /// The acceptance targets (DELTA, the lower of the two estimates of each ratio).
+    var acceptance: [Verdict]
     var acceptanceMet: Bool
+    /// Whether this was a `--guard` run: then ``guards`` are judged and ``acceptance`` only printed.
+    var isGuardRun: Bool
+    /// The guarded figures (empty unless ``isGuardRun``).
+    var guards: [Verdict]
     /// Accumulated from every measured result so no work could be optimised away.
     var checksum: String
     var elapsedSeconds: Double
@@ -182,7 +172,9 @@ struct WireReport: Codable {
             out.append(line(row))
         }
         out.append("")
-        out.append("msgs/s: median of \(rounds) interleaved rounds; ±: half the interquartile range of the rounds.")
+        out.append(
+            "msgs/s: median of \(rounds) interleaved rounds" + (isGuardRun ? " of thread CPU time" : "")
+                + "; ±: half the interquartile range of the rounds.")
         out.append("bytes: whole frame (16-byte header included) for binary; the Foundation JSONEncoder output for JSON.")
         for message in messages {
             out.append(
@@ -193,8 +185,13 @@ struct WireReport: Codable {
         out.append("")
         for criterion in acceptance {
             out.append(
-                "acceptance: \(criterion.name) >= \(Self.ratio(criterion.required, digits: 0)): measured "
-                    + "\(Self.ratio(criterion.measured)) (the lower estimate) -> \(criterion.met ? "met" : "NOT MET")")
+                "acceptance: \(criterion.name) >= \(Self.ratio(criterion.target, digits: 0)): measured "
+                    + "\(Self.ratio(criterion.measured)) (the lower estimate) -> \(criterion.met ? "met" : "NOT MET")"
+                    + (isGuardRun ? " (judged in full runs, not in --guard runs)" : ""))
+        }
+        if isGuardRun {
+            out.append("")
+            out.append(Guard.table(zip(WireCommand.guardBaselines, guards).map { ($0, $1) }))
         }
         out.append(
             "environment: \(environment.toolchain ?? environment.compiler), \(environment.buildConfiguration), "

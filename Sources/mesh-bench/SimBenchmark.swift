@@ -24,6 +24,12 @@ enum SimCommand: BenchCommand {
           federation     whole nodes (3 regions x (3 regional + 2 industry)), tenants placing, retrying, renewing and
                          releasing, crashes (between commit and send too), partitions (one-way too), loss, slow and
                          failing disks; oracles after every seed (default 50 seeds; --seed N replays one)
+
+        ComputeMesh's rows carry issue 3's targets (dissemination p99 <= 9 rounds at 1 % loss and <= 13 at
+        30 %; no healthy node declared dead; crash -> suspicion and -> dead p50 <= 5 s, p99 <= 10 s;
+        heal -> converged p99 <= 30 s; busy <= 16 KB/s and idle <= 1 KB/s per node; DIGEST <= 2,000 bytes;
+        <= 2 receipts per update; cost within 8 GiB). A missed target, a seed without a figure in a row
+        with a target, or an invariant violation in any row exits 1.
         """
     static let options = [
         OptionSpec(name: "scenario", valueName: "NAME", help: "dissemination, detection, partition, bandwidth, cost or all"),
@@ -45,7 +51,7 @@ enum SimCommand: BenchCommand {
         OptionSpec(name: "safety-seconds", valueName: "S", help: "federation: length of the faulty phase (default 60)"),
     ]
 
-    static func run(_ options: ParsedOptions, commandLine: [String]) throws(UsageError) -> Int32 {
+    static func run(_ options: ParsedOptions, commandLine: [String]) throws(UsageError) -> BenchOutcome {
         guard let scenario = options.value("scenario") else {
             throw UsageError(
                 "--scenario is required: dissemination, detection, partition, bandwidth, cost, all, trace or federation",
@@ -78,7 +84,7 @@ enum SimCommand: BenchCommand {
                     }
                 }
             }
-            return ExitCode.success
+            return .finished([])
         }
         let valid = ["dissemination", "detection", "partition", "bandwidth", "cost", "all"]
         guard valid.contains(scenario) else {
@@ -130,11 +136,10 @@ enum SimCommand: BenchCommand {
                 try encoder.encode(report).write(to: URL(fileURLWithPath: path))
                 Console.progress("wrote \(path)")
             } catch {
-                Console.error("mesh-bench sim: cannot write \(path): \(error)")
-                return ExitCode.failure
+                return .failed("cannot write \(path): \(error)")
             }
         }
-        return report.rows.contains { $0.violations > 0 } ? ExitCode.failure : ExitCode.success
+        return .finished(report.rows.flatMap(\.verdicts))
     }
 
     /// `--loss PERMILLE`, checked: frame loss per mille, 1 to 1000.
@@ -161,6 +166,50 @@ struct SimRow: Codable {
     /// Invariant violations seen.
     var violations: Int
     var note: String
+    /// Issue 3's targets for this figure (ComputeMesh rows only).
+    var targets: [SimTarget] = []
+
+    /// What the row is judged on: no invariant violation (in any row); each target; and, when it
+    /// has targets, a figure from every seed.
+    var verdicts: [Verdict] {
+        let label = "\(scenario) \(preset): \(figure)"
+        var verdicts: [Verdict] = []
+        if violations > 0 || !targets.isEmpty {
+            verdicts.append(Verdict("\(label): invariant violations", measured: Double(violations), atMost: 0))
+        }
+        if !targets.isEmpty {
+            verdicts.append(Verdict("\(label): seeds without a figure", measured: Double(failures), atMost: 0))
+        }
+        for target in targets {
+            verdicts.append(
+                Verdict("\(label) \(target.statistic.rawValue)", measured: value(target.statistic), atMost: target.atMost))
+        }
+        return verdicts
+    }
+
+    func value(_ statistic: SimTarget.Statistic) -> Double {
+        switch statistic {
+        case .p50: p50
+        case .p99: p99
+        case .max: max
+        }
+    }
+}
+
+/// A target of issue 3 on one statistic of a row: at most `atMost`.
+struct SimTarget: Codable {
+    enum Statistic: String, Codable {
+        case p50, p99, max
+    }
+    var statistic: Statistic
+    var atMost: Double
+
+    static func p50(_ bound: Double) -> SimTarget { SimTarget(statistic: .p50, atMost: bound) }
+    static func p99(_ bound: Double) -> SimTarget { SimTarget(statistic: .p99, atMost: bound) }
+    static func max(_ bound: Double) -> SimTarget { SimTarget(statistic: .max, atMost: bound) }
+
+    /// `p99 <= 9`.
+    var label: String { "\(statistic.rawValue) <= \(Verdict.figure(atMost))" }
 }
 
 struct SimReport: Codable {
@@ -179,9 +228,14 @@ struct SimReport: Codable {
                 let s = v == v.rounded() && abs(v) < 1e9 ? String(Int(v)) : String(format: "%.2f", v)
                 return String(repeating: " ", count: Swift.max(0, 10 - s.count)) + s
             }
+            let targets = zip(r.targets, r.verdicts.suffix(r.targets.count)).map { target, verdict in
+                "\(target.label) \(verdict.met ? "met" : "NOT MET")"
+            }
             lines.append(
                 pad(r.scenario, 16) + pad(r.preset, 14) + pad(r.figure, 38) + num(r.p50) + " " + num(r.p99) + " " + num(r.max)
-                    + String(format: " %6d %4d %4d", r.seeds, r.failures, r.violations) + (r.note.isEmpty ? "" : "  " + r.note))
+                    + String(format: " %6d %4d %4d", r.seeds, r.failures, r.violations)
+                    + (targets.isEmpty ? "" : "  target " + targets.joined(separator: ", "))
+                    + (r.note.isEmpty ? "" : "  " + r.note))
         }
         return lines.joined(separator: "\n")
     }
@@ -190,14 +244,25 @@ struct SimReport: Codable {
 enum SimBench {
     static let presets: [SimPreset] = [.computeMesh, .memberlist, .plainSWIM]
 
+    /// A row; `targets` apply to ComputeMesh's preset only (the baselines are measured beside it,
+    /// not held to it).
     static func row(
         _ scenario: String, _ preset: String, _ figure: String, _ values: [Double], seeds: Int, failures: Int = 0,
-        violations: Int = 0, note: String = ""
+        violations: Int = 0, note: String = "", targets: [SimTarget] = []
     ) -> SimRow {
         SimRow(
             scenario: scenario, preset: preset, figure: figure, p50: Stats.percentile(values, 0.5),
             p99: Stats.percentile(values, 0.99), max: values.max() ?? 0, seeds: seeds, failures: failures, violations: violations,
-            note: note)
+            note: note, targets: preset == SimPreset.computeMesh.rawValue ? targets : [])
+    }
+
+    /// Issue 3's dissemination targets: rounds to 100 %, p99, at 1 % and 30 % loss.
+    static func disseminationTargets(lossPermille: UInt64) -> [SimTarget] {
+        switch lossPermille {
+        case 10: [.p99(9)]
+        case 300: [.p99(13)]
+        default: []
+        }
     }
 
     static func dissemination(
@@ -227,7 +292,7 @@ enum SimBench {
                         "rounds to 100% (n=\(n), loss \(Double(loss) / 10)%, warm-up \(Double(warmupMilliseconds) / 1000) s)",
                         rounds,
                         seeds: seeds,
-                        failures: failures, violations: violations))
+                        failures: failures, violations: violations, targets: disseminationTargets(lossPermille: loss)))
             }
         }
     }
@@ -260,10 +325,16 @@ enum SimBench {
             report.rows.append(
                 row(
                     "detection", preset.rawValue, "healthy declared dead \(label)", falseDead, seeds: seeds,
-                    violations: violations))
+                    violations: violations, targets: [.max(0)]))
             report.rows.append(row("detection", preset.rawValue, "healthy suspected", falseSuspect, seeds: seeds))
-            report.rows.append(row("detection", preset.rawValue, "crash -> first suspicion (s)", suspicion, seeds: seeds))
-            report.rows.append(row("detection", preset.rawValue, "crash -> first declared dead (s)", death, seeds: seeds))
+            report.rows.append(
+                row(
+                    "detection", preset.rawValue, "crash -> first suspicion (s)", suspicion, seeds: seeds,
+                    targets: [.p50(5), .p99(10)]))
+            report.rows.append(
+                row(
+                    "detection", preset.rawValue, "crash -> first declared dead (s)", death, seeds: seeds,
+                    targets: [.p50(5), .p99(10)]))
         }
     }
 
@@ -285,7 +356,8 @@ enum SimBench {
             report.rows.append(
                 row(
                     "partition", preset.rawValue, "heal -> all views converge (s), \(minutes) min split", times, seeds: seeds,
-                    failures: failures, violations: violations, note: failures > 0 ? "fail = not within 180 s" : ""))
+                    failures: failures, violations: violations, note: failures > 0 ? "fail = not within 180 s" : "",
+                    targets: [.p99(30)]))
         }
     }
 
@@ -312,14 +384,19 @@ enum SimBench {
         }
         let p = SimPreset.computeMesh.rawValue
         let label = "(region of \(perRegion), change every 30 s)"
-        report.rows.append(row("bandwidth", p, "KB/s sent per node, busy \(label)", busy, seeds: seeds, violations: violations))
+        report.rows.append(
+            row(
+                "bandwidth", p, "KB/s sent per node, busy \(label)", busy, seeds: seeds, violations: violations,
+                targets: [.max(16)]))
         report.rows.append(
             row(
                 "bandwidth", p, "last change -> converged (s, checked from 20)", convergence, seeds: seeds, failures: unconverged,
                 note: unconverged > 0 ? "fail = not within 140 s" : ""))
-        report.rows.append(row("bandwidth", p, "KB/s sent per node, idle (after convergence)", idle, seeds: seeds))
-        report.rows.append(row("bandwidth", p, "largest DIGEST frame (bytes)", digest, seeds: seeds))
-        report.rows.append(row("bandwidth", p, "records received per update per node", receipts, seeds: seeds))
+        report.rows.append(
+            row("bandwidth", p, "KB/s sent per node, idle (after convergence)", idle, seeds: seeds, targets: [.max(1)]))
+        report.rows.append(row("bandwidth", p, "largest DIGEST frame (bytes)", digest, seeds: seeds, targets: [.max(2_000)]))
+        report.rows.append(
+            row("bandwidth", p, "records received per update per node", receipts, seeds: seeds, targets: [.max(2)]))
         report.rows.append(row("bandwidth", p, "inventory converged at end (%)", converged, seeds: seeds))
     }
 
@@ -339,7 +416,8 @@ enum SimBench {
                 "wall seconds, 10 x \(perRegion) nodes, 120 s simulated (60 s settling, 30 s busy, 20 s spreading, 10 s idle)",
                 [wall], seeds: 1,
                 violations: run.violation == nil ? 0 : 1))
-        report.rows.append(row("cost", p, "peak resident memory (MiB)", [peakMiB], seeds: 1))
-        report.rows.append(row("cost", p, "KB/s sent per node (busy)", [run.busyBytesPerSecondPerNode / 1000], seeds: 1))
+        report.rows.append(row("cost", p, "peak resident memory (MiB)", [peakMiB], seeds: 1, targets: [.max(8 * 1024)]))
+        report.rows.append(
+            row("cost", p, "KB/s sent per node (busy)", [run.busyBytesPerSecondPerNode / 1000], seeds: 1, targets: [.max(16)]))
     }
 }

@@ -24,6 +24,10 @@ enum TransportCommand: BenchCommand {
         Round-trip latency is sampled on a quarter of the in-flight slots (every request at 1 x 1).
 
         Acceptance (same run, 4 x 32): plaintext >= \(Acceptance.plaintextRatio)x and TLS >= \(Acceptance.tlsRatio)x the C reference's frames/s.
+        A missed target exits 1.
+
+        --guard (CI): 4 x 32 only, \(guardRounds) rounds of \(Verdict.figure(guardSeconds)) s; judges plaintext / C and TLS / C
+        (median of the per-round ratios) against their baselines divided by \(Verdict.figure(Guard.tolerance)).
         """
     static let options = [
         OptionSpec(name: "json", valueName: "PATH", help: "also write the figures as JSON to PATH"),
@@ -31,6 +35,19 @@ enum TransportCommand: BenchCommand {
         OptionSpec(name: "rounds", valueName: "N", help: "rounds, interleaving the setups (default 3)"),
         OptionSpec(name: "reference", valueName: "PATH", help: "frame-echo.c (default: ../shared/bench/frame-echo.c)"),
         OptionSpec(name: "quick", valueName: nil, help: "one round of one second, for smoke checks"),
+        OptionSpec(
+            name: "guard", valueName: nil,
+            help: "4 x 32 only, about twenty seconds; fails below the baselines / \(Verdict.figure(Guard.tolerance)) (CI)"),
+    ]
+
+    static let guardRounds = 5
+    static let guardSeconds = 1.0
+
+    /// The guard's figures: frames/s over the C reference's at 4 x 32, the median of the per-round
+    /// ratios. Measured with `mesh-bench transport --guard` (BENCHMARKS.md, "Guards").
+    static let guardBaselines = [
+        Guard.Baseline(name: "plaintext / C, 4 x 32", value: 0.62),
+        Guard.Baseline(name: "TLS / C, 4 x 32", value: 0.36),
     ]
 
     enum Acceptance {
@@ -38,10 +55,14 @@ enum TransportCommand: BenchCommand {
         static let tlsRatio = 0.4
     }
 
-    static func run(_ options: ParsedOptions, commandLine: [String]) throws(UsageError) -> Int32 {
+    static func run(_ options: ParsedOptions, commandLine: [String]) throws(UsageError) -> BenchOutcome {
         let quick = options.has("quick")
-        var seconds = quick ? 1.0 : 3.0
-        var rounds = quick ? 1 : 3
+        let isGuardRun = options.has("guard")
+        if isGuardRun, let first = ["quick", "seconds", "rounds"].first(where: { options.has($0) }) {
+            throw UsageError("--guard runs \(guardRounds) rounds of \(guardSeconds) s; it excludes --\(first)", command: self)
+        }
+        var seconds = quick ? 1.0 : isGuardRun ? guardSeconds : 3.0
+        var rounds = quick ? 1 : isGuardRun ? guardRounds : 3
         if let text = options.value("seconds") {
             guard let value = Double(text), value >= 0.2, value <= 600 else {
                 throw UsageError("--seconds needs a number from 0.2 to 600, got '\(text)'", command: self)
@@ -60,7 +81,7 @@ enum TransportCommand: BenchCommand {
         }
         do {
             let report = try TransportBenchmark.run(
-                referenceSource: source, seconds: seconds, rounds: rounds, commandLine: commandLine)
+                referenceSource: source, seconds: seconds, rounds: rounds, isGuardRun: isGuardRun, commandLine: commandLine)
             print(report.table())
             if let path = options.value("json") {
                 let encoder = JSONEncoder()
@@ -68,10 +89,9 @@ enum TransportCommand: BenchCommand {
                 try (encoder.encode(report) + Data("\n".utf8)).write(to: URL(fileURLWithPath: path))
                 Console.progress("wrote \(path)")
             }
-            return report.criteria.allSatisfy(\.met) ? ExitCode.success : ExitCode.failure
+            return .finished(isGuardRun ? report.guards : report.acceptance)
         } catch {
-            Console.error("mesh-bench transport: FAILED: \(error)")
-            return ExitCode.failure
+            return .failed("\(error)")
         }
     }
 }
@@ -91,11 +111,10 @@ struct TransportReport: Codable {
         /// Median over the rounds of the CPU time (user + system, client and server) per round trip.
         var cpuMicrosecondsPerRoundTrip: Double?
     }
-    struct Criterion: Codable {
+    /// A ratio printed for information, with no target.
+    struct Informational: Codable {
         var name: String
         var ratio: Double
-        var target: Double
-        var met: Bool
     }
     var command: String
     var payloadBytes: Int
@@ -104,7 +123,12 @@ struct TransportReport: Codable {
     var rounds: Int
     var environment: BenchEnvironment
     var rows: [Row]
-    var criteria: [Criterion]
+    /// The acceptance targets (judged unless this is a guard run).
+    var acceptance: [Verdict]
+    var informational: [Informational]
+    var isGuardRun: Bool
+    /// The guarded figures (empty unless ``isGuardRun``).
+    var guards: [Verdict]
 
     func table() -> String {
         var lines = [
@@ -124,8 +148,17 @@ struct TransportReport: Codable {
                     + (row.cpuMicrosecondsPerRoundTrip.map { String(format: "%20.2f", $0) } ?? "                   -"))
         }
         lines.append("")
-        for c in criteria {
-            lines.append(String(format: "%@: %.2fx (target >= %.1fx) %@", c.name, c.ratio, c.target, c.met ? "met" : "NOT MET"))
+        for c in acceptance {
+            lines.append(
+                String(format: "%@: %.2fx (target >= %.1fx) %@", c.name, c.measured, c.target, c.met ? "met" : "NOT MET")
+                    + (isGuardRun ? " (judged in full runs, not in --guard runs)" : ""))
+        }
+        for c in informational {
+            lines.append(String(format: "%@: %.2fx (informational)", c.name, c.ratio))
+        }
+        if isGuardRun {
+            lines.append("")
+            lines.append(Guard.table(zip(TransportCommand.guardBaselines, guards).map { ($0, $1) }))
         }
         return lines.joined(separator: "\n")
     }
@@ -135,7 +168,9 @@ enum TransportBenchmark {
     static let payloadBytes = 256
     static let wireBytes = payloadBytes + 4
 
-    static func run(referenceSource: String, seconds: Double, rounds: Int, commandLine: [String]) throws -> TransportReport {
+    static func run(
+        referenceSource: String, seconds: Double, rounds: Int, isGuardRun: Bool, commandLine: [String]
+    ) throws -> TransportReport {
         let load = BenchEnvironment.loadAverage()
         let dir = NSTemporaryDirectory() + "mesh-bench-transport-\(getpid())"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -145,10 +180,12 @@ enum TransportBenchmark {
         guard cc.status == 0 else { throw BenchFailure("cc -O2 frame-echo.c failed: \(cc.output)") }
         let pki = try BenchPKI()
 
-        let setups: [(name: String, conns: Int, depth: Int)] = [
-            ("C epoll reference", 4, 32), ("MeshTransport plain", 4, 32), ("MeshTransport TLS", 4, 32),
-            ("C epoll reference", 1, 1), ("MeshTransport plain", 1, 1), ("MeshTransport TLS", 1, 1),
-        ]
+        // A guard run measures the throughput setups only (the first three), which its figures use.
+        let setups: [(name: String, conns: Int, depth: Int)] = Array(
+            [
+                ("C epoll reference", 4, 32), ("MeshTransport plain", 4, 32), ("MeshTransport TLS", 4, 32),
+                ("C epoll reference", 1, 1), ("MeshTransport plain", 1, 1), ("MeshTransport TLS", 1, 1),
+            ].prefix(isGuardRun ? 3 : 6))
         var results: [[Measurement]] = Array(repeating: [], count: setups.count)
         // Profiling aid: MESH_BENCH_TRANSPORT_ONLY="MeshTransport plain 4x32" runs only the setups
         // whose "name CONNSxDEPTH" contains the text.
@@ -185,32 +222,36 @@ enum TransportBenchmark {
         }
         let plainRatio = rows[1].framesPerSecond / rows[0].framesPerSecond
         let tlsRatio = rows[2].framesPerSecond / rows[0].framesPerSecond
-        let criteria = [
-            TransportReport.Criterion(
-                name: "plaintext / C, 4 x 32", ratio: plainRatio, target: TransportCommand.Acceptance.plaintextRatio,
-                met: plainRatio >= TransportCommand.Acceptance.plaintextRatio),
-            TransportReport.Criterion(
-                name: "TLS / C, 4 x 32", ratio: tlsRatio, target: TransportCommand.Acceptance.tlsRatio,
-                met: tlsRatio >= TransportCommand.Acceptance.tlsRatio),
-            TransportReport.Criterion(
-                name: "C CPU / plaintext CPU per round trip, 4 x 32 (informational)",
-                ratio: (rows[0].cpuMicrosecondsPerRoundTrip ?? 0) / (rows[1].cpuMicrosecondsPerRoundTrip ?? .infinity), target: 0,
-                met: true),
-            TransportReport.Criterion(
-                name: "C CPU / TLS CPU per round trip, 4 x 32 (informational)",
-                ratio: (rows[0].cpuMicrosecondsPerRoundTrip ?? 0) / (rows[2].cpuMicrosecondsPerRoundTrip ?? .infinity), target: 0,
-                met: true),
-            TransportReport.Criterion(
-                name: "plaintext / C, 1 x 1 (informational)", ratio: rows[4].framesPerSecond / rows[3].framesPerSecond, target: 0,
-                met: true),
-            TransportReport.Criterion(
-                name: "TLS / C, 1 x 1 (informational)", ratio: rows[5].framesPerSecond / rows[3].framesPerSecond, target: 0,
-                met: true),
+        let acceptance = [
+            Verdict("plaintext / C, 4 x 32", measured: plainRatio, atLeast: TransportCommand.Acceptance.plaintextRatio),
+            Verdict("TLS / C, 4 x 32", measured: tlsRatio, atLeast: TransportCommand.Acceptance.tlsRatio),
         ]
+        var informational = [
+            TransportReport.Informational(
+                name: "C CPU / plaintext CPU per round trip, 4 x 32",
+                ratio: (rows[0].cpuMicrosecondsPerRoundTrip ?? 0) / (rows[1].cpuMicrosecondsPerRoundTrip ?? .infinity)),
+            TransportReport.Informational(
+                name: "C CPU / TLS CPU per round trip, 4 x 32",
+                ratio: (rows[0].cpuMicrosecondsPerRoundTrip ?? 0) / (rows[2].cpuMicrosecondsPerRoundTrip ?? .infinity)),
+        ]
+        if rows.count == 6 {
+            informational += [
+                .init(name: "plaintext / C, 1 x 1", ratio: rows[4].framesPerSecond / rows[3].framesPerSecond),
+                .init(name: "TLS / C, 1 x 1", ratio: rows[5].framesPerSecond / rows[3].framesPerSecond),
+            ]
+        }
+        // The guard judges the median of the per-round ratios (each round runs the C reference and
+        // MeshTransport back to back), in the order of `TransportCommand.guardBaselines`.
+        func pairedRatio(_ setup: Int) -> Double {
+            TransportBenchmark.median(zip(results[setup], results[0]).map { $0.framesPerSecond / $1.framesPerSecond }) ?? 0
+        }
+        let guards =
+            isGuardRun
+            ? zip(TransportCommand.guardBaselines, [pairedRatio(1), pairedRatio(2)]).map { $0.verdict(measured: $1) } : []
         return TransportReport(
             command: commandLine.joined(separator: " "), payloadBytes: payloadBytes, wireBytesPerFrame: wireBytes,
             secondsPerSetup: seconds, rounds: rounds, environment: .current(loadAverageAtStart: load), rows: rows,
-            criteria: criteria)
+            acceptance: acceptance, informational: informational, isGuardRun: isGuardRun, guards: guards)
     }
 
     struct Measurement {

@@ -16,28 +16,51 @@ enum WireCommand: BenchCommand {
         run (exit 1).
 
         Acceptance (DELTA, same run): binary decode >= \(Int(Acceptance.decodeRatio))x JSONDecoder, binary encode >= \(Int(Acceptance.encodeRatio))x JSONEncoder.
+        A missed target exits 1.
+
+        --guard (CI): \(guardSecondsPerMessage) s per message timed in thread CPU time (not wall time: CI shares the cores);
+        judges the four binary/JSON ratios (median of the per-round ratios) against their baselines divided by
+        \(Verdict.figure(Guard.tolerance)); a two-fold regression of either codec on either message fails.
         """
     static let options = [
         OptionSpec(name: "json", valueName: "PATH", help: "also write the figures as JSON to PATH"),
         OptionSpec(
             name: "seconds", valueName: "S",
             help: "measuring time per message, in seconds (default \(Int(defaultSecondsPerMessage)))"),
-        OptionSpec(name: "quick", valueName: nil, help: "about one second in all, for CI smoke checks"),
+        OptionSpec(name: "quick", valueName: nil, help: "about one second in all, for smoke checks"),
+        OptionSpec(
+            name: "guard", valueName: nil,
+            help: "about four seconds; fails when a ratio falls below its baseline / \(Verdict.figure(Guard.tolerance)) (CI)"),
     ]
 
     static let defaultSecondsPerMessage = 6.0
     static let quickSecondsPerMessage = 0.4
+    static let guardSecondsPerMessage = 1.5
+
+    /// The guard's figures, in the order ``WireBenchmark`` judges them: binary over JSON, the
+    /// median of the per-round ratios. Measured with `mesh-bench wire --guard` (BENCHMARKS.md,
+    /// "Guards").
+    static let guardBaselines = [
+        Guard.Baseline(name: "DELTA binary decode / JSONDecoder", value: 54),
+        Guard.Baseline(name: "DELTA binary encode / JSONEncoder", value: 75),
+        Guard.Baseline(name: "PLACE binary decode / JSONDecoder", value: 33),
+        Guard.Baseline(name: "PLACE binary encode / JSONEncoder", value: 60),
+    ]
 
     enum Acceptance {
         static let decodeRatio = 20.0
         static let encodeRatio = 10.0
     }
 
-    static func run(_ options: ParsedOptions, commandLine: [String]) throws(UsageError) -> Int32 {
+    static func run(_ options: ParsedOptions, commandLine: [String]) throws(UsageError) -> BenchOutcome {
         let quick = options.has("quick")
-        var seconds = quick ? quickSecondsPerMessage : defaultSecondsPerMessage
+        let isGuardRun = options.has("guard")
+        if quick && isGuardRun { throw UsageError("--quick and --guard exclude each other; give one", command: self) }
+        var seconds = quick ? quickSecondsPerMessage : isGuardRun ? guardSecondsPerMessage : defaultSecondsPerMessage
         if let text = options.value("seconds") {
-            if quick { throw UsageError("--quick and --seconds exclude each other; give one", command: self) }
+            if quick || isGuardRun {
+                throw UsageError("--seconds sets the time of a full run; it excludes --quick and --guard", command: self)
+            }
             guard let value = Double(text), value.isFinite, value >= 0.1, value <= 600 else {
                 throw UsageError("--seconds needs a number of seconds from 0.1 to 600, got '\(text)'", command: self)
             }
@@ -54,19 +77,18 @@ enum WireCommand: BenchCommand {
         }
 
         do {
-            let report = try WireBenchmark.run(secondsPerMessage: seconds, quick: quick, commandLine: commandLine)
+            let report = try WireBenchmark.run(
+                secondsPerMessage: seconds, quick: quick, isGuardRun: isGuardRun, commandLine: commandLine)
             print(report.table())
             if let jsonPath {
                 try report.writeJSON(to: jsonPath)
                 Console.progress("wrote \(jsonPath)")
             }
-            return ExitCode.success
+            return .finished(isGuardRun ? report.guards : report.acceptance)
         } catch let failure as BenchFailure {
-            Console.error("mesh-bench wire: FAILED: \(failure.message)")
-            return ExitCode.failure
+            return .failed(failure.message)
         } catch {
-            Console.error("mesh-bench wire: FAILED: \(error)")
-            return ExitCode.failure
+            return .failed("\(error)")
         }
     }
 }
@@ -97,7 +119,7 @@ enum WireBenchmark {
         ("binary", "encode"), ("binary", "decode"), ("JSON", "encode"), ("JSON", "decode"),
     ]
 
-    static func run(secondsPerMessage: Double, quick: Bool, commandLine: [String]) throws -> WireReport {
+    static func run(secondsPerMessage: Double, quick: Bool, isGuardRun: Bool, commandLine: [String]) throws -> WireReport {
         let started = Date()
         let load = BenchEnvironment.loadAverage()
         let delta = WireSamples.inventoryDelta()
@@ -112,10 +134,12 @@ enum WireBenchmark {
             },
         ]
 
-        let plan = BenchPlan.make(secondsPerMessage: secondsPerMessage, cellsPerMessage: ops.count, quick: quick)
+        var plan = BenchPlan.make(secondsPerMessage: secondsPerMessage, cellsPerMessage: ops.count, quick: quick)
+        if isGuardRun { plan.clock = .threadCPU }
         Console.progress(
             "mesh-bench wire: \(messages.count) messages x \(ops.count) operations, \(plan.rounds) rounds of "
                 + String(format: "%.0f ms", plan.secondsPerCellRound * 1000) + " per operation"
+                + (plan.clock == .threadCPU ? " (thread CPU time)" : "")
                 + (isDebugBuild ? "  [WARNING: debug build; use -c release]" : ""))
         var sink = Sink()
         let cells = messages.flatMap(\.cells)
@@ -153,19 +177,27 @@ enum WireBenchmark {
         // a criterion is met only if drift during the run cannot explain it.
         let deltaResult = results[0]
         let acceptance = [
-            WireReport.Criterion(
-                name: "DELTA binary decode / JSONDecoder", required: WireCommand.Acceptance.decodeRatio,
-                measured: min(deltaResult.decodeRatio, deltaResult.pairedDecodeRatio)),
-            WireReport.Criterion(
-                name: "DELTA binary encode / JSONEncoder", required: WireCommand.Acceptance.encodeRatio,
-                measured: min(deltaResult.encodeRatio, deltaResult.pairedEncodeRatio)),
+            Verdict(
+                "DELTA binary decode / JSONDecoder", measured: min(deltaResult.decodeRatio, deltaResult.pairedDecodeRatio),
+                atLeast: WireCommand.Acceptance.decodeRatio),
+            Verdict(
+                "DELTA binary encode / JSONEncoder", measured: min(deltaResult.encodeRatio, deltaResult.pairedEncodeRatio),
+                atLeast: WireCommand.Acceptance.encodeRatio),
         ]
+        // The guard judges the median of the per-round ratios: the steadier estimate, since each
+        // round times both codecs back to back. Same order as `WireCommand.guardBaselines`.
+        let guarded = [
+            results[0].pairedDecodeRatio, results[0].pairedEncodeRatio, results[1].pairedDecodeRatio,
+            results[1].pairedEncodeRatio,
+        ]
+        let guards = isGuardRun ? zip(WireCommand.guardBaselines, guarded).map { $0.verdict(measured: $1) } : []
         return WireReport(
             benchmark: "wire", date: ISO8601DateFormatter().string(from: started), commandLine: commandLine,
             command: WireReport.shellQuoted(commandLine), environment: .current(loadAverageAtStart: load), quick: quick,
             secondsPerMessage: secondsPerMessage, rounds: plan.rounds,
             seed: "0x" + String(WireSamples.seed, radix: 16), messages: results, acceptance: acceptance,
-            acceptanceMet: acceptance.allSatisfy(\.met), checksum: String(sink.checksum, radix: 16),
+            acceptanceMet: acceptance.allSatisfy(\.met), isGuardRun: isGuardRun, guards: guards,
+            checksum: String(sink.checksum, radix: 16),
             elapsedSeconds: Date().timeIntervalSince(started))
     }
 

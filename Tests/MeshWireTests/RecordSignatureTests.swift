@@ -46,6 +46,18 @@ struct RecordSignatureTests {
         #expect(decoded.signature.bytes == bytes)
     }
 
+    @Test(arguments: lengths)
+    func copyingRawBytesHoldsTheSameSignatureAsTheGenericInitializer(length: Int) {
+        // A slice that does not start at index 0, as the wire reader hands it over.
+        let frame = (0..<(length + 5)).map { UInt8(truncatingIfNeeded: $0 &* 53 &+ 1) }
+        let slice = frame[3..<(3 + length)]
+        let copied = slice.withUnsafeBytes { RecordSignature(copying: $0) }
+        #expect(copied == RecordSignature(Array(slice)))
+        #expect(copied == RecordSignature(slice))
+        #expect(copied.bytes == Array(slice))
+        #expect(copied.count == length)
+    }
+
     @Test func aRecordWithoutSignatureRoundTrips() throws {
         let record = record(signature: [])
         #expect(record.signature.isEmpty)
