@@ -303,13 +303,8 @@ public struct OwnerLedger: Sendable {
         }
         // A lease ID is a 128-bit bearer capability: the node it was confirmed to, or the origin of a
         // spilled-over request that learned it from the OUTCOME (the origin lock), may release it.
-        if let leaseID = leaseToRelease, let active = leases[leaseID] {
-            let l = active.lease
-            give(
-                l.pool, units: l.computeUnits, memory: l.memoryMiB, accelerators: l.acceleratorCount,
-                group: active.acceleratorGroup)
-            leases[leaseID] = nil
-            forgetKey(active)
+        if let leaseID = leaseToRelease, leases[leaseID] != nil {
+            endLease(leaseID)
             changes.append(.leaseReleased(leaseID))
             status = LeaseStatus(reservation: reservation, state: .released, expiresAt: now)
         }
@@ -402,9 +397,16 @@ public struct OwnerLedger: Sendable {
         changes.append(.leaseReconfirmed(leaseID, acknowledgeBy: by))
     }
 
-    private mutating func forgetKey(_ active: ActiveLease) {
-        let key = LeaseKey(tenant: active.lease.tenant, key: active.idempotencyKey)
-        if leaseByKey[key] == active.lease.leaseID { leaseByKey[key] = nil }
+    /// Ends a live lease (released, expired or abandoned): its capacity goes back to its pool and
+    /// its idempotency key no longer names it.
+    private mutating func endLease(_ id: LeaseID) {
+        guard let active = leases.removeValue(forKey: id) else { preconditionFailure("endLease on unknown lease \(id)") }
+        let l = active.lease
+        give(
+            l.pool, units: l.computeUnits, memory: l.memoryMiB, accelerators: l.acceleratorCount,
+            group: active.acceleratorGroup)
+        let key = LeaseKey(tenant: l.tenant, key: active.idempotencyKey)
+        if leaseByKey[key] == id { leaseByKey[key] = nil }
     }
 
     private mutating func noteExpiry(_ instant: MeshInstant) {
@@ -462,23 +464,11 @@ public struct OwnerLedger: Sendable {
             changes.append(.holdExpired(id))
         }
         for id in expiredLeases.sorted() {
-            let active = leases[id]!
-            let l = active.lease
-            give(
-                l.pool, units: l.computeUnits, memory: l.memoryMiB, accelerators: l.acceleratorCount,
-                group: active.acceleratorGroup)
-            leases[id] = nil
-            forgetKey(active)
+            endLease(id)
             changes.append(.leaseExpired(id))
         }
         for id in abandoned.sorted() {
-            let active = leases[id]!
-            let l = active.lease
-            give(
-                l.pool, units: l.computeUnits, memory: l.memoryMiB, accelerators: l.acceleratorCount,
-                group: active.acceleratorGroup)
-            leases[id] = nil
-            forgetKey(active)
+            endLease(id)
             abandonedLeases += 1
             changes.append(.leaseAbandoned(id))
         }
