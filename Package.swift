@@ -137,7 +137,9 @@ let package = Package(
         ),
         .testTarget(
             name: "MeshRuntimeTests",
-            dependencies: ["MeshCore", "MeshWire", "MeshRuntime", "MeshTransport", "MeshCrypto", "MeshStore", "MeshTestSupport"],
+            dependencies: [
+                "MeshCore", "MeshWire", "MeshRuntime", "MeshTransport", "MeshCrypto", "MeshStore", "MeshTestSupport", "CSQLite",
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -347,3 +347,71 @@ struct NodeCoreTests {
         #expect(bench.nodes[r1]!.owner.abandonedLeases == 1)
     }
 }
+
+@Suite("NodeCore: answers lost, owners down")
+struct NodeCoreFaultTests {
+    let r1 = Bench.id(1)
+    let r2 = Bench.id(2)
+    let industry = Bench.id(3)
+
+    @Test func aTransientRefusalIsNotReplayedToARetryOnceTheOwnerIsBack() throws {
+        var bench = Bench()
+        bench.add(1, role: .regional, pools: [Bench.pool("gpu")])
+        bench.add(3, role: .industry)
+        bench.deliver(.sessionOpened(Bench.session, operator: Bench.id(99)), to: industry)
+        bench.unreachable = [r1]
+        bench.console(.place(bench.request(1, key: "k", at: industry)), correlationID: 1, at: industry)
+        bench.deliver(.unreachable(r1, .connectionRefused, dropped: []), to: industry)
+        bench.run()
+        guard case .refused(let reason, _)? = bench.outcome(1)?.result else {
+            Issue.record("expected a refusal, got \(String(describing: bench.answer(1)))")
+            return
+        }
+        #expect(reason == .ownerUnreachable && reason.isTransient)
+        // The regional node comes back and the industry node links to it again.
+        bench.unreachable = []
+        bench.tick(to: bench.now + .milliseconds(5_000))
+        bench.deliver(
+            .peerLinked(PeerLink(peer: bench.credentials[r1]!, listenAddress: bench.nodes[r1]!.me.address, incarnation: 1)),
+            to: industry)
+        bench.run()
+        bench.console(.place(bench.request(2, key: "k", at: industry)), correlationID: 2, at: industry)
+        #expect(
+            bench.outcome(2)?.isPlaced == true, "the retry was answered from the cache: \(String(describing: bench.answer(2)))")
+    }
+
+    @Test func aPlacementWhoseAnswerWasLostIsGivenToARetryWithTheSameKey() throws {
+        var bench = Bench()
+        bench.add(1, role: .regional, pools: [Bench.pool("gpu")])
+        bench.add(3, role: .industry)
+        bench.deliver(.sessionOpened(Bench.session, operator: Bench.id(99)), to: industry)
+        bench.holdCommits = true
+        bench.console(.place(bench.request(1, key: "k", at: industry)), correlationID: 1, at: industry)
+        // Commit step by step until the key's home (also the pool's owner) is committing the lease.
+        for _ in 0..<8 where bench.nodes[r1]!.owner.leaseCount == 0 { bench.commitAll() }
+        #expect(bench.nodes[r1]!.owner.leaseCount == 1)
+        #expect(bench.uncommitted[r1]?.isEmpty == false, "the home is committing the lease")
+        // The lease becomes durable, and every frame to the industry node is lost from now on:
+        // the OUTCOME never arrives.
+        bench.unreachable = [industry]
+        bench.holdCommits = false
+        bench.commitAll()
+        let leaseID = try #require(bench.nodes[r1]!.owner.activeLeases.first?.leaseID)
+        bench.tick(to: bench.now + .milliseconds(6_000))
+        guard case .refused(let reason, _)? = bench.outcome(1)?.result else {
+            Issue.record("expected a transient refusal, got \(String(describing: bench.answer(1)))")
+            return
+        }
+        #expect(reason.isTransient, "the entry node cannot know the outcome: \(reason)")
+        // The link is back: a retry with the same key learns the committed lease.
+        bench.unreachable = []
+        bench.console(.place(bench.request(2, key: "k", at: industry)), correlationID: 2, at: industry)
+        guard case .placed(let leases)? = bench.outcome(2)?.result else {
+            Issue.record("expected the committed lease, got \(String(describing: bench.answer(2)))")
+            return
+        }
+        #expect(leases.map(\.leaseID) == [leaseID], "one outcome per key: the lease the owner committed")
+        #expect(bench.nodes[r1]!.owner.leaseCount == 1, "no second lease for the key")
+        #expect(bench.nodes[r1]!.owner.lease(leaseID)?.isAcknowledged == true)
+    }
+}
