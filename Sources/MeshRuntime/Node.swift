@@ -76,6 +76,8 @@ public final class Node: @unchecked Sendable {
     let transport: Transport
     let trustRoot: Certificate?
     let store: StoreWorker
+    /// The locked data directory; released when the store has finished.
+    var directory: DataDirectory?
     let mailbox = NodeMailbox<Input>(capacity: 65_536)
     var core: NodeCore
     var links: LinkTable
@@ -99,6 +101,7 @@ public final class Node: @unchecked Sendable {
         let nodeConfig = NodeConfig()
         let startup = try NodeStartup.open(c, block: nodeConfig.incarnationBlock, now: now)
         nodeID = startup.nodeID
+        directory = startup.directory
         trustRoot = startup.trustRoot
         var seed = c.randomSeed ?? UInt64.random(in: 1...UInt64.max)
         if seed == 0 { seed = 1 }
@@ -339,6 +342,7 @@ public final class Node: @unchecked Sendable {
         finished = true
         metrics?.stop()
         store.finish()
+        directory = nil
         transport.shutdown()
     }
 

@@ -14,6 +14,8 @@ public struct RuntimeError: Error, Sendable, CustomStringConvertible {
 /// What a node needs from disk before it can speak: its identity (key, certificates), its ledger,
 /// and a new incarnation, durably stored before any frame carries it.
 struct NodeStartup {
+    /// The data directory, locked for as long as this value (and the node that keeps it) lives.
+    var directory: DataDirectory
     var nodeID: NodeID
     var tls: TLSSetup?
     var trustRoot: Certificate?
@@ -27,19 +29,17 @@ struct NodeStartup {
 
     /// Opens the data directory, the identity and the ledger, and stores the next incarnation.
     static func open(_ c: ResolvedConfiguration, block: UInt64, now: MeshInstant) throws(RuntimeError) -> NodeStartup {
-        do {
-            try FileManager.default.createDirectory(
-                atPath: c.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        } catch {
-            throw RuntimeError("cannot create the data directory \(c.dataDirectory): \(error.localizedDescription)")
-        }
+        // Lock first: nothing in a directory another node is using is read or written.
+        let directory = try DataDirectory(path: c.dataDirectory)
         // Identity: the certified key, or (plaintext only) a key kept in the data directory.
         let key: Ed25519PrivateKey
+        let keySource: String
         var tls: TLSSetup?
         var root: Certificate?
         do {
             if let keyPath = c.keyPath, let certificatePath = c.certificatePath, let rootPath = c.rootPath {
                 key = try Ed25519PrivateKey(contentsOf: keyPath)
+                keySource = keyPath
                 let chain = try Certificate.load(certificatePath)
                 guard let r = try Certificate.load(rootPath).first else { throw RuntimeError("\(rootPath) holds no certificate") }
                 root = r
@@ -58,10 +58,17 @@ struct NodeStartup {
                 tls = try TLSSetup(identity: TLSIdentity(key: key, chain: chain), trust: FederationTrust(root: r))
             } else {
                 let path = c.dataDirectory + "/node.key"
+                keySource = path
                 if FileManager.default.fileExists(atPath: path) {
                     key = try Ed25519PrivateKey(contentsOf: path)
                 } else {
                     key = try Ed25519PrivateKey.generate()
+                    // A directory bound to a node whose key is gone is not this new key's.
+                    if let owner = try directory.owner() {
+                        throw RuntimeError(
+                            "the data directory \(c.dataDirectory) belongs to node \(owner.hex) but its key \(path) is "
+                                + "missing: restore the key from a backup, or give this node an empty dataDirectory")
+                    }
                     try key.save(to: path)
                 }
             }
@@ -71,6 +78,7 @@ struct NodeStartup {
             throw RuntimeError("cannot load the node's credentials: \(error)")
         }
 
+        try directory.refuseIfNotOwned(by: key.nodeID, keySource: keySource)
         let path = c.dataDirectory + "/ledger.sqlite"
         let store: SQLiteLedgerStore
         let ledger: LedgerSnapshot
@@ -84,6 +92,9 @@ struct NodeStartup {
         } catch {
             throw RuntimeError("cannot open the ledger \(path): \(error)")
         }
+        chmod(path, 0o600)
+        try directory.bind(
+            to: key.nodeID, keySource: keySource, ledgerOwners: ledger.pools.map(\.descriptor.id.owner))
         // The incarnation survives restarts and only grows: this run starts above the stored
         // ceiling and stores a new one (earlier versions kept the incarnation in a file of its
         // own, which still counts).
@@ -96,7 +107,8 @@ struct NodeStartup {
             throw RuntimeError("cannot store the incarnation in \(path): \(error)")
         }
         return NodeStartup(
-            nodeID: key.nodeID, tls: tls, trustRoot: root, store: store, ledger: ledger, decisions: decisions,
+            directory: directory, nodeID: key.nodeID, tls: tls, trustRoot: root, store: store, ledger: ledger,
+            decisions: decisions,
             incarnation: incarnation,
             durableIncarnation: ceiling)
     }
