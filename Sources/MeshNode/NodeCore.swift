@@ -243,6 +243,48 @@ public struct NodeCore: Sendable {
         return endStep(now)
     }
 
+    /// A reload: registers the pools that are new or changed in the configuration (durably, as at
+    /// start), publishes them, and logs what changed. A pool the configuration no longer names
+    /// stays registered: leases may run on it, and retiring it is a decision of its own.
+    mutating func onReload(_ specs: [PoolSpec], now: MeshInstant) {
+        var added: [String] = []
+        var changed: [String] = []
+        var configured: [ComputeID] = []
+        for spec in specs {
+            let name = spec.path.joined(separator: "/")
+            let before: RegisteredPool?
+            do {
+                let id = try ComputeID(owner: node, path: spec.path)
+                configured.append(id)
+                before = registry.pool(id)
+                if before?.descriptor == spec.descriptor(id: id) { continue }
+            } catch {
+                log(.error, "reload: pool \(name) refused: \(error); nothing else about it changed")
+                continue
+            }
+            do {
+                let pool = try registry.register(spec)
+                perform(owner.register(pool, now: now), now: now)
+                publish(pool.descriptor, now: now)
+            } catch {
+                log(.error, "reload: pool \(name) refused: \(error); it keeps its previous definition")
+                continue
+            }
+            if before == nil { added.append(name) } else { changed.append(name) }
+        }
+        let kept = owner.registeredPools.map(\.descriptor.id).filter { !configured.contains($0) }
+        var summary = "reload: pools added \(added.isEmpty ? "none" : added.joined(separator: ", "))"
+        summary += "; changed \(changed.isEmpty ? "none" : changed.joined(separator: ", "))"
+        summary += "; \(configured.count - added.count - changed.count) unchanged"
+        if !kept.isEmpty {
+            summary +=
+                "; \(kept.count) registered but not in the configuration (kept: they may hold leases): "
+                + kept.map { $0.path.joined(separator: "/") }.joined(separator: ", ")
+        }
+        log(.info, summary)
+        publishEvent(.lifecycle, .info, subject: node.hex, detail: "configuration reloaded", now: now)
+    }
+
     // MARK: - The one road
 
     /// Handles one input and returns what the shell must do, in order.
@@ -272,6 +314,7 @@ public struct NodeCore: Sendable {
             out.append(.halt(exitCode: 3, reason: "the ledger could not commit batch \(token): \(reason)"))
             return out
         case .revocations(let list): accept(list, from: nil, now: now)
+        case .reload(let pools): onReload(pools, now: now)
         case .stop: onStop(now: now, rng: &rng)
         }
         return endStep(now)

@@ -1,5 +1,6 @@
 public import MeshCore
 public import MeshMembership
+public import MeshPlacement
 public import MeshWire
 
 // The one road into a node and the one road out (DESIGN.md §2): every input a ``NodeCore`` takes
@@ -85,6 +86,9 @@ public enum NodeInput: Hashable, Sendable {
     /// A revocation list read from the node's configured file (its signature checked).
     case revocations(RevocationList)
     /// Leave the mesh, let placements in flight finish, then report ``NodeDirective/drained``.
+    /// The configuration was read again (SIGHUP): pools new or changed in it are registered and
+    /// published; the others stay as they are.
+    case reload(pools: [PoolSpec])
     case stop
 }
 

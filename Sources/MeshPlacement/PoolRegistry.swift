@@ -97,6 +97,9 @@ public struct PoolRegistry: Sendable {
         }
     }
 
+    /// The registration of `id`, if it is registered.
+    public func pool(_ id: ComputeID) -> RegisteredPool? { pools[id] }
+
     /// Every registered pool, sorted by ID.
     public var registered: [RegisteredPool] { pools.values.sorted { $0.descriptor.id < $1.descriptor.id } }
 

@@ -9,7 +9,9 @@ import MeshTransport
 /// Contract (relied on by `meshctl demo` and the integration tests): once listening, the daemon
 /// prints exactly one line to standard output,
 /// `meshd: NAME listening on HOST:PORT as ROLE node NODEID in REGION`, and flushes it. Logs go to
-/// standard error. SIGTERM or SIGINT make it leave the mesh gracefully and exit 0. A bad
+/// standard error. SIGTERM or SIGINT make it leave the mesh gracefully and exit 0; SIGHUP reloads
+/// the configuration file (pools, the revocation list; it names what needs a restart); SIGUSR1
+/// logs a state summary. A bad
 /// configuration or credentials: one paragraph on standard error naming the file and the field,
 /// exit 2.
 public enum MeshDaemon {
@@ -17,7 +19,8 @@ public enum MeshDaemon {
         usage: meshd --config FILE [--log-level trace|debug|info|warning|error]
 
         Runs one ComputeMesh node (regional or industry) from a JSON configuration file; see
-        deploy/examples/ and README.md. Stops gracefully on SIGTERM or SIGINT.
+        deploy/examples/ and README.md. Stops gracefully on SIGTERM or SIGINT; SIGHUP reloads the
+        configuration (pools, revocations); SIGUSR1 logs a state summary.
 
         """
 
@@ -58,15 +61,21 @@ public enum MeshDaemon {
             return fail("\(configPath): \(error.description)")
         }
         // Signals are handled before the readiness line: a supervisor may stop us as soon as it sees it.
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
-        signal(SIGPIPE, SIG_IGN)
+        for number in [SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGPIPE] { signal(number, SIG_IGN) }
         var sources: [any DispatchSourceSignal] = []
-        for number in [SIGTERM, SIGINT] {
+        func on(_ number: Int32, _ handler: @escaping @Sendable () -> Void) {
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { node.stop() }
+            source.setEventHandler(handler: handler)
             source.resume()
             sources.append(source)
+        }
+        on(SIGTERM) { node.stop() }
+        on(SIGINT) { node.stop() }
+        on(SIGUSR1) { node.requestSummary() }
+        on(SIGHUP) {
+            do { node.requestReload(try NodeConfiguration.load(configPath).1) } catch {
+                logger.warning("reload (SIGHUP) refused, the node keeps its configuration: \(error)")
+            }
         }
         FileHandle.standardOutput.write(
             Data(

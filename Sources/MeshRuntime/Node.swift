@@ -66,6 +66,10 @@ public final class Node: @unchecked Sendable {
         case dialFailed(NetAddress, TransportError)
         case core(NodeInput)
         case inspect(@Sendable (NodeSnapshot?) -> Void)
+        /// SIGHUP: the configuration file read again.
+        case reload(ResolvedConfiguration)
+        /// SIGUSR1: a state summary to the log.
+        case summary
     }
 
     public let configuration: ResolvedConfiguration
@@ -248,6 +252,10 @@ public final class Node: @unchecked Sendable {
             feed(input)
         case .inspect(let reply):
             reply(snapshotNow())
+        case .reload(let next):
+            reload(next)
+        case .summary:
+            logSummary()
         }
     }
 

@@ -17,15 +17,23 @@ final class MeshdProcess: @unchecked Sendable {
 
     /// Starts meshd with `config` (a JSON object without `listen`, `dataDirectory`, `plaintext`)
     /// in `directory`, and waits for its readiness line.
+    /// The configuration file it was started with.
+    let configPath: String
+    /// Where its standard error goes (its log).
+    let logPath: String
+
     init(_ name: String, config: String, in directory: URL) async throws {
         self.name = name
         let path = directory.appendingPathComponent("\(name).json").path
+        configPath = path
+        logPath = directory.appendingPathComponent("\(name).log").path
+        FileManager.default.createFile(atPath: logPath, contents: nil)
         let json = #"{"name": "\#(name)", "listen": "127.0.0.1:0", "dataDirectory": "\#(name)", "plaintext": true, \#(config)}"#
         try Data(json.utf8).write(to: URL(fileURLWithPath: path))
         process.executableURL = URL(fileURLWithPath: builtProduct("meshd"))
         process.arguments = ["--config", path]
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        process.standardError = FileHandle(forWritingAtPath: logPath)
         try process.run()
         let handle = output.fileHandleForReading
         let line = try await offPool { () -> String in
@@ -52,6 +60,9 @@ final class MeshdProcess: @unchecked Sendable {
     }
 
     func kill(_ signal: Int32) { Glibc.kill(process.processIdentifier, signal) }
+
+    /// What it has logged so far.
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     /// SIGTERM, then SIGKILL if it has not stopped within 10 s.
     func stop() {

@@ -1,0 +1,53 @@
+import Foundation
+import Glibc
+import MeshCore
+import MeshTestSupport
+import MeshWire
+import Testing
+
+/// Signals as operators send them to a running `meshd`: SIGHUP reloads, SIGUSR1 reports, and
+/// neither stops the node.
+@Suite("meshd signals", .serialized, .timeLimit(.minutes(1)))
+struct MeshdSignalTests {
+    static func pool(_ name: String) -> String {
+        #"{"name": "\#(name)", "architecture": "x86_64", "computeUnits": 100, "memoryMiB": 1024, "pricePerUnitHour": 1}"#
+    }
+
+    @Test func sighupRegistersANewPoolAndSigusr1LogsTheStateWithoutStoppingTheNode() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meshd-sig-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let node = try await MeshdProcess(
+            "n", config: #""role": "regional", "region": "cn-north", "pools": [\#(Self.pool("cpu"))]"#, in: dir)
+        defer { node.stop() }
+        let console = try await TestConsole(connectingTo: node.address)
+        defer { console.close() }
+        #expect(try await console.inventory().pools.count == 1)
+
+        // The operator adds a pool and (by mistake) changes the region, then sends SIGHUP.
+        let edited =
+            #"{"name": "n", "listen": "127.0.0.1:0", "dataDirectory": "n", "plaintext": true, "role": "regional", "region": "cn-east", "pools": [\#(Self.pool("cpu")), \#(Self.pool("gpu"))]}"#
+        try Data(edited.utf8).write(to: URL(fileURLWithPath: node.configPath))
+        node.kill(SIGHUP)
+        try await eventually(within: 10, "the reloaded pool is in the inventory") {
+            try await console.inventory().pools.count == 2
+        }
+        #expect(node.process.isRunning)
+        #expect(node.log.contains("reload: pools added gpu"), "\(node.log)")
+        #expect(node.log.contains("region changed in the file"), "\(node.log)")
+
+        // A file that no longer parses: the node says so and keeps running as it was.
+        try Data("{ not json".utf8).write(to: URL(fileURLWithPath: node.configPath))
+        node.kill(SIGHUP)
+        try await eventually(within: 10, "the refused reload is logged") { node.log.contains("reload (SIGHUP) refused") }
+
+        node.kill(SIGUSR1)
+        try await eventually(within: 10, "SIGUSR1 logs a state summary") { node.log.contains("state: regional node") }
+        #expect(node.log.contains("pools 2"), "\(node.log)")
+        #expect(node.process.isRunning, "SIGHUP and SIGUSR1 must not stop the node")
+        #expect(try await console.status().aliveMembers >= 0)
+
+        node.stop()
+        #expect(node.process.terminationStatus == 0)
+    }
+}
