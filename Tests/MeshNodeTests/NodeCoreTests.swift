@@ -415,3 +415,23 @@ struct NodeCoreFaultTests {
         #expect(bench.nodes[r1]!.owner.lease(leaseID)?.isAcknowledged == true)
     }
 }
+
+@Suite("NodeCore: reload")
+struct NodeCoreReloadTests {
+    @Test func aReloadRegistersOnlyNewOrChangedPoolsAndKeepsTheOthers() throws {
+        var bench = Bench()
+        bench.add(1, role: .regional, pools: [Bench.pool("cpu"), Bench.pool("old")])
+        let node = Bench.id(1)
+        let before = bench.nodes[node]!.owner.registeredPools
+        bench.deliver(.reload(pools: [Bench.pool("cpu"), Bench.pool("gpu")]), to: node)
+        bench.run()
+        let after = bench.nodes[node]!.owner.registeredPools
+        #expect(after.map { $0.descriptor.id.path } == [["cpu"], ["gpu"], ["old"]])
+        #expect(after.first { $0.descriptor.id.path == ["cpu"] } == before.first { $0.descriptor.id.path == ["cpu"] })
+        // A changed pool is registered again, at a new version.
+        bench.deliver(.reload(pools: [Bench.pool("cpu", units: 500)]), to: node)
+        bench.run()
+        let cpu = try #require(bench.nodes[node]!.owner.registeredPools.first { $0.descriptor.id.path == ["cpu"] })
+        #expect(cpu.descriptor.computeUnits == 500)
+    }
+}
