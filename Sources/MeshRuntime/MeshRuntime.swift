@@ -17,10 +17,14 @@ import MeshTransport
 public enum MeshDaemon {
     static let usage = """
         usage: meshd --config FILE [--log-level trace|debug|info|warning|error]
+               meshd --check-config FILE
 
         Runs one ComputeMesh node (regional or industry) from a JSON configuration file; see
         deploy/examples/ and README.md. Stops gracefully on SIGTERM or SIGINT; SIGHUP reloads the
-        configuration (pools, revocations); SIGUSR1 logs a state summary.
+        configuration (pools, revocations); SIGUSR1 logs a state summary. --check-config prints every
+        problem of a configuration file and exits 2, or 0 when it is clean. MESH_NAME, MESH_LISTEN,
+        MESH_SEEDS, MESH_BACKBONE, MESH_DATA_DIRECTORY, MESH_METRICS and MESH_RANDOM_SEED override
+        the file's fields.
 
         """
 
@@ -34,6 +38,8 @@ public enum MeshDaemon {
             case "--config" where i + 1 < arguments.count:
                 configPath = arguments[i + 1]
                 i += 2
+            case "--check-config" where i + 1 < arguments.count:
+                return checkConfiguration(arguments[i + 1])
             case "--log-level" where i + 1 < arguments.count:
                 let names: [TransportLogger.Level] = [.trace, .debug, .info, .warning, .error]
                 guard let match = names.first(where: { $0.description == arguments[i + 1] }) else {
@@ -90,6 +96,27 @@ public enum MeshDaemon {
         done.wait()
         sources.forEach { $0.cancel() }
         return 0
+    }
+
+    /// `--check-config`: every problem of the file on its own line and exit 2, or one line and 0.
+    static func checkConfiguration(_ path: String) -> Int32 {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            return fail("cannot read the configuration file \(path): check the path and its permissions")
+        }
+        let problems = StrictJSON.problems(in: data, shape: NodeConfiguration.shape, file: path)
+        if !problems.isEmpty {
+            for problem in problems { FileHandle.standardError.write(Data("meshd: \(problem)\n".utf8)) }
+            return 2
+        }
+        do {
+            let resolved = try NodeConfiguration.load(path).1
+            print(
+                "meshd: \(path) is a valid configuration: \(resolved.role) node \(resolved.name) in \(resolved.region), "
+                    + "\(resolved.pools.count) pool\(resolved.pools.count == 1 ? "" : "s")")
+            return 0
+        } catch {
+            return fail(error.description)
+        }
     }
 
     static func fail(_ text: String) -> Int32 {

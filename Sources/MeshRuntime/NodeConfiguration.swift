@@ -77,18 +77,66 @@ public struct NodeConfiguration: Codable, Sendable {
         self.pools = pools
     }
 
-    /// Reads and checks a configuration file; every error names the file and the field.
-    public static func load(_ path: String) throws(ConfigurationError) -> (NodeConfiguration, ResolvedConfiguration) {
+    /// The fields a configuration file may have, and their types.
+    public static let shape = JSONShape.object([
+        ("name", .string), ("role", .string), ("region", .string), ("sectors", .array(.string)), ("listen", .string),
+        ("seeds", .array(.string)), ("backbone", .array(.string)), ("dataDirectory", .string),
+        (
+            "credentials",
+            .object([("key", .string), ("certificate", .string), ("root", .string), ("revocations", .string)])
+        ),
+        ("plaintext", .bool), ("randomSeed", .whole(max: UInt64.max)), ("metrics", .string),
+        ("pools", .array(PoolConfiguration.shape)),
+    ])
+
+    /// Environment variables that override the file's fields (for containers and unit files),
+    /// with the field each one sets. Lists are comma-separated.
+    public static let environmentOverrides: [(variable: String, field: String)] = [
+        ("MESH_NAME", "name"), ("MESH_LISTEN", "listen"), ("MESH_SEEDS", "seeds"), ("MESH_BACKBONE", "backbone"),
+        ("MESH_DATA_DIRECTORY", "dataDirectory"), ("MESH_METRICS", "metrics"), ("MESH_RANDOM_SEED", "randomSeed"),
+    ]
+
+    /// Reads and checks a configuration file, then applies the `MESH_…` overrides found in
+    /// `environment` (default: the process's); every error names the file (or the variable) and the field.
+    public static func load(
+        _ path: String, environment: [String: String]? = nil
+    ) throws(ConfigurationError) -> (NodeConfiguration, ResolvedConfiguration) {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigurationError("cannot read the configuration file \(path): check the path and its permissions")
         }
-        let config: NodeConfiguration
+        try StrictJSON.check(data, shape: shape, file: path)
+        var config: NodeConfiguration
         do { config = try JSONDecoder().decode(NodeConfiguration.self, from: data) } catch {
             throw ConfigurationError("\(path) is not a valid node configuration: \(Self.explain(error))")
         }
+        try config.override(from: environment ?? ProcessInfo.processInfo.environment)
         let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
         do { return (config, try config.resolve(relativeTo: base)) } catch {
             throw ConfigurationError("\(path): \(error.description)")
+        }
+    }
+
+    /// Applies the `MESH_…` variables of ``environmentOverrides`` present in `environment`.
+    mutating func override(from environment: [String: String]) throws(ConfigurationError) {
+        func list(_ text: String) -> [String] {
+            text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        for (variable, _) in Self.environmentOverrides {
+            guard let value = environment[variable] else { continue }
+            switch variable {
+            case "MESH_NAME": name = value
+            case "MESH_LISTEN": listen = value
+            case "MESH_SEEDS": seeds = list(value)
+            case "MESH_BACKBONE": backbone = list(value)
+            case "MESH_DATA_DIRECTORY": dataDirectory = value
+            case "MESH_METRICS": metrics = value.isEmpty ? nil : value
+            case "MESH_RANDOM_SEED":
+                guard let seed = UInt64(value) else {
+                    throw ConfigurationError("environment variable MESH_RANDOM_SEED: '\(value)' is not a whole number")
+                }
+                randomSeed = seed
+            default: preconditionFailure("\(variable) is listed in environmentOverrides but not applied")
+            }
         }
     }
 
@@ -146,6 +194,11 @@ public struct NodeConfiguration: Codable, Sendable {
             throw ConfigurationError("field 'metrics': \(metrics) is not loopback; the metrics endpoint has no authentication")
         }
         let plaintext = self.plaintext ?? false
+        if plaintext && credentials != nil {
+            throw ConfigurationError(
+                "fields 'plaintext' and 'credentials' contradict each other: a node speaks TLS with its credentials or "
+                    + "plaintext (loopback tests only); remove 'plaintext' to use TLS, or 'credentials' to run plaintext")
+        }
         if plaintext {
             let loopback = ["127.0.0.1", "::1", "localhost"]
             for a in [listen] + seeds + backbone where !loopback.contains(a.host) {
@@ -203,6 +256,22 @@ public struct ResolvedConfiguration: Sendable {
 /// `name` becomes the last segment of the pool's ComputeID (under the owning node's namespace);
 /// `residency` defaults to the node's region; no `acceptsSectors` / `acceptsTenants` accepts all.
 public struct PoolConfiguration: Codable, Sendable, Equatable {
+    /// The fields a pool may have, and their types.
+    public static let shape = JSONShape.object([
+        ("name", .string), ("architecture", .string),
+        (
+            "accelerators",
+            .array(
+                .object([
+                    ("kind", .string), ("vendor", .string), ("model", .string), ("count", .whole(max: UInt64(UInt32.max))),
+                    ("memoryMiB", .whole(max: UInt64(UInt32.max))),
+                ]))
+        ),
+        ("computeUnits", .whole(max: UInt64.max)), ("memoryMiB", .whole(max: UInt64.max)), ("interconnect", .string),
+        ("pricePerUnitHour", .number), ("residency", .string), ("certifications", .array(.string)),
+        ("greenEnergyPercent", .number), ("acceptsSectors", .array(.string)), ("acceptsTenants", .array(.string)),
+    ])
+
     public var name: String
     public var architecture: String
     public var accelerators: [Accelerator]?

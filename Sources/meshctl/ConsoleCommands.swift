@@ -411,15 +411,31 @@ struct PlacementRequestFile: Codable, Sendable, Equatable {
         var green: UInt16?
     }
 
-    static let fields = [
-        "tenant", "sector", "idempotencyKey", "accelerator", "computeUnits", "memoryMiB", "mode", "maxPools", "constraints",
-        "weights", "leaseSeconds", "deadlineSeconds",
-    ]
-    static let acceleratorFields = ["kind", "vendor", "model", "count"]
-    static let constraintFields = [
-        "residency", "certifications", "architectures", "maxPricePerUnitHour", "maxLatencyMilliseconds",
-    ]
-    static let weightFields = ["price", "latency", "green"]
+    /// The fields a request file may have, and their types.
+    static let shape = JSONShape.object([
+        ("tenant", .string), ("sector", .string), ("idempotencyKey", .string),
+        (
+            "accelerator",
+            .object([("kind", .string), ("vendor", .string), ("model", .string), ("count", .whole(max: UInt64(UInt32.max)))])
+        ),
+        ("computeUnits", .whole(max: UInt64.max)), ("memoryMiB", .whole(max: UInt64.max)), ("mode", .string),
+        ("maxPools", .whole(max: UInt64(UInt16.max))),
+        (
+            "constraints",
+            .object([
+                ("residency", .array(.string)), ("certifications", .array(.string)), ("architectures", .array(.string)),
+                ("maxPricePerUnitHour", .number), ("maxLatencyMilliseconds", .whole(max: UInt64.max)),
+            ])
+        ),
+        (
+            "weights",
+            .object([
+                ("price", .whole(max: UInt64(UInt16.max))), ("latency", .whole(max: UInt64(UInt16.max))),
+                ("green", .whole(max: UInt64(UInt16.max))),
+            ])
+        ),
+        ("leaseSeconds", .whole(max: UInt64.max)), ("deadlineSeconds", .whole(max: UInt64.max)),
+    ])
 
     /// The longest lease a console may ask for (a year).
     static let maxLeaseSeconds: UInt64 = 366 * 24 * 3600
@@ -429,9 +445,7 @@ struct PlacementRequestFile: Codable, Sendable, Equatable {
     /// Reads a request file; every error names the file and the field.
     static func load(_ path: String) throws -> PlacementRequestFile {
         let data = try readJSONFile(path, what: "placement request")
-        try checkKeys(
-            data, path: path,
-            known: ["": fields, "accelerator": acceleratorFields, "constraints": constraintFields, "weights": weightFields])
+        try checkShape(data, PlacementRequestFile.shape, path: path)
         do { return try JSONDecoder().decode(PlacementRequestFile.self, from: data) } catch {
             throw ConsoleError("\(path) is not a valid placement request: \(explainDecoding(error))")
         }
@@ -568,29 +582,10 @@ func readJSONFile(_ path: String, what: String) throws -> Data {
     return data
 }
 
-/// Refuses fields the file format does not have (a misspelt field would otherwise be ignored).
-/// `known` maps a nested object's key ("" for the top level) to its field names.
-func checkKeys(_ data: Data, path: String, known: [String: [String]]) throws {
-    let object: Any
-    do { object = try JSONSerialization.jsonObject(with: data) } catch {
-        throw ConsoleError("\(path) is not JSON: \(error.localizedDescription)")
-    }
-    guard let top = object as? [String: Any] else { throw ConsoleError("\(path) must hold one JSON object { ... }") }
-    func check(_ dict: [String: Any], _ prefix: String, _ names: [String]) throws {
-        for key in dict.keys.sorted() where !names.contains(key) {
-            throw ConsoleError(
-                "\(path): unknown field '\(prefix)\(key)'; the fields here are \(names.joined(separator: ", "))")
-        }
-    }
-    try check(top, "", known[""] ?? [])
-    for (nested, names) in known.sorted(by: { $0.key < $1.key }) where !nested.isEmpty {
-        if let dict = top[nested] as? [String: Any] { try check(dict, nested + ".", names) }
-        if let list = top[nested] as? [Any] {
-            for (i, item) in list.enumerated() {
-                if let dict = item as? [String: Any] { try check(dict, "\(nested)[\(i)].", names) }
-            }
-        }
-    }
+/// Refuses what Foundation's decoder would forgive: unknown (misspelt) fields, numbers out of
+/// range, syntax errors without a line and column.
+func checkShape(_ data: Data, _ shape: JSONShape, path: String) throws {
+    do { try StrictJSON.check(data, shape: shape, file: path) } catch { throw ConsoleError(error.description) }
 }
 
 /// Names the field of a decoding error.
@@ -620,15 +615,7 @@ func explainDecoding(_ error: any Error) -> String {
 /// Reads a pool file (the `pools` entries of a node configuration) and checks every field.
 func loadPoolFile(_ path: String) throws -> PoolConfiguration {
     let data = try readJSONFile(path, what: "pool")
-    try checkKeys(
-        data, path: path,
-        known: [
-            "": [
-                "name", "architecture", "accelerators", "computeUnits", "memoryMiB", "interconnect", "pricePerUnitHour",
-                "residency", "certifications", "greenEnergyPercent", "acceptsSectors", "acceptsTenants",
-            ],
-            "accelerators": ["kind", "vendor", "model", "count", "memoryMiB"],
-        ])
+    try checkShape(data, PoolConfiguration.shape, path: path)
     do { return try JSONDecoder().decode(PoolConfiguration.self, from: data) } catch {
         throw ConsoleError("\(path) is not a valid pool: \(explainDecoding(error))")
     }

@@ -71,8 +71,14 @@ public struct ProcessRun: Sendable {
 /// Runs an executable to its end with standard output and error going to a temporary file (not a
 /// pipe: a pipe's write end leaks into processes that other tests spawn at the same moment, and
 /// reading to end-of-file would then wait for them); interrupts it after `timeoutSeconds`.
-public func runProcess(_ executable: String, _ arguments: [String], timeoutSeconds: Double = 30) async throws -> ProcessRun {
-    try await offPool { try runProcessBlocking(executable, arguments, timeoutSeconds: timeoutSeconds) }
+/// `environment` adds variables to this process's own, for the child only (tests run in parallel,
+/// so a test never changes its own process's environment).
+public func runProcess(
+    _ executable: String, _ arguments: [String], timeoutSeconds: Double = 30, environment: [String: String] = [:]
+) async throws -> ProcessRun {
+    try await offPool {
+        try runProcessBlocking(executable, arguments, timeoutSeconds: timeoutSeconds, environment: environment)
+    }
 }
 
 /// Runs blocking work (waiting for a process, a blocking socket) on a Dispatch worker thread, off
@@ -84,7 +90,9 @@ public func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) asy
     }
 }
 
-func runProcessBlocking(_ executable: String, _ arguments: [String], timeoutSeconds: Double) throws -> ProcessRun {
+func runProcessBlocking(
+    _ executable: String, _ arguments: [String], timeoutSeconds: Double, environment: [String: String] = [:]
+) throws -> ProcessRun {
     let outputPath = NSTemporaryDirectory() + "computemesh-run-\(UUID().uuidString).out"
     FileManager.default.createFile(atPath: outputPath, contents: nil)
     defer { try? FileManager.default.removeItem(atPath: outputPath) }
@@ -92,6 +100,7 @@ func runProcessBlocking(_ executable: String, _ arguments: [String], timeoutSeco
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     process.standardOutput = output
     process.standardError = output
     try process.run()
