@@ -5,23 +5,30 @@
 //   root.pem          the self-signed root certificate
 //   revocations.frame the current root-signed REVOCATION_LIST, as one wire frame
 //   audit.log         one JSON line per admission decision and revocation, appended
-// An operator directory (created by `authority admit`): operator.key, operator.pem, root.pem.
+// An operator directory (created by `authority admit`): operator.key, operator.pem, root.pem, and
+// audit.log, one JSON line per node certificate `cert issue` signed with it.
 // A node directory (created by `cert issue`): node.key, node.pem (node then operator), root.pem.
 import Foundation
 import MeshCore
 import MeshCrypto
 import MeshWire
 
-/// Splits `--name value` options (repeatable) from positional arguments.
+/// Splits `--name value` options (repeatable) and `--flag`s from positional arguments.
 struct Options {
+    /// Options that take no value.
+    static let flags: Set<String> = ["force"]
     var positional: [String] = []
     var values: [String: [String]] = [:]
+    var flags: Set<String> = []
 
     init(_ arguments: [String]) throws {
         var i = 0
         while i < arguments.count {
             let arg = arguments[i]
-            if arg.hasPrefix("--") {
+            if arg.hasPrefix("--"), Options.flags.contains(String(arg.dropFirst(2))) {
+                flags.insert(String(arg.dropFirst(2)))
+                i += 1
+            } else if arg.hasPrefix("--") {
                 guard i + 1 < arguments.count else { throw CLIError("\(arg) needs a value") }
                 values[String(arg.dropFirst(2)), default: []].append(arguments[i + 1])
                 i += 2
@@ -33,6 +40,26 @@ struct Options {
     }
 
     func one(_ name: String) -> String? { values[name]?.last }
+
+    /// `--days`: a whole number of days from 1 to 36,500 (100 years), or `fallback` when absent.
+    func days(default fallback: Int) throws -> Int {
+        guard let text = one("days") else { return fallback }
+        guard let days = Int(text), (1...36_500).contains(days) else {
+            throw CLIError("--days needs a whole number of days from 1 to 36500, not '\(text)'")
+        }
+        return days
+    }
+
+    /// Refuses to replace `files` (a key and its certificate) unless `--force` was given: a
+    /// replaced key is an identity lost, and a node's ledger is bound to its key.
+    func refuseToReplace(_ files: [String]) throws {
+        guard !flags.contains("force") else { return }
+        let existing = files.filter { FileManager.default.fileExists(atPath: $0) }
+        guard !existing.isEmpty else { return }
+        throw CLIError(
+            "\(existing.joined(separator: " and ")) already exist\(existing.count == 1 ? "s" : ""): refusing to replace a key "
+                + "and its certificate; choose another --out, or add --force to replace them (the old identity is then lost)")
+    }
     func required(_ name: String) throws -> String {
         guard let value = one(name) else { throw CLIError("--\(name) is required") }
         return value
@@ -65,7 +92,7 @@ func authorityInit(_ options: Options) throws -> Int32 {
     }
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     let key = try Ed25519PrivateKey.generate()
-    let days = Int(options.one("days") ?? "3650") ?? 3650
+    let days = try options.days(default: 3650)
     let root = try CertificateAuthority.makeRoot(key: key, validity: .days(days))
     try key.save(to: dir + "/root.key")
     try saveCertificates([root], to: dir + "/root.pem")
@@ -106,11 +133,13 @@ func authorityAdmit(_ options: Options) throws -> Int32 {
         let rootKey = try Ed25519PrivateKey(contentsOf: dir + "/root.key")
         let root = try Certificate.load(dir + "/root.pem")[0]
         let out = options.one("out") ?? dir + "/operators/" + slug(binding.operatorName)
+        let validity = try options.days(default: 1095)
+        try options.refuseToReplace([out + "/operator.key", out + "/operator.pem"])
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let key = try Ed25519PrivateKey.generate()
         let cert = try CertificateAuthority.issueOperator(
             publicKey: key.publicKey, binding: binding, root: root, rootKey: rootKey,
-            validity: .days(Int(options.one("days") ?? "1095") ?? 1095))
+            validity: .days(validity))
         try key.save(to: out + "/operator.key")
         try saveCertificates([cert], to: out + "/operator.pem")
         try saveCertificates([root], to: out + "/root.pem")
@@ -197,6 +226,9 @@ func certIssue(_ options: Options) throws -> Int32 {
     guard let operatorBinding = try operatorCert.operatorBinding else {
         throw CLIError("\(operatorDir)/operator.pem is not an admitted operator's certificate")
     }
+    let validity = try options.days(default: 365)
+    try options.refuseToReplace(
+        options.one("key") == nil ? [out + "/node.key", out + "/node.pem"] : [out + "/node.pem"])
     try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
     let key: Ed25519PrivateKey
     if let keyPath = options.one("key") {
@@ -210,12 +242,22 @@ func certIssue(_ options: Options) throws -> Int32 {
         licenceNumber: operatorBinding.licenceNumber)
     let cert = try CertificateAuthority.issueNode(
         publicKey: key.publicKey, binding: binding, operatorCertificate: operatorCert, operatorKey: operatorKey,
-        validity: .days(Int(options.one("days") ?? "365") ?? 365))
+        validity: .days(validity))
     try saveCertificates([cert, operatorCert], to: out + "/node.pem")
     if FileManager.default.fileExists(atPath: operatorDir + "/root.pem") {
         try? FileManager.default.removeItem(atPath: out + "/root.pem")
         try FileManager.default.copyItem(atPath: operatorDir + "/root.pem", toPath: out + "/root.pem")
     }
+    // The operator is the node certificates' authority: its directory keeps their audit log.
+    let audit = operatorDir + "/audit.log"
+    if !FileManager.default.fileExists(atPath: audit) { FileManager.default.createFile(atPath: audit, contents: nil) }
+    try appendAudit(
+        operatorDir,
+        [
+            "event": "issue", "nodeID": key.nodeID.hex, "role": role.description, "region": region.description,
+            "sectors": sectors.map(\.description), "certificateSerial": String(cert.serial), "days": validity, "out": out,
+            "replaced": options.flags.contains("force"),
+        ])
     print(
         "issued \(role == .industry ? "an" : "a") \(role) certificate for node \(key.nodeID.hex) in \(out) (serial \(cert.serial))"
     )

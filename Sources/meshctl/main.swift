@@ -20,8 +20,10 @@ let usage = """
       authority revoke --authority DIR --node NODEID [--serial N] [--reason REASON]
                                       add a node to the root-signed revocation list
       cert issue --operator DIR --role ROLE --region REGION [--sector S]... --out DIR
-                 [--key FILE] [--days N]
-                                      issue a node certificate under an admitted operator
+                 [--key FILE] [--days N] [--force]
+                                      issue a node certificate under an admitted operator; refuses
+                                      to replace a key without --force; audited in the operator's
+                                      DIR/audit.log
       console --node HOST:PORT (--credentials DIR | --plaintext) [--json] COMMAND
                                       inspect and drive a running node: status, members,
                                       inventory, placements, why, register, place, watch

@@ -68,6 +68,28 @@ import Testing
         #expect(peer.binding.sectors == [.finance])
         #expect(try Ed25519PrivateKey(contentsOf: nodeDir + "/node.key").nodeID == peer.binding.nodeID)
 
+        // The issuance is audited in the operator's directory (the node certificates' authority).
+        let issuedAudit = try String(contentsOfFile: operatorDir + "/audit.log", encoding: .utf8)
+        #expect(issuedAudit.contains("\"event\":\"issue\"") && issuedAudit.contains(peer.binding.nodeID.hex), "\(issuedAudit)")
+
+        // Issuing again into the same directory would replace the node's key: refused without --force.
+        let keyBefore = try Data(contentsOf: URL(fileURLWithPath: nodeDir + "/node.key"))
+        let again = try await run([
+            "cert", "issue", "--operator", operatorDir, "--role", "industry", "--region", "cn-east", "--sector", "finance",
+            "--out", nodeDir,
+        ])
+        #expect(again.status != 0)
+        #expect(again.output.contains("refusing to replace") && again.output.contains("--force"), "\(again.output)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: nodeDir + "/node.key")) == keyBefore, "the key was replaced")
+        // A validity that is not a number is an error, not a silent default.
+        let badDays = try await run([
+            "cert", "issue", "--operator", operatorDir, "--role", "regional", "--region", "cn-east", "--out", dir + "/other",
+            "--days", "abc",
+        ])
+        #expect(badDays.status != 0)
+        #expect(badDays.output.contains("--days needs a whole number") && badDays.output.contains("'abc'"), "\(badDays.output)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/other/node.key"))
+
         let revoked = try await run(["authority", "revoke", "--authority", authority, "--node", peer.binding.nodeID.hex])
         #expect(revoked.status == 0, "\(revoked.output)")
         #expect(revoked.output.contains("serial 1"))
