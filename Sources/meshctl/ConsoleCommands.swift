@@ -1059,6 +1059,7 @@ struct ConsoleCommand: Sendable {
             let stream = client.subscribe(kinds: mask)
             installInterruptExit()
             if !json { print("watching \(node) (Ctrl-C to stop)") }
+            fflush(nil)
             for await event in stream {
                 if json {
                     let encoder = JSONEncoder()
@@ -1078,16 +1079,19 @@ struct ConsoleCommand: Sendable {
     }
 }
 
-/// Ctrl-C ends `watch` with status 0.
+/// Ctrl-C or SIGTERM ends `watch` with status 0, after every event printed so far has been
+/// written out (each is also flushed as it is printed, for output redirected to a file or pipe).
 func installInterruptExit() {
-    signal(SIGINT, SIG_IGN)
-    let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-    source.setEventHandler {
-        fflush(nil)
-        exit(0)
+    for number in [SIGINT, SIGTERM] {
+        signal(number, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+        source.setEventHandler {
+            fflush(nil)
+            exit(0)
+        }
+        source.resume()
+        interruptSources.append(source)
     }
-    source.resume()
-    interruptSources.append(source)
 }
 
 /// Keeps signal sources alive for the life of the process (touched from the main task only).

@@ -51,3 +51,32 @@ struct MeshdSignalTests {
         #expect(node.process.terminationStatus == 0)
     }
 }
+
+@Suite("meshctl watch", .serialized, .timeLimit(.minutes(1)))
+struct MeshctlWatchTests {
+    @Test func watchRedirectedToAFileKeepsEveryEventWhenStoppedWithSIGTERM() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meshctl-watch-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let node = try await MeshdProcess(
+            "n", config: #""role": "regional", "region": "cn-north", "pools": [\#(MeshdSignalTests.pool("cpu"))]"#, in: dir)
+        defer { node.stop() }
+        let outputPath = dir.appendingPathComponent("watch.out").path
+        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        let watch = Process()
+        watch.executableURL = URL(fileURLWithPath: builtProduct("meshctl"))
+        watch.arguments = ["console", "--node", node.address.description, "--plaintext", "watch"]
+        watch.standardOutput = FileHandle(forWritingAtPath: outputPath)
+        watch.standardError = FileHandle.nullDevice
+        try watch.run()
+        let output = { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+        try await eventually(within: 10, "watch subscribed") { output().contains("watching") }
+        // An event: the node reloads its configuration.
+        node.kill(SIGHUP)
+        try await Task.sleep(nanoseconds: 500_000_000)
+        kill(watch.processIdentifier, SIGTERM)
+        try await offPool { watch.waitUntilExit() }
+        #expect(watch.terminationStatus == 0)
+        #expect(output().contains("configuration reloaded"), "the event was lost: \(output())")
+    }
+}
