@@ -174,7 +174,8 @@ public struct NodeCore: Sendable {
         requester = PlacementRequester(node: identity.node, region: identity.region, config: config.placement)
         requester.restore(decisions, now: now)
         owner = OwnerLedger(node: identity.node, config: config.placement, restoring: ledger)
-        registry = PoolRegistry(node: identity.node, epoch: incarnation, maxPools: config.placement.maxPoolsPerNode)
+        registry = PoolRegistry(
+            node: identity.node, epoch: incarnation, maxPools: config.placement.maxPoolsPerNode, limits: config.placement)
         registry.restore(ledger.pools)
         events = EventStream(capacity: config.maxEventsKept)
         routes = LeaseRoutes(capacity: config.maxLeaseRoutes)

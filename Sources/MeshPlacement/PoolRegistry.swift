@@ -81,11 +81,19 @@ public struct PoolRegistry: Sendable {
     public private(set) var sequence: UInt64
     private var pools: [ComputeID: RegisteredPool] = [:]
 
-    public init(node: NodeID, epoch: UInt64 = 1, sequence: UInt64 = 0, maxPools: Int = 4_096) {
+    /// The largest quantities a pool may offer: the same limits a request is held to
+    /// (``PlacementConfig/maxComputeUnits`` and its siblings), so that the mesh never gossips a
+    /// pool whose figures a request could not even name.
+    public let limits: PlacementConfig
+
+    public init(
+        node: NodeID, epoch: UInt64 = 1, sequence: UInt64 = 0, maxPools: Int = 4_096, limits: PlacementConfig = PlacementConfig()
+    ) {
         self.node = node
         self.epoch = epoch
         self.sequence = sequence
         self.maxPools = maxPools
+        self.limits = limits
     }
 
     /// Restores registrations read back from the store (their versions are kept).
@@ -113,6 +121,20 @@ public struct PoolRegistry: Sendable {
         // Rules of placement; the wire's limits come from PoolDescriptor.validate() below, so a
         // registered pool can always be gossiped.
         if spec.computeUnits == 0 { throw RegistrationError("a pool needs at least one compute unit") }
+        if spec.computeUnits > limits.maxComputeUnits {
+            throw RegistrationError(
+                "\(spec.computeUnits) compute units is more than the limit of \(limits.maxComputeUnits) per pool (and per request)"
+            )
+        }
+        if spec.memoryMiB > limits.maxMemoryMiB {
+            throw RegistrationError(
+                "\(spec.memoryMiB) MiB of memory is more than the limit of \(limits.maxMemoryMiB) per pool (and per request)")
+        }
+        if let group = spec.accelerators.first(where: { $0.count > limits.maxAcceleratorCount }) {
+            throw RegistrationError(
+                "\(group.count) accelerators (\(group.className)) is more than the limit of \(limits.maxAcceleratorCount) "
+                    + "per pool (and per request)")
+        }
         if spec.accelerators.contains(where: { $0.count == 0 }) {
             throw RegistrationError("an accelerator group has no devices")
         }

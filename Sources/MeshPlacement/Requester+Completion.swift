@@ -363,14 +363,16 @@ extension PlacementRequester {
         idempotency[key] = IdempotencyEntry(content: RequestContent(request), state: state, expiresAt: until)
     }
 
+    /// Refuses without a quote round (invalid, a conflict, a loop, no hops left, overloaded); the
+    /// explanation is stamped `now`, when the refusal was decided.
     mutating func refuseAtOnce(
         _ request: PlacementRequest, _ reason: RefuseReason, _ message: String, path: [NodeID],
-        to destination: OutcomeDestination,
+        to destination: OutcomeDestination, now: MeshInstant,
         out: inout [RequesterDirective]
     ) {
         counters.refused += 1
         let explanation = Explanation(
-            requestID: request.requestID, decidedBy: node, decidedAt: .zero, path: path, consideredCount: 0, filteredCount: 0,
+            requestID: request.requestID, decidedBy: node, decidedAt: now, path: path, consideredCount: 0, filteredCount: 0,
             scoredCount: 0, verdicts: [], chosen: nil)
         let outcome = Outcome(
             requestID: request.requestID, idempotencyKey: request.idempotencyKey, result: .refused(reason, message: message),

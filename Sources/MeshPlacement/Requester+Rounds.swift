@@ -12,7 +12,7 @@ extension PlacementRequester {
         counters.requests += 1
         purgeIdempotency(now: now)
         if let rejection = RequestValidation.check(request, now: now, config: config) {
-            refuseAtOnce(request, rejection.reason, rejection.message, path: path, to: replyTo, out: &out)
+            refuseAtOnce(request, rejection.reason, rejection.message, path: path, to: replyTo, now: now, out: &out)
             return
         }
         let key = IdempotencyKey(tenant: request.tenant, key: request.idempotencyKey)
@@ -23,7 +23,7 @@ extension PlacementRequester {
                 refuseAtOnce(
                     request, .idempotencyConflict,
                     "idempotency key \"\(request.idempotencyKey)\" was used for a different request", path: path, to: replyTo,
-                    out: &out)
+                    now: now, out: &out)
                 return
             }
             switch entry.state {
@@ -51,7 +51,7 @@ extension PlacementRequester {
             }
         }
         if resuming == nil && (idempotency.count >= config.maxIdempotencyKeys || pending.count >= config.maxInFlight) {
-            refuseAtOnce(request, .overloaded, "too many requests in flight", path: path, to: replyTo, out: &out)
+            refuseAtOnce(request, .overloaded, "too many requests in flight", path: path, to: replyTo, now: now, out: &out)
             return
         }
         idempotency[key] = IdempotencyEntry(content: content, state: .inFlight(request.requestID), expiresAt: .zero)

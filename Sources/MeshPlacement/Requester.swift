@@ -302,10 +302,11 @@ public struct PlacementRequester: Sendable {
         if ask.path.contains(node) {
             refuseAtOnce(
                 ask.request, .loopDetected, "node \(node.short) is already on the path", path: ask.path, to: .node(sender),
-                out: &out)
+                now: now, out: &out)
         } else if ask.hopLimit == 0 || ask.path.count > Int(PlacementConfig.hopLimitCeiling) + 1 {
             refuseAtOnce(
-                ask.request, .hopLimitReached, "the request has no hops left", path: ask.path, to: .node(sender), out: &out)
+                ask.request, .hopLimitReached, "the request has no hops left", path: ask.path, to: .node(sender), now: now,
+                out: &out)
         } else if pending[ask.request.requestID] != nil {
             // A duplicate of a forward already being served: its one outcome answers both.
             pending[ask.request.requestID]!.replyTo.append(Reply(destination: .node(sender), requestID: ask.request.requestID))

@@ -209,8 +209,15 @@ public struct NodeConfiguration: Codable, Sendable {
             throw ConfigurationError("field 'credentials': TLS needs the node's key, certificate and the federation root")
         }
         var specs: [PoolSpec] = []
+        // The registry's own rules and limits, checked now so that a file is refused before a node
+        // starts with it (the node ID only names the pools here).
+        var registry = PoolRegistry(node: NodeID(w0: 0, w1: 0, w2: 0, w3: 1))
         for (i, p) in (pools ?? []).enumerated() {
-            do { specs.append(try p.spec(defaultResidency: region)) } catch {
+            do throws(ConfigurationError) {
+                let spec = try p.spec(defaultResidency: region)
+                do { _ = try registry.register(spec) } catch { throw ConfigurationError(error.description) }
+                specs.append(spec)
+            } catch {
                 throw ConfigurationError("pools[\(i)] ('\(p.name)'): \(error.description)")
             }
         }

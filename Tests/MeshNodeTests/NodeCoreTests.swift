@@ -416,6 +416,22 @@ struct NodeCoreFaultTests {
     }
 }
 
+extension NodeCoreFaultTests {
+    @Test func aRequestRefusedAtOnceIsExplainedWithTheTimeItWasDecided() throws {
+        var bench = Bench()
+        bench.add(1, role: .regional, pools: [Bench.pool("gpu")])
+        bench.deliver(.sessionOpened(Bench.session, operator: Bench.id(99)), to: r1)
+        bench.console(.place(bench.request(1, key: "k", units: 1_000_000_000, at: r1)), correlationID: 1, at: r1)
+        let outcome = try #require(bench.outcome(1))
+        guard case .refused(let reason, _) = outcome.result else {
+            Issue.record("expected a refusal, got \(outcome.result)")
+            return
+        }
+        #expect(reason == .invalidDemand)
+        #expect(outcome.explanation.decidedAt == bench.now, "not 1970-01-01")
+    }
+}
+
 @Suite("NodeCore: reload")
 struct NodeCoreReloadTests {
     @Test func aReloadRegistersOnlyNewOrChangedPoolsAndKeepsTheOthers() throws {

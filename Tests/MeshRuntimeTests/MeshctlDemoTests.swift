@@ -51,11 +51,10 @@ enum Meshctl {
         #expect(run.output.contains("cannot reach a node at \(nowhere)"), "\(run.output)")
     }
 
-    @Test func aMisspeltFieldIsNamedWithTheFieldsThatExist() async throws {
+    @Test func aMisspeltFieldIsNamedWithTheNearestFieldThatExists() async throws {
         let run = try await place(changed("acelerator", ["kind": "gpu", "count": 1]))
         #expect(run.status == 2)
-        #expect(run.output.contains("unknown field 'acelerator'"), "\(run.output)")
-        #expect(run.output.contains("accelerator, computeUnits"), "\(run.output)")
+        #expect(run.output.contains("unknown field 'acelerator'; did you mean 'accelerator'?"), "\(run.output)")
         #expect(!run.output.contains("cannot reach"), "\(run.output)")
     }
 
@@ -72,7 +71,7 @@ enum Meshctl {
 
     @Test func aFieldOfTheWrongTypeIsNamed() async throws {
         let run = try await place(changed("leaseSeconds", "an hour"))
-        #expect(run.output.contains("'leaseSeconds' has the wrong type"), "\(run.output)")
+        #expect(run.output.contains("field 'leaseSeconds' must be a whole number, not a string"), "\(run.output)")
     }
 
     @Test func anUnknownAcceleratorKindIsNamedWithTheKindsThatExist() async throws {

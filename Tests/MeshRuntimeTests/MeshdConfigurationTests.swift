@@ -78,3 +78,24 @@ struct MeshdConfigurationTests {
         #expect(renamed.output.contains("regional node renamed in cn-north"), "\(renamed.output)")
     }
 }
+
+extension MeshdConfigurationTests {
+    @Test func aPoolBeyondTheLimitsARequestIsHeldToIsRefusedBeforeTheNodeStarts() async throws {
+        let (dir, path) = try write(
+            """
+            {"name": "n", "role": "regional", "region": "cn-north", "listen": "127.0.0.1:0", "dataDirectory": "d",
+             "plaintext": true, "pools": [{"name": "huge", "architecture": "x86_64", "computeUnits": 100, "memoryMiB": 1,
+             "pricePerUnitHour": 1, "accelerators": [{"kind": "gpu", "vendor": "nvidia", "model": "a100", "count": 100000000,
+             "memoryMiB": 81920}]}]}
+            """)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for arguments in [["--check-config", path], ["--config", path]] {
+            let run = try await runProcess(builtProduct("meshd"), arguments)
+            #expect(run.status == 2, "\(arguments): \(run.output)")
+            #expect(
+                run.output.contains("pools[0] ('huge')") && run.output.contains("100000000 accelerators")
+                    && run.output.contains("limit of 1000000"), "\(run.output)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("d/ledger.sqlite").path))
+    }
+}
