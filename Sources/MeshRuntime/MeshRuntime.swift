@@ -16,7 +16,7 @@ import MeshTransport
 /// exit 2.
 public enum MeshDaemon {
     static let usage = """
-        usage: meshd --config FILE [--log-level trace|debug|info|warning|error]
+        usage: meshd --config FILE [--log-level trace|debug|info|warning|error] [--log-format text|json]
                meshd --check-config FILE
 
         Runs one ComputeMesh node (regional or industry) from a JSON configuration file; see
@@ -31,7 +31,8 @@ public enum MeshDaemon {
     /// Runs the daemon; returns the process exit status.
     public static func main(_ arguments: [String]) -> Int32 {
         var configPath: String?
-        var level = TransportLogger.Level.info
+        var level: TransportLogger.Level?
+        var format: LogFormat?
         var i = 0
         while i < arguments.count {
             switch arguments[i] {
@@ -47,6 +48,12 @@ public enum MeshDaemon {
                 }
                 level = match
                 i += 2
+            case "--log-format" where i + 1 < arguments.count:
+                guard let match = LogFormat(rawValue: arguments[i + 1]) else {
+                    return fail("unknown log format '\(arguments[i + 1])': use text or json")
+                }
+                format = match
+                i += 2
             case "--help", "-h", "help":
                 print(usage, terminator: "")
                 return 0
@@ -57,7 +64,11 @@ public enum MeshDaemon {
         guard let configPath else { return fail("--config FILE is required\n\n\(usage)") }
         let resolved: ResolvedConfiguration
         do { resolved = try NodeConfiguration.load(configPath).1 } catch { return fail(error.description) }
-        let logger = TransportLogger.standardError(label: "meshd.\(resolved.name)", minimumLevel: level)
+        // The command line's level and format win over the file's, at start and at every reload.
+        let (levelFlag, formatFlag) = (level, format)
+        let settings = LogSettings(
+            level: levelFlag ?? resolved.logLevel ?? .info, format: formatFlag ?? resolved.logFormat ?? .text)
+        let logger = TransportLogger.standardError(node: resolved.name, settings: settings)
         let node: Node
         let bound: NetAddress
         do {
@@ -79,7 +90,12 @@ public enum MeshDaemon {
         on(SIGINT) { node.stop() }
         on(SIGUSR1) { node.requestSummary() }
         on(SIGHUP) {
-            do { node.requestReload(try NodeConfiguration.load(configPath).1) } catch {
+            do {
+                let next = try NodeConfiguration.load(configPath).1
+                settings.set(level: levelFlag ?? next.logLevel ?? .info, format: formatFlag ?? next.logFormat ?? .text)
+                logger.info("reload: log level \(settings.level), format \(settings.format.rawValue)")
+                node.requestReload(next)
+            } catch {
                 logger.warning("reload (SIGHUP) refused, the node keeps its configuration: \(error)")
             }
         }
@@ -95,6 +111,7 @@ public enum MeshDaemon {
         }
         done.wait()
         sources.forEach { $0.cancel() }
+        logger.info("stopped cleanly")
         return 0
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 public import MeshCore
 public import MeshPlacement
+public import MeshTransport
 
 /// A configuration file could not be used: names the file, the field and what to do.
 public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
@@ -41,6 +42,10 @@ public struct NodeConfiguration: Codable, Sendable {
     public var randomSeed: UInt64?
     /// `host:port` on loopback where `GET /metrics` answers in the Prometheus text format.
     public var metrics: String?
+    /// trace, debug, info (default), warning or error; `meshd --log-level` overrides it.
+    public var logLevel: String?
+    /// text (logfmt, default) or json; `meshd --log-format` overrides it.
+    public var logFormat: String?
     public var pools: [PoolConfiguration]?
 
     /// Where the node's key, certificate chain, the federation root and the revocation list are.
@@ -85,7 +90,8 @@ public struct NodeConfiguration: Codable, Sendable {
             "credentials",
             .object([("key", .string), ("certificate", .string), ("root", .string), ("revocations", .string)])
         ),
-        ("plaintext", .bool), ("randomSeed", .whole(max: UInt64.max)), ("metrics", .string),
+        ("plaintext", .bool), ("randomSeed", .whole(max: UInt64.max)), ("metrics", .string), ("logLevel", .string),
+        ("logFormat", .string),
         ("pools", .array(PoolConfiguration.shape)),
     ])
 
@@ -208,6 +214,19 @@ public struct NodeConfiguration: Codable, Sendable {
         } else if credentials == nil {
             throw ConfigurationError("field 'credentials': TLS needs the node's key, certificate and the federation root")
         }
+        let levels: [TransportLogger.Level] = [.trace, .debug, .info, .warning, .error]
+        let logLevel = try self.logLevel.map { name throws(ConfigurationError) in
+            guard let level = levels.first(where: { $0.description == name }) else {
+                throw ConfigurationError("field 'logLevel': '\(name)' is not one of trace, debug, info, warning, error")
+            }
+            return level
+        }
+        let logFormat = try self.logFormat.map { name throws(ConfigurationError) in
+            guard let format = LogFormat(rawValue: name) else {
+                throw ConfigurationError("field 'logFormat': '\(name)' is not one of text, json")
+            }
+            return format
+        }
         var specs: [PoolSpec] = []
         // The registry's own rules and limits, checked now so that a file is refused before a node
         // starts with it (the node ID only names the pools here).
@@ -226,7 +245,8 @@ public struct NodeConfiguration: Codable, Sendable {
             backbone: backbone, dataDirectory: path(dataDirectory),
             keyPath: credentials.map { path($0.key) }, certificatePath: credentials.map { path($0.certificate) },
             rootPath: credentials.map { path($0.root) }, revocationsPath: credentials?.revocations.map { path($0) },
-            plaintext: plaintext, randomSeed: randomSeed, metrics: metrics, pools: specs)
+            plaintext: plaintext, randomSeed: randomSeed, metrics: metrics, logLevel: logLevel, logFormat: logFormat,
+            pools: specs)
     }
 }
 
@@ -247,6 +267,8 @@ public struct ResolvedConfiguration: Sendable {
     public var plaintext: Bool
     public var randomSeed: UInt64?
     public var metrics: NetAddress?
+    public var logLevel: TransportLogger.Level?
+    public var logFormat: LogFormat?
     public var pools: [PoolSpec]
 }
 

@@ -1,3 +1,5 @@
+import Glibc
+
 /// A small value-type logger in the swift-log shape: a level, a label, metadata with dotted keys,
 /// and a sink the owner passes in (tests capture lines in memory).
 public struct TransportLogger: Sendable {
@@ -21,20 +23,38 @@ public struct TransportLogger: Sendable {
     public var label: String
     public var minimumLevel: Level
     public var metadata: [(String, String)] = []
+    /// When set, the level in force (it replaces ``minimumLevel``; it may change while the process runs).
+    let settings: LogSettings?
     let sink: Sink
 
     public init(label: String, minimumLevel: Level = .info, sink: @escaping Sink) {
         self.label = label
         self.minimumLevel = minimumLevel
+        self.settings = nil
         self.sink = sink
     }
 
-    /// Writes lines to standard error.
-    public static func standardError(label: String, minimumLevel: Level = .info) -> TransportLogger {
-        TransportLogger(label: label, minimumLevel: minimumLevel) { level, message, metadata in
-            let meta = metadata.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
-            FileDescriptorWriter.standardError("\(level) \(label): \(message) \(meta)\n")
+    init(label: String, settings: LogSettings, sink: @escaping Sink) {
+        self.label = label
+        self.minimumLevel = settings.level
+        self.settings = settings
+        self.sink = sink
+    }
+
+    /// Writes lines to standard error at `settings`' level, in its format (``LogFormat``), each
+    /// naming `node`.
+    public static func standardError(node: String, settings: LogSettings) -> TransportLogger {
+        TransportLogger(label: node, settings: settings) { level, message, metadata in
+            var now = timespec()
+            clock_gettime(CLOCK_REALTIME, &now)
+            FileDescriptorWriter.standardError(
+                settings.format.line(level: level, node: node, message: message, metadata: metadata, at: now))
         }
+    }
+
+    /// Writes text lines to standard error at `minimumLevel`.
+    public static func standardError(label: String, minimumLevel: Level = .info) -> TransportLogger {
+        standardError(node: label, settings: LogSettings(level: minimumLevel))
     }
 
     /// Discards everything.
@@ -48,7 +68,7 @@ public struct TransportLogger: Sendable {
     }
 
     public func log(_ level: Level, _ message: @autoclosure () -> String) {
-        if level >= minimumLevel { sink(level, message(), metadata) }
+        if level >= (settings?.level ?? minimumLevel) { sink(level, message(), metadata) }
     }
     public func debug(_ message: @autoclosure () -> String) { log(.debug, message()) }
     public func info(_ message: @autoclosure () -> String) { log(.info, message()) }

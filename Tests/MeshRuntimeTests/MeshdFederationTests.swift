@@ -22,7 +22,7 @@ final class MeshdProcess: @unchecked Sendable {
     /// Where its standard error goes (its log).
     let logPath: String
 
-    init(_ name: String, config: String, in directory: URL) async throws {
+    init(_ name: String, config: String, in directory: URL, arguments: [String] = []) async throws {
         self.name = name
         let path = directory.appendingPathComponent("\(name).json").path
         configPath = path
@@ -31,7 +31,7 @@ final class MeshdProcess: @unchecked Sendable {
         let json = #"{"name": "\#(name)", "listen": "127.0.0.1:0", "dataDirectory": "\#(name)", "plaintext": true, \#(config)}"#
         try Data(json.utf8).write(to: URL(fileURLWithPath: path))
         process.executableURL = URL(fileURLWithPath: builtProduct("meshd"))
-        process.arguments = ["--config", path]
+        process.arguments = ["--config", path] + arguments
         process.standardOutput = output
         process.standardError = FileHandle(forWritingAtPath: logPath)
         try process.run()

@@ -80,3 +80,50 @@ struct MeshctlWatchTests {
         #expect(output().contains("configuration reloaded"), "the event was lost: \(output())")
     }
 }
+
+@Suite("meshd logs", .serialized, .timeLimit(.minutes(1)))
+struct MeshdLogTests {
+    static func isRFC3339(_ text: some StringProtocol) -> Bool {
+        String(text).wholeMatch(of: #/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z/#) != nil
+    }
+
+    @Test func everyLineHasATimestampALevelAndTheNodeInJSONThenInLogfmtAfterAReload() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meshd-log-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let node = try await MeshdProcess(
+            "north 1", config: #""role": "regional", "region": "cn-north", "logFormat": "json""#, in: dir)
+        defer { node.stop() }
+        try await eventually(within: 10, "the listening line") { node.log.contains("listening on") }
+        // The operator switches the file to text and reloads.
+        let config = try String(contentsOfFile: node.configPath, encoding: .utf8)
+        try config.replacingOccurrences(of: "\"json\"", with: "\"text\"").write(
+            toFile: node.configPath, atomically: true, encoding: .utf8)
+        node.kill(SIGHUP)
+        try await eventually(within: 10, "the reload line") { node.log.contains("reload: pools added") }
+        node.stop()
+        #expect(node.process.terminationStatus == 0)
+        let lines = node.log.split(separator: "\n").map(String.init)
+        #expect(lines.count >= 4, "\(lines)")
+        var sawJSON = false
+        var sawText = false
+        for line in lines {
+            if line.hasPrefix("{") {
+                sawJSON = true
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
+                let ts = try #require(object["ts"] as? String)
+                #expect(Self.isRFC3339(ts), "\(ts)")
+                #expect(object["level"] as? String == "info" || object["level"] as? String == "warning", "\(line)")
+                #expect(object["node"] as? String == "north 1", "\(line)")
+                #expect(object["msg"] is String, "\(line)")
+            } else {
+                sawText = true
+                let match = try #require(
+                    line.firstMatch(of: #/^ts=(\S+) level=(trace|debug|info|warning|error) node="north 1" msg=/#), "\(line)")
+                #expect(Self.isRFC3339(match.1), "\(line)")
+            }
+        }
+        #expect(sawJSON && sawText)
+        #expect(lines.last?.contains("msg=\"stopped cleanly\"") == true, "a clean stop ends with a final line: \(lines)")
+    }
+}
