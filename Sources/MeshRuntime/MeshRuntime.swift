@@ -86,8 +86,16 @@ public enum MeshDaemon {
             source.resume()
             sources.append(source)
         }
-        on(SIGTERM) { node.stop() }
-        on(SIGINT) { node.stop() }
+        let systemd = SystemdNotifier()
+        if systemd.watchdogEnabled { node.heartbeat = { systemd.notify("WATCHDOG=1") } }
+        on(SIGTERM) {
+            systemd.notify("STOPPING=1")
+            node.stop()
+        }
+        on(SIGINT) {
+            systemd.notify("STOPPING=1")
+            node.stop()
+        }
         on(SIGUSR1) { node.requestSummary() }
         on(SIGHUP) {
             do {
@@ -104,6 +112,7 @@ public enum MeshDaemon {
                 "meshd: \(resolved.name) listening on \(bound) as \(resolved.role) node \(node.nodeID.hex) in \(resolved.region)\n"
                     .utf8))
 
+        systemd.notify("READY=1\nSTATUS=listening on \(bound)")
         let done = DispatchSemaphore(value: 0)
         Task.detached {
             await node.run()

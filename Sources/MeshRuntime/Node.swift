@@ -93,6 +93,8 @@ public final class Node: @unchecked Sendable {
     var revocationStamp: Date?
     var nextRevocationCheck: UInt64 = 0
     var metrics: MetricsEndpoint?
+    /// Called from the node's loop about once a second (systemd's watchdog ping): set before ``run()``.
+    public var heartbeat: (@Sendable () -> Void)?
     /// Where `GET /metrics` answers, when the configuration asks for it (the bound port for port 0).
     public var metricsAddress: NetAddress? { metrics?.address }
     private var done: CheckedContinuation<Void, Never>?
@@ -214,6 +216,7 @@ public final class Node: @unchecked Sendable {
             if now >= nextRevocationCheck {
                 nextRevocationCheck = now + 1_000_000_000
                 checkRevocationFile()
+                heartbeat?()
             }
             flushPersists()
             if draining { shutDown() }

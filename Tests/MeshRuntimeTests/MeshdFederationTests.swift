@@ -22,7 +22,9 @@ final class MeshdProcess: @unchecked Sendable {
     /// Where its standard error goes (its log).
     let logPath: String
 
-    init(_ name: String, config: String, in directory: URL, arguments: [String] = []) async throws {
+    init(
+        _ name: String, config: String, in directory: URL, arguments: [String] = [], environment: [String: String] = [:]
+    ) async throws {
         self.name = name
         let path = directory.appendingPathComponent("\(name).json").path
         configPath = path
@@ -32,6 +34,7 @@ final class MeshdProcess: @unchecked Sendable {
         try Data(json.utf8).write(to: URL(fileURLWithPath: path))
         process.executableURL = URL(fileURLWithPath: builtProduct("meshd"))
         process.arguments = ["--config", path] + arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.standardOutput = output
         process.standardError = FileHandle(forWritingAtPath: logPath)
         try process.run()
