@@ -3,23 +3,33 @@ import Foundation
 import Glibc
 import MeshCore
 
-/// A minimal HTTP/1.1 endpoint that serves `GET /metrics` in the Prometheus text format
-/// (version 0.0.4) on loopback, for the operator's monitoring.
+/// A minimal HTTP/1.1 endpoint on loopback for the operator's monitoring: `GET /metrics` in the
+/// Prometheus text format (version 0.0.4), `GET /healthz` (200 while the node's loop answers) and
+/// `GET /readyz` (200 once the node should take traffic, else 503 with the reason).
 ///
-/// One thread accepts and answers connections one at a time: scrapes are rare and small. Every
-/// read has a 2 s timeout and a request is at most 8 KiB, so a slow or hostile client holds the
-/// thread for at most 2 s. Anything but `GET /metrics` gets 404; the answer always closes the
-/// connection.
+/// One thread accepts; each connection is answered on a worker of its own, at most
+/// ``maxConcurrent`` at once (beyond that a connection gets 503 at once), so an idle or slow client
+/// never stalls another scrape. Every read has a 2 s timeout and a request is at most 8 KiB; the
+/// answer always closes the connection. Anything else gets 404.
 final class MetricsEndpoint: @unchecked Sendable {
     let fd: Int32
     let address: NetAddress
-    let render: @Sendable () async -> String
-    private let stopped = DispatchSemaphore(value: 0)
+    let render: @Sendable () async -> String?
+    let readiness: @Sendable () async -> String??
     private var thread: Thread?
+    private let slots = DispatchSemaphore(value: MetricsEndpoint.maxConcurrent)
     static let maxRequestBytes = 8 << 10
+    static let maxConcurrent = 8
+    /// How long an answer may wait for the node's loop.
+    static let loopTimeoutSeconds = 2.0
 
-    /// Binds `address` (it MUST be loopback: the endpoint has no authentication).
-    init(address: NetAddress, render: @escaping @Sendable () async -> String) throws(RuntimeError) {
+    /// Binds `address` (it MUST be loopback: the endpoint has no authentication). `render` gives
+    /// the metrics text and `readiness` nil when ready or the reason it is not (both nil once the
+    /// node has stopped).
+    init(
+        address: NetAddress, render: @escaping @Sendable () async -> String?,
+        readiness: @escaping @Sendable () async -> String??
+    ) throws(RuntimeError) {
         guard ["127.0.0.1", "::1", "localhost"].contains(address.host) else {
             throw RuntimeError("field 'metrics': \(address) is not loopback; the metrics endpoint has no authentication")
         }
@@ -28,7 +38,7 @@ final class MetricsEndpoint: @unchecked Sendable {
         do { (fd, port) = try BoundSocket.bind(host: host, port: address.port) } catch {
             throw RuntimeError("cannot serve metrics on \(address): \(error)")
         }
-        guard listen(fd, 16) == 0 else {
+        guard listen(fd, 64) == 0 else {
             let text = String(cString: strerror(errno))
             close(fd)
             throw RuntimeError("cannot serve metrics on \(address): listen: \(text)")
@@ -36,6 +46,7 @@ final class MetricsEndpoint: @unchecked Sendable {
         self.fd = fd
         self.address = NetAddress(host: address.host, port: port)
         self.render = render
+        self.readiness = readiness
     }
 
     func start() {
@@ -58,8 +69,16 @@ final class MetricsEndpoint: @unchecked Sendable {
                 if errno == EINTR { continue }
                 return  // closed by stop()
             }
-            serve(client)
-            close(client)
+            guard slots.wait(timeout: .now()) == .success else {
+                respond(client, status: "503 Service Unavailable", body: "busy: too many connections at once\n")
+                close(client)
+                continue
+            }
+            DispatchQueue.global().async { [self] in
+                serve(client)
+                close(client)
+                slots.signal()
+            }
         }
     }
 
@@ -77,39 +96,61 @@ final class MetricsEndpoint: @unchecked Sendable {
         }
         let firstLine = String(decoding: request.prefix { $0 != 13 && $0 != 10 }, as: UTF8.self)
         let parts = firstLine.split(separator: " ")
-        let response: String
-        if parts.count >= 2, parts[0] == "GET", parts[1] == "/metrics" {
-            let body = blockingRender()
-            response =
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
-        } else {
-            let body = "not found: this endpoint serves GET /metrics only\n"
-            response =
-                "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+        let target = parts.count >= 2 && parts[0] == "GET" ? String(parts[1]) : ""
+        switch target {
+        case "/metrics":
+            if let body = blocking(render) ?? nil {
+                respond(client, status: "200 OK", body: body, type: "text/plain; version=0.0.4; charset=utf-8")
+            } else {
+                respond(client, status: "503 Service Unavailable", body: "the node's loop did not answer\n")
+            }
+        case "/healthz":
+            if blocking(readiness) != nil {
+                respond(client, status: "200 OK", body: "alive\n")
+            } else {
+                respond(client, status: "503 Service Unavailable", body: "the node's loop did not answer\n")
+            }
+        case "/readyz":
+            switch blocking(readiness) {
+            case .some(.some(.none)): respond(client, status: "200 OK", body: "ready\n")
+            case .some(.some(.some(let reason))):
+                respond(client, status: "503 Service Unavailable", body: "not ready: \(reason)\n")
+            default: respond(client, status: "503 Service Unavailable", body: "the node's loop did not answer\n")
+            }
+        default:
+            respond(client, status: "404 Not Found", body: "not found: this endpoint serves GET /metrics, /healthz and /readyz\n")
         }
+    }
+
+    private func respond(_ client: Int32, status: String, body: String, type: String = "text/plain; charset=utf-8") {
+        let response =
+            "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
         let bytes = Array(response.utf8)
-        let total = bytes.count
         var sent = 0
-        while sent < total {
-            let n = bytes.withUnsafeBytes { write(client, $0.baseAddress! + sent, total - sent) }
+        while sent < bytes.count {
+            let n = bytes.withUnsafeBytes { write(client, $0.baseAddress! + sent, bytes.count - sent) }
             if n <= 0 { return }
             sent += n
         }
     }
 
-    /// Runs the async renderer from this plain thread.
-    private func blockingRender() -> String {
-        final class Box: @unchecked Sendable { var text = "" }
-        let box = Box()
+    /// Runs an async query of the node from this plain thread; nil when the node's loop has not
+    /// answered within ``loopTimeoutSeconds``.
+    private func blocking<T: Sendable>(_ query: @escaping @Sendable () async -> T) -> T? {
+        let box = ResultBox<T>()
         let done = DispatchSemaphore(value: 0)
-        let render = self.render
         Task.detached {
-            box.text = await render()
+            box.value = await query()
             done.signal()
         }
-        done.wait()
-        return box.text
+        guard done.wait(timeout: .now() + MetricsEndpoint.loopTimeoutSeconds) == .success else { return nil }
+        return box.value
     }
+}
+
+/// A value handed from a task to a waiting thread (written before the semaphore is signalled).
+private final class ResultBox<T>: @unchecked Sendable {
+    var value: T? = nil
 }
 
 /// Prometheus text for a node's snapshot.
@@ -158,6 +199,24 @@ enum MetricsText {
             "computemesh_leases_abandoned_total", "counter", "Leases released because their holder never acknowledged them.",
             [("", s.abandonedLeases)])
         metric("computemesh_input_queue_depth", "gauge", "Inputs waiting for the node's loop.", [("", s.mailboxDepth)])
+        out +=
+            "# HELP computemesh_ledger_commit_seconds Time of each durable ledger transaction (group commit, fsync included).\n"
+        out += "# TYPE computemesh_ledger_commit_seconds histogram\n"
+        out += s.commitSeconds.lines("computemesh_ledger_commit_seconds")
+        metric(
+            "computemesh_ready", "gauge", "1 when the node takes traffic (GET /readyz), else 0.",
+            [("", s.notReadyBecause == nil ? 1 : 0)])
+        out += "# HELP computemesh_build_info The running software; always 1.\n# TYPE computemesh_build_info gauge\n"
+        out += "computemesh_build_info{version=\"\(MeshVersion.current)\",wire=\"1\"} 1\n"
+        let p = ProcessFigures.current()
+        out += "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
+        out += "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes \(p.residentBytes)\n"
+        out += "# HELP process_open_fds Number of open file descriptors.\n"
+        out += "# TYPE process_open_fds gauge\nprocess_open_fds \(p.openFileDescriptors)\n"
+        out += "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n"
+        out += "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total \(p.cpuSeconds)\n"
+        out += "# HELP process_start_time_seconds Start time of the process since the Unix epoch in seconds.\n"
+        out += "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds \(p.startTimeSeconds)\n"
         metric(
             "computemesh_input_frames_dropped_total", "counter", "Peer frames dropped because the input queue was full.",
             [("", s.mailboxDropped)])

@@ -60,3 +60,17 @@ extension Node {
                 + "revocation list \(s.revocationSerial)")
     }
 }
+
+extension Node {
+    /// Why the node should not take traffic yet (nil: ready): its ledger failed, it is stopping,
+    /// or it was given seeds or a backbone and has reached none of them.
+    func notReadyBecause(_ stats: StoreWorker.Stats) -> String? {
+        if stats.failed { return "the ledger could not commit; the node is halting" }
+        if draining || finished { return "the node is stopping" }
+        let configured = configuration.seeds.count + configuration.backbone.count
+        if configured > 0 && links.linkedNodes.isEmpty {
+            return "none of the \(configured) configured seeds and backbone peers is reachable yet"
+        }
+        return nil
+    }
+}

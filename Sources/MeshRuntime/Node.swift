@@ -38,6 +38,10 @@ public struct NodeSnapshot: Sendable {
     /// Durable transactions and the batches they carried (group commit).
     public var ledgerCommits: Int
     public var ledgerBatches: Int
+    /// How long durable transactions took.
+    public var commitSeconds: LatencyHistogram
+    /// Whether the node is ready for traffic, and if not, why (`GET /readyz`).
+    public var notReadyBecause: String?
     public var mailboxDepth: Int
     public var mailboxDropped: Int
 
@@ -168,10 +172,16 @@ public final class Node: @unchecked Sendable {
         flushPersists()
         if let address = configuration.metrics {
             let (id, role, region) = (nodeID, configuration.role, configuration.region)
-            let endpoint = try MetricsEndpoint(address: address) { [weak self] in
-                guard let snapshot = await self?.snapshot() else { return "computemesh_up 0\n" }
-                return MetricsText.render(snapshot, node: id, role: role, region: region)
-            }
+            let endpoint = try MetricsEndpoint(
+                address: address,
+                render: { [weak self] in
+                    guard let snapshot = await self?.snapshot() else { return nil }
+                    return MetricsText.render(snapshot, node: id, role: role, region: region)
+                },
+                readiness: { [weak self] in
+                    guard let snapshot = await self?.snapshot() else { return nil }
+                    return .some(snapshot.notReadyBecause)
+                })
             endpoint.start()
             metrics = endpoint
         }
@@ -388,6 +398,7 @@ public final class Node: @unchecked Sendable {
             requester: core.requester.counters,
             inFlight: core.requester.inFlightCount, inDoubt: core.requester.inDoubtCount,
             abandonedLeases: core.owner.abandonedLeases, core: core.counters, ledgerCommits: stats.transactions,
-            ledgerBatches: stats.batches, mailboxDepth: mailbox.depth, mailboxDropped: mailbox.dropped)
+            ledgerBatches: stats.batches, commitSeconds: stats.commitSeconds, notReadyBecause: notReadyBecause(stats),
+            mailboxDepth: mailbox.depth, mailboxDropped: mailbox.dropped)
     }
 }

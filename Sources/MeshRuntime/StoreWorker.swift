@@ -28,7 +28,9 @@ package final class StoreWorker: @unchecked Sendable {
         package var batches = 0
         var lastCommitMicroseconds: UInt64 = 0
         var totalCommitMicroseconds: UInt64 = 0
-        var failed = false
+        /// Time of each durable transaction (group commit, fsync included).
+        package var commitSeconds = LatencyHistogram()
+        package var failed = false
     }
 
     private let store: SQLiteLedgerStore
@@ -89,6 +91,7 @@ package final class StoreWorker: @unchecked Sendable {
                 $0.batches += group.count
                 $0.lastCommitMicroseconds = micros
                 $0.totalCommitMicroseconds += micros
+                $0.commitSeconds.observe(seconds: Double(micros) / 1e6)
             }
             onCommitted(group.map(\.token).max()!)
         }
