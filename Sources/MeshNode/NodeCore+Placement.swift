@@ -17,6 +17,11 @@ extension NodeCore {
         for directive in directives {
             switch directive {
             case .send(let to, let message):
+                if case .forward(let f) = message {
+                    log(
+                        .info, "placement \(f.request.requestID) forwarded to \(to.short) (\(f.hopLimit) hops left)",
+                        peer: to, request: f.request.requestID)
+                }
                 if remembered {
                     afterCommit(.send(PlacementWire.wire(message), to: to, address: address(of: to), lane: .bulk))
                 } else {
@@ -34,11 +39,11 @@ extension NodeCore {
                         }
                     }
                     answerTicket(ticket, with: outcome, held: remembered)
-                    log(
-                        outcome.isPlaced ? .info : .warning,
-                        "placement \(outcome.requestID) \(outcome.isPlaced ? "placed" : "refused: \(outcome.result)")",
-                        request: outcome.requestID)
+                    log(.info, "placement \(outcome.requestID) \(Self.summary(outcome))", request: outcome.requestID)
                 case .node(let peer):
+                    log(
+                        .info, "placement \(outcome.requestID) decided for \(peer.short): \(Self.summary(outcome))", peer: peer,
+                        request: outcome.requestID)
                     if remembered {
                         afterCommit(.send(.outcome(outcome), to: peer, address: address(of: peer), lane: .bulk))
                     } else {
@@ -51,6 +56,16 @@ extension NodeCore {
             case .scheduleTick(let at):
                 requesterWake = min(requesterWake ?? at, at)
             }
+        }
+    }
+
+    /// `placed 2 leases on a, b` or `refused (insufficient-capacity): …`, for the placement log line.
+    static func summary(_ outcome: Outcome) -> String {
+        switch outcome.result {
+        case .placed(let leases):
+            "placed \(leases.count) lease\(leases.count == 1 ? "" : "s") on "
+                + leases.map { $0.pool.description }.joined(separator: ", ")
+        case .refused(let reason, let message): "refused (\(reason)): \(message)"
         }
     }
 

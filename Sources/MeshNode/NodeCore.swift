@@ -90,6 +90,11 @@ public struct NodeCore: Sendable {
     // MARK: Console
     /// Operator sessions, by session.
     var sessions: [SessionID: NodeID] = [:]
+    /// When a failed dial of each configured address was last logged as a warning, and how many
+    /// failures have been quiet since (bounded by the configured seeds and backbone).
+    var dialWarnings: [NetAddress: (at: MeshInstant, quiet: Int)] = [:]
+    /// A failed dial of a configured address is a warning at most this often.
+    static let dialWarningIntervalMilliseconds: UInt64 = 60_000
     struct Ticket: Sendable {
         var session: SessionID
         var correlationID: UInt64
@@ -286,6 +291,20 @@ public struct NodeCore: Sendable {
         publishEvent(.lifecycle, .info, subject: node.hex, detail: "configuration reloaded", now: now)
     }
 
+    /// A dial of a configured seed or backbone peer failed: a warning at most once a minute per
+    /// address (with the count of failures since), debug otherwise.
+    mutating func onConnectFailed(_ address: NetAddress, _ purpose: ConnectPurpose, _ failure: ProbeFailure, now: MeshInstant) {
+        let last = dialWarnings[address]
+        if let last, now < last.at + .milliseconds(Self.dialWarningIntervalMilliseconds) {
+            dialWarnings[address] = (last.at, last.quiet + 1)
+            log(.debug, "dialling \(purpose) \(address) failed: \(failure)")
+            return
+        }
+        let since = last.map { "; \($0.quiet) more failures since the last warning" } ?? ""
+        log(.warning, "cannot reach \(purpose) \(address): \(failure)\(since); retrying (warned at most once a minute)")
+        dialWarnings[address] = (now, 0)
+    }
+
     // MARK: - The one road
 
     /// Handles one input and returns what the shell must do, in order.
@@ -296,8 +315,7 @@ public struct NodeCore: Sendable {
         case .tick: onTick(now: now, rng: &rng)
         case .peerLinked(let link): onPeerLinked(link, now: now, rng: &rng)
         case .peerUnlinked(let peer): onPeerUnlinked(peer, now: now)
-        case .connectFailed(let address, let purpose, let failure):
-            log(.debug, "dialling \(purpose) \(address) failed: \(failure)")
+        case .connectFailed(let address, let purpose, let failure): onConnectFailed(address, purpose, failure, now: now)
         case .peerMessage(let message, let from): onPeerMessage(message, from: from, now: now, rng: &rng)
         case .unreachable(let peer, let failure, let dropped): onUnreachable(peer, failure, dropped: dropped, now: now, rng: &rng)
         case .sessionOpened(let session, let operatorID):

@@ -626,6 +626,10 @@ final class Connection: EventLoopHandler {
         }
         if wasOpen {
             logger.info("closed: \(reason)")
+        } else if inbound {
+            // Anyone can connect and fail: debug each, and a warning summary at most once a minute.
+            logger.debug("an inbound connection failed before WELCOME: \(reason)")
+            transport.noteInboundHandshakeFailure(reason)
         } else {
             logger.info("connection refused or failed before WELCOME: \(reason)")
         }

@@ -386,6 +386,26 @@ public final class Transport: @unchecked Sendable {
         }
     }
 
+    /// Inbound handshake failures since the last warning, and when it was logged (loop only).
+    private var inboundFailures = 0
+    private var lastInboundWarning: UInt64? = nil
+    /// Warnings about failed inbound handshakes are at most this frequent.
+    static let inboundWarningIntervalMilliseconds: UInt64 = 60_000
+
+    /// Counts an inbound connection that failed before WELCOME; a warning names the count and the
+    /// last reason at most once a minute (unknown clients and scanners must not flood the log).
+    func noteInboundHandshakeFailure(_ reason: String) {
+        inboundFailures += 1
+        let now = monotonicMilliseconds()
+        if let last = lastInboundWarning, now < last + Transport.inboundWarningIntervalMilliseconds { return }
+        logger.warning(
+            "\(inboundFailures) inbound connection\(inboundFailures == 1 ? "" : "s") failed the handshake "
+                + "\(lastInboundWarning == nil ? "so far" : "in the last minute") (last: \(reason)); "
+                + "each is logged at debug level")
+        inboundFailures = 0
+        lastInboundWarning = now
+    }
+
     func forget(_ connection: Connection) {
         if let last = lastSendTarget, last.toOpaque() == Unmanaged.passUnretained(connection).toOpaque() {
             lastSendTarget = nil

@@ -22,6 +22,7 @@ struct Bench {
     /// Nodes whose frames are lost (down, or cut off).
     var unreachable: Set<NodeID> = []
     var halted: [NodeID] = []
+    var logs: [(NodeID, NodeLog)] = []
     var drained: [NodeID] = []
     /// Nodes take placements at once here (no warm-up) unless a test says otherwise.
     var config: NodeConfig = {
@@ -77,7 +78,8 @@ struct Bench {
                 if unreachable.contains(to) { continue }
                 queue.append((to, .peerMessage(message, from: credentials[node]!)))
             case .answer(let message, let correlationID, let session): answers.append((session, correlationID, message))
-            case .push, .connect, .disconnect, .applyRevocations, .goAway, .log, .emit, .scheduleTick: break
+            case .log(let line): logs.append((node, line))
+            case .push, .connect, .disconnect, .applyRevocations, .goAway, .emit, .scheduleTick: break
             case .persist(_, let token):
                 if holdCommits {
                     uncommitted[node, default: []].append(token)
@@ -429,6 +431,42 @@ extension NodeCoreFaultTests {
         }
         #expect(reason == .invalidDemand)
         #expect(outcome.explanation.decidedAt == bench.now, "not 1970-01-01")
+    }
+}
+
+@Suite("NodeCore: logs")
+struct NodeCoreLogTests {
+    @Test func anUnreachableSeedIsAWarningAtMostOnceAMinuteWithTheFailuresBetween() {
+        var bench = Bench()
+        bench.add(1, role: .regional)
+        let node = Bench.id(1)
+        let seed = NetAddress(host: "127.0.0.1", port: 9)
+        let warnings = { bench.logs.filter { $0.1.level == .warning && $0.1.message.contains("127.0.0.1:9") } }
+        for _ in 0..<5 {
+            bench.deliver(.connectFailed(seed, .seed, .connectionRefused), to: node)
+            bench.run()
+        }
+        #expect(warnings().count == 1)
+        bench.tick(to: bench.now + .milliseconds(60_000))
+        bench.deliver(.connectFailed(seed, .seed, .connectionRefused), to: node)
+        bench.run()
+        #expect(warnings().count == 2)
+        #expect(warnings().last?.1.message.contains("4 more failures since the last warning") == true, "\(warnings())")
+    }
+
+    @Test func everyPlacementDecisionAndRefusalIsOneInfoLineWithItsRequestID() throws {
+        var bench = Bench()
+        bench.add(1, role: .regional, pools: [Bench.pool("gpu", units: 10)])
+        let node = Bench.id(1)
+        bench.deliver(.sessionOpened(Bench.session, operator: Bench.id(99)), to: node)
+        bench.console(.place(bench.request(1, key: "a", units: 5, at: node)), correlationID: 1, at: node)
+        bench.console(.place(bench.request(2, key: "b", units: 50, at: node)), correlationID: 2, at: node)
+        for n in 1...2 as ClosedRange<UInt128> {
+            let lines = bench.logs.filter { $0.1.request == RequestID(value: n) && $0.1.message.hasPrefix("placement ") }
+            #expect(lines.count == 1, "\(lines)")
+            #expect(lines.first?.1.level == .info)
+        }
+        #expect(bench.logs.contains { $0.1.request == RequestID(value: 2) && $0.1.message.contains("refused (") })
     }
 }
 

@@ -127,3 +127,34 @@ struct MeshdLogTests {
         #expect(lines.last?.contains("msg=\"stopped cleanly\"") == true, "a clean stop ends with a final line: \(lines)")
     }
 }
+
+extension MeshdLogTests {
+    @Test func strangersFailingTheHandshakeGiveOneWarningNotOneEach() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meshd-scan-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let node = try await MeshdProcess("n", config: #""role": "regional", "region": "cn-north""#, in: dir)
+        defer { node.stop() }
+        // Five scanners: each connects, sends something that is not our preface, and is dropped.
+        for _ in 0..<5 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var a = sockaddr_in()
+            a.sin_family = sa_family_t(AF_INET)
+            a.sin_port = node.address.port.bigEndian
+            inet_pton(AF_INET, "127.0.0.1", &a.sin_addr)
+            _ = withUnsafePointer(to: &a) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            let junk = Array("GET / HTTP/1.1\r\n\r\n".utf8)
+            _ = write(fd, junk, junk.count)
+            try await Task.sleep(nanoseconds: 100_000_000)
+            close(fd)
+        }
+        try await eventually(within: 10, "the first failure is reported") { node.log.contains("failed the handshake") }
+        try await Task.sleep(nanoseconds: 500_000_000)
+        let warnings = node.log.split(separator: "\n").filter { $0.contains("level=warning") && $0.contains("handshake") }
+        #expect(warnings.count == 1, "\(warnings)")
+    }
+}

@@ -211,6 +211,15 @@ struct NodeIntegrationTests {
             try await eventually(within: 20, "fin-1's inventory holds the 2 pools of cn-north") {
                 try await console.inventory().pools.count == 2
             }
+            // The request is decided by its key's home, one of the two regional nodes: both must
+            // have heard of both pools (under a loaded machine gossip can lag the industry node's).
+            for name in ["north-1", "north-2"] {
+                let regional = try await TestConsole(connectingTo: mesh.nodes[name]!.boundAddress)
+                defer { regional.close() }
+                try await eventually(within: 20, "\(name)'s inventory holds the 2 pools of cn-north") {
+                    try await regional.inventory().pools.count >= 2
+                }
+            }
 
             // 1. Fits in the region.
             let inRegion = try request(key: "in-region", origin: fin.nodeID, units: 100, accelerator: .gpu, count: 4)
