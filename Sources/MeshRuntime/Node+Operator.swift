@@ -1,9 +1,11 @@
 import Foundation
 import MeshCore
 import MeshNode
+import MeshWire
 
-// What an operator asks of a running node with a signal: SIGHUP reloads the configuration file,
-// SIGUSR1 writes a state summary to the log. Neither stops the node.
+// What an operator gives a running node besides its configuration at start: SIGHUP reloads the
+// configuration file, SIGUSR1 writes a state summary to the log (neither stops the node), and the
+// revocation list file is read whenever it changes.
 
 extension Node {
     /// SIGHUP: `next` is the configuration file as it reads now. Runs on the node's loop.
@@ -59,18 +61,25 @@ extension Node {
                 + "(\(s.ledgerBatches) batches), mailbox \(s.mailboxDepth) (dropped \(s.mailboxDropped)), "
                 + "revocation list \(s.revocationSerial)")
     }
-}
 
-extension Node {
-    /// Why the node should not take traffic yet (nil: ready): its ledger failed, it is stopping,
-    /// or it was given seeds or a backbone and has reached none of them.
-    func notReadyBecause(_ stats: StoreWorker.Stats) -> String? {
-        if stats.failed { return "the ledger could not commit; the node is halting" }
-        if draining || finished { return "the node is stopping" }
-        let configured = configuration.seeds.count + configuration.backbone.count
-        if configured > 0 && links.linkedNodes.isEmpty {
-            return "none of the \(configured) configured seeds and backbone peers is reachable yet"
+    /// Reads the configured revocation list file when it changed (checked every second, and at
+    /// every reload); only a list the federation root signed goes to the core.
+    func checkRevocationFile() {
+        guard let path = configuration.revocationsPath,
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+            let stamp = attributes[.modificationDate] as? Date, stamp != revocationStamp
+        else { return }
+        revocationStamp = stamp
+        guard let data = FileManager.default.contents(atPath: path),
+            case .message(.revocationList(let list), _, _)? = try? WireMessage.decode(frameBytes: [UInt8](data))
+        else {
+            logger.warning("\(path) does not hold a REVOCATION_LIST frame; ignored")
+            return
         }
-        return nil
+        guard let root = trustRoot, list.hasValidSignature(root: root) else {
+            logger.warning("\(path): revocation list \(list.serial) is not signed by the federation root; ignored")
+            return
+        }
+        feed(.revocations(list))
     }
 }
