@@ -133,6 +133,15 @@ struct Bench {
             origin: node)
     }
 
+    /// A regional node 1 with a pool "gpu" and an industry node 3 of its region, with a console on node 3.
+    static func regionalAndIndustry() -> Bench {
+        var bench = Bench()
+        bench.add(1, role: .regional, pools: [Bench.pool("gpu")])
+        bench.add(3, role: .industry)
+        bench.deliver(.sessionOpened(Bench.session, operator: Bench.id(99)), to: Bench.id(3))
+        return bench
+    }
+
     func answer(_ correlationID: UInt64) -> WireMessage? { answers.last { $0.1 == correlationID }?.2 }
 
     func outcome(_ correlationID: UInt64) -> Outcome? {
@@ -202,10 +211,7 @@ struct NodeCoreTests {
     }
 
     @Test func anIndustryNodeRefusesAtOnceWhenTheKeysHomeIsUnreachable() throws {
-        var bench = Bench()
-        bench.add(1, role: .regional, pools: [Bench.pool("gpu")])
-        bench.add(3, role: .industry)
-        bench.deliver(.sessionOpened(Bench.session, operator: Bench.id(99)), to: industry)
+        var bench = Bench.regionalAndIndustry()
         bench.unreachable = [r1]
         bench.console(.place(bench.request(1, key: "k", at: industry)), correlationID: 1, at: industry)
         #expect(bench.answers.isEmpty, "waiting for the regional node")
@@ -220,10 +226,7 @@ struct NodeCoreTests {
     }
 
     @Test func anIndustryNodesTenantIsPlacedThroughTheKeysHomeAndTheLeaseAcknowledged() throws {
-        var bench = Bench()
-        bench.add(1, role: .regional, pools: [Bench.pool("gpu")])
-        bench.add(3, role: .industry)
-        bench.deliver(.sessionOpened(Bench.session, operator: Bench.id(99)), to: industry)
+        var bench = Bench.regionalAndIndustry()
         bench.console(.place(bench.request(1, key: "k", at: industry)), correlationID: 1, at: industry)
         guard case .placed(let leases)? = bench.outcome(1)?.result else {
             Issue.record("expected a placement, got \(String(describing: bench.answer(1)))")
@@ -357,10 +360,7 @@ struct NodeCoreFaultTests {
     let industry = Bench.id(3)
 
     @Test func aTransientRefusalIsNotReplayedToARetryOnceTheOwnerIsBack() throws {
-        var bench = Bench()
-        bench.add(1, role: .regional, pools: [Bench.pool("gpu")])
-        bench.add(3, role: .industry)
-        bench.deliver(.sessionOpened(Bench.session, operator: Bench.id(99)), to: industry)
+        var bench = Bench.regionalAndIndustry()
         bench.unreachable = [r1]
         bench.console(.place(bench.request(1, key: "k", at: industry)), correlationID: 1, at: industry)
         bench.deliver(.unreachable(r1, .connectionRefused, dropped: []), to: industry)
@@ -383,10 +383,7 @@ struct NodeCoreFaultTests {
     }
 
     @Test func aPlacementWhoseAnswerWasLostIsGivenToARetryWithTheSameKey() throws {
-        var bench = Bench()
-        bench.add(1, role: .regional, pools: [Bench.pool("gpu")])
-        bench.add(3, role: .industry)
-        bench.deliver(.sessionOpened(Bench.session, operator: Bench.id(99)), to: industry)
+        var bench = Bench.regionalAndIndustry()
         bench.holdCommits = true
         bench.console(.place(bench.request(1, key: "k", at: industry)), correlationID: 1, at: industry)
         // Commit step by step until the key's home (also the pool's owner) is committing the lease.

@@ -6,8 +6,7 @@ import Testing
 @Suite("meshd configuration", .serialized, .timeLimit(.minutes(1)))
 struct MeshdConfigurationTests {
     func write(_ text: String) throws -> (dir: URL, path: String) {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meshd-conf-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try testDirectory("meshd-conf")
         let path = dir.appendingPathComponent("node.json").path
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
         return (dir, path)

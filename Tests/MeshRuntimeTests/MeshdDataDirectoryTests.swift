@@ -13,8 +13,7 @@ struct MeshdDataDirectoryTests {
         #""role": "regional", "region": "cn-north", "pools": [{"name": "cpu", "architecture": "x86_64", "computeUnits": 100, "memoryMiB": 1024, "pricePerUnitHour": 1}]"#
 
     func temporary() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meshd-dir-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try testDirectory("meshd-dir")
         return dir
     }
 

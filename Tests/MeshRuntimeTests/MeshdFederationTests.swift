@@ -6,6 +6,14 @@ import MeshTestSupport
 import MeshWire
 import Testing
 
+/// A fresh directory for one test (`PREFIX-XXXXXXXX` under the temp dir; short, as unix socket
+/// paths in it must stay under 108 bytes).
+func testDirectory(_ prefix: String) throws -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir
+}
+
 /// A `meshd` process as an operator runs it: the built executable with a JSON configuration in a
 /// temp dir, its readiness line read for the address it bound, stopped with a signal.
 final class MeshdProcess: @unchecked Sendable {
@@ -86,8 +94,7 @@ struct MeshdFederationTests {
         #""pools": [{"name": "cpu", "architecture": "x86_64", "computeUnits": 1000, "memoryMiB": 1048576, "pricePerUnitHour": 0.5}]"#
 
     func temporary() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meshd-fed-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try testDirectory("meshd-fed")
         return dir
     }
 

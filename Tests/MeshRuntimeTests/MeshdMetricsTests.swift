@@ -27,8 +27,7 @@ struct MeshdMetricsTests {
     }
 
     @Test func metricsPassPromtoolMoveWithPlacementsAndAnIdleConnectionStallsNoScrape() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meshd-metrics-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try testDirectory("meshd-metrics")
         defer { try? FileManager.default.removeItem(at: dir) }
         let metrics = NetAddress(host: "127.0.0.1", port: try Self.freePort())
         let node = try await MeshdProcess(

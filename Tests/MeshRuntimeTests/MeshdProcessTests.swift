@@ -13,8 +13,7 @@ struct MeshdProcessTests {
     static var meshd: String { builtProduct("meshd") }
 
     func temporary() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meshd-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try testDirectory("meshd")
         return dir
     }
 

@@ -14,8 +14,7 @@ struct MeshdSignalTests {
     }
 
     @Test func sighupRegistersANewPoolAndSigusr1LogsTheStateWithoutStoppingTheNode() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meshd-sig-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try testDirectory("meshd-sig")
         defer { try? FileManager.default.removeItem(at: dir) }
         let node = try await MeshdProcess(
             "n", config: #""role": "regional", "region": "cn-north", "pools": [\#(Self.pool("cpu"))]"#, in: dir)
@@ -55,8 +54,7 @@ struct MeshdSignalTests {
 @Suite("meshctl watch", .serialized, .timeLimit(.minutes(1)))
 struct MeshctlWatchTests {
     @Test func watchRedirectedToAFileKeepsEveryEventWhenStoppedWithSIGTERM() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meshctl-watch-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try testDirectory("meshctl-watch")
         defer { try? FileManager.default.removeItem(at: dir) }
         let node = try await MeshdProcess(
             "n", config: #""role": "regional", "region": "cn-north", "pools": [\#(MeshdSignalTests.pool("cpu"))]"#, in: dir)
@@ -88,8 +86,7 @@ struct MeshdLogTests {
     }
 
     @Test func everyLineHasATimestampALevelAndTheNodeInJSONThenInLogfmtAfterAReload() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meshd-log-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try testDirectory("meshd-log")
         defer { try? FileManager.default.removeItem(at: dir) }
         let node = try await MeshdProcess(
             "north 1", config: #""role": "regional", "region": "cn-north", "logFormat": "json""#, in: dir)
@@ -130,8 +127,7 @@ struct MeshdLogTests {
 
 extension MeshdLogTests {
     @Test func strangersFailingTheHandshakeGiveOneWarningNotOneEach() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meshd-scan-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try testDirectory("meshd-scan")
         defer { try? FileManager.default.removeItem(at: dir) }
         let node = try await MeshdProcess("n", config: #""role": "regional", "region": "cn-north""#, in: dir)
         defer { node.stop() }

@@ -53,8 +53,7 @@ final class FakeNotifySocket: @unchecked Sendable {
 @Suite("meshd under systemd", .serialized, .timeLimit(.minutes(1)))
 struct MeshdSystemdTests {
     @Test func meshdNotifiesReadyPingsTheWatchdogFromItsLoopAndNotifiesStopping() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meshd-sd-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try testDirectory("meshd-sd")
         defer { try? FileManager.default.removeItem(at: dir) }
         let notify = try FakeNotifySocket(path: dir.appendingPathComponent("notify").path)
         let node = try await MeshdProcess(
@@ -84,8 +83,7 @@ struct MeshdSystemdTests {
         let value = try #require(score.map { Double($0.1) } ?? nil, "\(security.output)")
         #expect(value <= 2.0, "\(security.output.suffix(600))")
         // `verify` needs the binary the unit names: check a copy that names the one just built.
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meshd-unit-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try testDirectory("meshd-unit")
         defer { try? FileManager.default.removeItem(at: dir) }
         let copy = dir.appendingPathComponent("meshd.service").path
         try String(contentsOfFile: unit, encoding: .utf8).replacingOccurrences(
