@@ -18,6 +18,7 @@ public enum MeshDaemon {
     static let usage = """
         usage: meshd --config FILE [--log-level trace|debug|info|warning|error] [--log-format text|json]
                meshd --check-config FILE
+               meshd --version
 
         Runs one ComputeMesh node (regional or industry) from a JSON configuration file; see
         deploy/examples/ and README.md. Stops gracefully on SIGTERM or SIGINT; SIGHUP reloads the
@@ -56,6 +57,9 @@ public enum MeshDaemon {
                 i += 2
             case "--help", "-h", "help":
                 print(usage, terminator: "")
+                return 0
+            case "--version":
+                print("meshd \(MeshVersion.current) (wire protocol 1)")
                 return 0
             default:
                 return fail("unexpected argument '\(arguments[i])'\n\n\(usage)")

@@ -106,6 +106,13 @@ public enum StrictJSON {
         }
     }
 
+    /// The nearest of `names` to a misspelt `key`, if one is near enough to be what was meant.
+    static func nearest(to key: String, among names: [String]) -> String? {
+        let scored = names.map { ($0, distance(key.lowercased(), $0.lowercased())) }
+        guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= max(2, key.count / 3) else { return nil }
+        return best.0
+    }
+
     /// "; did you mean 'seeds'?" for the nearest known name, else the list of known names.
     static func suggestion(for key: String, among names: [String]) -> String {
         let scored = names.map { ($0, distance(key.lowercased(), $0.lowercased())) }
@@ -168,4 +175,10 @@ public enum StrictJSON {
         }
         return String(digits)
     }
+}
+
+/// The nearest of `names` to a misspelt command, option or field name, if one is near enough to
+/// be what was meant (for "did you mean" hints on every command line and file).
+public func nearestName(to key: String, among names: [String]) -> String? {
+    StrictJSON.nearest(to: key, among: names)
 }

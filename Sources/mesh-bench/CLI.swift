@@ -1,4 +1,5 @@
 import Foundation
+import MeshRuntime
 
 // The subcommand dispatcher. Each benchmark is a `BenchCommand`; adding one (sim, transport,
 // placement) means writing a type that conforms and listing it in `Dispatcher.commands`.
@@ -167,6 +168,10 @@ enum Dispatcher {
             Console.error("mesh-bench: missing command; valid commands: \(names)\n\n" + help)
             return ExitCode.usage
         }
+        if first == "--version" {
+            print("mesh-bench \(MeshVersion.current) (wire protocol 1)")
+            return ExitCode.success
+        }
         if first == "--help" || first == "-h" || first == "help" {
             if first == "help", arguments.count > 1 {
                 guard let command = commands.first(where: { $0.name == arguments[1] }) else {
@@ -181,7 +186,8 @@ enum Dispatcher {
         }
         guard let command = commands.first(where: { $0.name == first }) else {
             let kind = first.hasPrefix("-") ? "option" : "command"
-            Console.error("mesh-bench: unknown \(kind) '\(first)'; valid commands: \(names) (or --help)")
+            let hint = nearestName(to: first, among: commands.map { $0.name }).map { "did you mean '\($0)'? " } ?? ""
+            Console.error("mesh-bench: unknown \(kind) '\(first)'; \(hint)valid commands: \(names) (or --help)")
             return ExitCode.usage
         }
         do throws(UsageError) {

@@ -912,7 +912,11 @@ struct ConsoleArguments {
     static let valueOptions: Set<String> = ["node", "credentials", "region", "pool"]
     static let flagOptions: Set<String> = ["json", "plaintext"]
 
-    init(_ arguments: [String]) throws {
+    /// `environment` gives `MESH_NODE` and `MESH_CREDENTIALS`, the defaults of `--node` and
+    /// `--credentials` (the command line wins).
+    init(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        if let node = environment["MESH_NODE"], !node.isEmpty { values["node"] = node }
+        if let credentials = environment["MESH_CREDENTIALS"], !credentials.isEmpty { values["credentials"] = credentials }
         var i = 0
         while i < arguments.count {
             let arg = arguments[i]
@@ -926,7 +930,9 @@ struct ConsoleArguments {
                     values[name] = arguments[i + 1]
                     i += 2
                 } else {
-                    throw ConsoleError("unknown option \(arg)\n\n\(consoleUsage)")
+                    let names = (Self.flagOptions.union(Self.valueOptions)).sorted()
+                    let hint = nearestName(to: name, among: names).map { "; did you mean --\($0)?" } ?? ""
+                    throw ConsoleError("unknown option \(arg)\(hint) (meshctl console help lists the options)")
                 }
             } else {
                 positional.append(arg)
@@ -942,7 +948,8 @@ func runConsole(_ arguments: [String]) throws -> Int32 {
     guard let command = args.positional.first else { throw ConsoleError("console needs a command\n\n\(consoleUsage)") }
     let known = ["status", "members", "inventory", "placements", "why", "register", "place", "watch"]
     guard known.contains(command) else {
-        throw ConsoleError("unknown console command '\(command)'; use one of \(known.joined(separator: ", "))\n\n\(consoleUsage)")
+        let hint = nearestName(to: command, among: known).map { "did you mean '\($0)'? " } ?? ""
+        throw ConsoleError("unknown console command '\(command)'; \(hint)use one of \(known.joined(separator: ", "))")
     }
     let operands = Array(args.positional.dropFirst())
     let expectedOperands = ["why": 1, "register": 1, "place": 1]
@@ -981,7 +988,9 @@ func runConsole(_ arguments: [String]) throws -> Int32 {
         }
     default: break
     }
-    guard let node = args.values["node"] else { throw ConsoleError("--node HOST:PORT is required\n\n\(consoleUsage)") }
+    guard let node = args.values["node"] else {
+        throw ConsoleError("--node HOST:PORT is required (or set MESH_NODE); meshctl console help lists the options")
+    }
     let credentials: ConsoleCredentials
     switch (args.values["credentials"], args.flags.contains("plaintext")) {
     case (let dir?, false): credentials = .directory(dir)
@@ -989,7 +998,8 @@ func runConsole(_ arguments: [String]) throws -> Int32 {
     case (_?, true): throw ConsoleError("use either --credentials DIR or --plaintext, not both")
     case (nil, false):
         throw ConsoleError(
-            "--credentials DIR is required (an operator certificate), or --plaintext for a plaintext loopback node")
+            "--credentials DIR is required (an operator certificate; or set MESH_CREDENTIALS), or --plaintext for a plaintext loopback node"
+        )
     }
     let json = args.flags.contains("json")
     let payload = ConsoleCommand(

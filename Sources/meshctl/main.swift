@@ -120,17 +120,51 @@ func run(_ arguments: [String]) throws -> Int32 {
         // The node process itself, for `meshctl demo` when meshd was not built (`swift run
         // meshctl demo` builds meshctl only): the same runtime as meshd, same arguments.
         return MeshDaemon.main(Array(arguments.dropFirst()))
-    case ("help", _), ("--help", _), ("-h", _), (nil, _):
+    case ("help", _), ("--help", _), ("-h", _):
         print(usage)
         return 0
+    case ("--version", _), ("version", _):
+        print("meshctl \(MeshVersion.current) (wire protocol 1)")
+        return 0
+    case (nil, _):
+        FileHandle.standardError.write(Data(usage.utf8))
+        return 2
     default:
-        throw CLIError("unknown command '\(arguments.joined(separator: " "))'")
+        let commands = ["wire", "authority", "cert", "console", "demo", "node", "help"]
+        let first = arguments[0]
+        if !commands.contains(first) {
+            let hint = nearestName(to: first, among: commands).map { "; did you mean '\($0)'?" } ?? ""
+            throw CLIError("unknown command '\(first)'\(hint)")
+        }
+        throw CLIError("unknown command '\(arguments.prefix(2).joined(separator: " "))'")
     }
 }
 
+/// `meshctl COMMAND ... --help`: the usage lines of that command.
+func commandHelp(_ arguments: [String]) -> String? {
+    guard arguments.count >= 2, arguments.contains("--help") || arguments.contains("-h"), arguments[0] != "console" else {
+        return nil
+    }
+    let prefix = "  " + arguments.prefix(2).joined(separator: " ")
+    let lines = usage.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    guard let start = lines.firstIndex(where: { $0.hasPrefix(prefix) }) else { return nil }
+    var section = [lines[start]]
+    for line in lines[(start + 1)...] {
+        if line.hasPrefix("  ") && !line.hasPrefix("   ") { break }
+        section.append(line)
+    }
+    return "usage: meshctl" + section.joined(separator: "\n").dropFirst(1)
+}
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+if let help = commandHelp(arguments) {
+    print(help)
+    exit(0)
+}
 do {
-    exit(try run(Array(CommandLine.arguments.dropFirst())))
+    exit(try run(arguments))
 } catch {
-    FileHandle.standardError.write(Data("meshctl: \(error)\n\n\(usage)\n".utf8))
+    // One line and a hint, not the whole usage.
+    FileHandle.standardError.write(Data("meshctl: \(error)\n(meshctl help lists the commands)\n".utf8))
     exit(2)
 }
