@@ -90,7 +90,7 @@ extension NodeCore {
             tickets[ticket] = Ticket(
                 session: session, correlationID: correlationID, requestID: request.requestID,
                 idempotencyKey: request.idempotencyKey,
-                answerBy: request.deadline + .milliseconds(config.consoleGraceMilliseconds))
+                answerBy: request.deadline + .milliseconds(config.consoleGraceMilliseconds), receivedAt: now)
             ensureView(now: now)
             updateHomeCandidates()
             perform(requester.onPlace(request, ticket: ticket, now: now, rng: &rng), now: now)
@@ -187,9 +187,16 @@ extension NodeCore {
     /// A tenant's placement was decided: answer the console submission it was waiting under (a
     /// console that went away is not answered; its tenant may retry with the same key).
     mutating func answerTicket(_ ticket: UInt64, with outcome: Outcome, held: Bool) {
-        guard let waiting = tickets.removeValue(forKey: ticket), sessions[waiting.session] != nil else { return }
+        guard let waiting = tickets.removeValue(forKey: ticket) else { return }
+        counters.observe(.origin, placed: outcome.isPlaced, seconds: seconds(since: waiting.receivedAt))
+        guard sessions[waiting.session] != nil else { return }
         let answer = NodeDirective.answer(.outcome(outcome), correlationID: waiting.correlationID, session: waiting.session)
         if held { afterCommit(answer) } else { out.append(answer) }
+    }
+
+    /// Seconds from `instant` to this step's time.
+    func seconds(since instant: MeshInstant) -> Double {
+        stepNow >= instant ? Double(stepNow.milliseconds - instant.milliseconds) / 1_000 : 0
     }
 
     /// Console submissions still unanswered well past their deadline are answered here: the

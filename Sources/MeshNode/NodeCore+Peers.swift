@@ -202,6 +202,7 @@ extension NodeCore {
                 refuseForward(f, from: peer.node, warming)
                 return
             }
+            if forwardArrivals.count < config.placement.maxInFlight { forwardArrivals[f.request.requestID] = now }
             ensureView(now: now)
             perform(requester.onForward(f, from: peer.node, now: now, rng: &rng), now: now)
         case .leaseStatus(let s):

@@ -41,6 +41,9 @@ extension NodeCore {
                     answerTicket(ticket, with: outcome, held: remembered)
                     log(.info, "placement \(outcome.requestID) \(Self.summary(outcome))", request: outcome.requestID)
                 case .node(let peer):
+                    if let arrived = forwardArrivals.removeValue(forKey: outcome.requestID) {
+                        counters.observe(.deciding, placed: outcome.isPlaced, seconds: seconds(since: arrived))
+                    }
                     log(
                         .info, "placement \(outcome.requestID) decided for \(peer.short): \(Self.summary(outcome))", peer: peer,
                         request: outcome.requestID)

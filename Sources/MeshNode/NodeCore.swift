@@ -101,6 +101,7 @@ public struct NodeCore: Sendable {
         var requestID: RequestID
         var idempotencyKey: String
         var answerBy: MeshInstant
+        var receivedAt: MeshInstant
     }
     /// Console submissions waiting for an outcome, by ticket.
     var tickets: [UInt64: Ticket] = [:]
@@ -153,7 +154,28 @@ public struct NodeCore: Sendable {
         public var relayTimeouts = 0
         public var consoleRequests = 0
         public var ticketsExpired = 0
+        /// Time from a request's arrival to its outcome, by ``PlacementRole`` and result: each
+        /// placement is counted once in each role this node played for it.
+        public var placementSeconds = [LatencyHistogram](repeating: LatencyHistogram(), count: 4)
+
+        public func placementSeconds(_ role: PlacementRole, placed: Bool) -> LatencyHistogram {
+            placementSeconds[role.rawValue * 2 + (placed ? 0 : 1)]
+        }
+
+        mutating func observe(_ role: PlacementRole, placed: Bool, seconds: Double) {
+            placementSeconds[role.rawValue * 2 + (placed ? 0 : 1)].observe(seconds: seconds)
+        }
     }
+
+    /// The part a node plays in a placement: the entry node that answers the tenant, or the node
+    /// that decides it for another node (a key's home, or a region's regional node on spillover).
+    public enum PlacementRole: Int, CaseIterable, Sendable {
+        case origin = 0
+        case deciding = 1
+    }
+    /// When each forwarded request being decided here arrived (for ``Counters/placementSeconds``);
+    /// bounded by the requester's in-flight limit.
+    var forwardArrivals: [RequestID: MeshInstant] = [:]
     public internal(set) var counters = Counters()
 
     /// Builds a node from what it persisted. `durableIncarnation`, at least `incarnation`, MUST

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Glibc
 import MeshCore
+import MeshNode
 
 /// A minimal HTTP/1.1 endpoint on loopback for the operator's monitoring: `GET /metrics` in the
 /// Prometheus text format (version 0.0.4), `GET /healthz` (200 while the node's loop answers) and
@@ -14,21 +15,21 @@ import MeshCore
 final class MetricsEndpoint: @unchecked Sendable {
     let fd: Int32
     let address: NetAddress
-    let render: @Sendable () async -> String?
-    let readiness: @Sendable () async -> String??
+    /// Asks the node's loop for a snapshot; the reply comes on the loop's thread (nil once stopped).
+    let inspect: @Sendable (@escaping @Sendable (NodeSnapshot?) -> Void) -> Void
+    let render: @Sendable (NodeSnapshot) -> String
     private var thread: Thread?
     private let slots = DispatchSemaphore(value: MetricsEndpoint.maxConcurrent)
     static let maxRequestBytes = 8 << 10
     static let maxConcurrent = 8
     /// How long an answer may wait for the node's loop.
-    static let loopTimeoutSeconds = 2.0
+    static let loopTimeoutSeconds = 5.0
 
-    /// Binds `address` (it MUST be loopback: the endpoint has no authentication). `render` gives
-    /// the metrics text and `readiness` nil when ready or the reason it is not (both nil once the
-    /// node has stopped).
+    /// Binds `address` (it MUST be loopback: the endpoint has no authentication). `inspect` asks
+    /// the node for a snapshot, `render` turns one into the metrics text.
     init(
-        address: NetAddress, render: @escaping @Sendable () async -> String?,
-        readiness: @escaping @Sendable () async -> String??
+        address: NetAddress, inspect: @escaping @Sendable (@escaping @Sendable (NodeSnapshot?) -> Void) -> Void,
+        render: @escaping @Sendable (NodeSnapshot) -> String
     ) throws(RuntimeError) {
         guard ["127.0.0.1", "::1", "localhost"].contains(address.host) else {
             throw RuntimeError("field 'metrics': \(address) is not loopback; the metrics endpoint has no authentication")
@@ -45,8 +46,8 @@ final class MetricsEndpoint: @unchecked Sendable {
         }
         self.fd = fd
         self.address = NetAddress(host: address.host, port: port)
+        self.inspect = inspect
         self.render = render
-        self.readiness = readiness
     }
 
     func start() {
@@ -74,11 +75,15 @@ final class MetricsEndpoint: @unchecked Sendable {
                 close(client)
                 continue
             }
-            DispatchQueue.global().async { [self] in
+            // A thread of its own, not a Dispatch worker: blocked workers make Dispatch wait
+            // before it adds threads, which delayed the next scrape by up to a second.
+            let worker = Thread { [self] in
                 serve(client)
                 close(client)
                 slots.signal()
             }
+            worker.name = "mesh-metrics-client"
+            worker.start()
         }
     }
 
@@ -97,29 +102,41 @@ final class MetricsEndpoint: @unchecked Sendable {
         let firstLine = String(decoding: request.prefix { $0 != 13 && $0 != 10 }, as: UTF8.self)
         let parts = firstLine.split(separator: " ")
         let target = parts.count >= 2 && parts[0] == "GET" ? String(parts[1]) : ""
+        let known = ["/metrics", "/healthz", "/readyz"]
+        guard known.contains(target) else {
+            respond(client, status: "404 Not Found", body: "not found: this endpoint serves GET /metrics, /healthz and /readyz\n")
+            return
+        }
+        guard let snapshot = snapshot() else {
+            respond(client, status: "503 Service Unavailable", body: "the node's loop did not answer within 5 s, or it stopped\n")
+            return
+        }
         switch target {
         case "/metrics":
-            if let body = blocking(render) ?? nil {
-                respond(client, status: "200 OK", body: body, type: "text/plain; version=0.0.4; charset=utf-8")
-            } else {
-                respond(client, status: "503 Service Unavailable", body: "the node's loop did not answer\n")
-            }
+            respond(client, status: "200 OK", body: render(snapshot), type: "text/plain; version=0.0.4; charset=utf-8")
         case "/healthz":
-            if blocking(readiness) != nil {
-                respond(client, status: "200 OK", body: "alive\n")
-            } else {
-                respond(client, status: "503 Service Unavailable", body: "the node's loop did not answer\n")
-            }
-        case "/readyz":
-            switch blocking(readiness) {
-            case .some(.some(.none)): respond(client, status: "200 OK", body: "ready\n")
-            case .some(.some(.some(let reason))):
-                respond(client, status: "503 Service Unavailable", body: "not ready: \(reason)\n")
-            default: respond(client, status: "503 Service Unavailable", body: "the node's loop did not answer\n")
-            }
+            respond(client, status: "200 OK", body: "alive\n")
         default:
-            respond(client, status: "404 Not Found", body: "not found: this endpoint serves GET /metrics, /healthz and /readyz\n")
+            if let reason = snapshot.notReadyBecause {
+                respond(client, status: "503 Service Unavailable", body: "not ready: \(reason)\n")
+            } else {
+                respond(client, status: "200 OK", body: "ready\n")
+            }
         }
+    }
+
+    /// A snapshot from the node's loop, or nil when the loop has not answered within
+    /// ``loopTimeoutSeconds`` (or the node stopped). Waits on a semaphore, never on Swift's
+    /// cooperative pool, so a busy pool cannot make a live node look dead.
+    private func snapshot() -> NodeSnapshot? {
+        let box = ResultBox<NodeSnapshot>()
+        let done = DispatchSemaphore(value: 0)
+        inspect { snapshot in
+            box.value = snapshot
+            done.signal()
+        }
+        guard done.wait(timeout: .now() + MetricsEndpoint.loopTimeoutSeconds) == .success else { return nil }
+        return box.value
     }
 
     private func respond(_ client: Int32, status: String, body: String, type: String = "text/plain; charset=utf-8") {
@@ -133,22 +150,9 @@ final class MetricsEndpoint: @unchecked Sendable {
             sent += n
         }
     }
-
-    /// Runs an async query of the node from this plain thread; nil when the node's loop has not
-    /// answered within ``loopTimeoutSeconds``.
-    private func blocking<T: Sendable>(_ query: @escaping @Sendable () async -> T) -> T? {
-        let box = ResultBox<T>()
-        let done = DispatchSemaphore(value: 0)
-        Task.detached {
-            box.value = await query()
-            done.signal()
-        }
-        guard done.wait(timeout: .now() + MetricsEndpoint.loopTimeoutSeconds) == .success else { return nil }
-        return box.value
-    }
 }
 
-/// A value handed from a task to a waiting thread (written before the semaphore is signalled).
+/// A value handed from the node's loop to a waiting thread (written before the semaphore is signalled).
 private final class ResultBox<T>: @unchecked Sendable {
     var value: T? = nil
 }
@@ -177,9 +181,22 @@ enum MetricsText {
         metric("computemesh_view_pools", "gauge", "Pools in the placement view.", [("", s.viewPools)])
         metric(
             "computemesh_revocation_serial", "gauge", "Serial of the revocation list in force.", [("", Int(s.revocationSerial))])
+        var byRole: [(String, Int)] = []
+        var latency = ""
+        for role in NodeCore.PlacementRole.allCases {
+            for placed in [true, false] {
+                let labels = "role=\"\(role)\",result=\"\(placed ? "placed" : "refused")\""
+                let histogram = s.core.placementSeconds(role, placed: placed)
+                byRole.append(("{\(labels)}", Int(histogram.count)))
+                latency += histogram.lines("computemesh_placement_seconds", labels: labels)
+            }
+        }
         metric(
-            "computemesh_placements_total", "counter", "Placement requests decided by this node's requester, by result.",
-            [("{result=\"placed\"}", s.placed), ("{result=\"refused\"}", s.refused)])
+            "computemesh_placements_total", "counter",
+            "Placements answered by this node, once per role it played (origin: answered a tenant; deciding: decided "
+                + "for another node), by result.", byRole)
+        out += "# HELP computemesh_placement_seconds Time from a placement's arrival to its outcome, by role and result.\n"
+        out += "# TYPE computemesh_placement_seconds histogram\n" + latency
         metric("computemesh_quote_rounds_total", "counter", "Quote rounds run by this node's requester.", [("", s.quoteRounds)])
         metric("computemesh_forwards_total", "counter", "Requests this node forwarded (spillover).", [("", s.forwardsSent)])
         metric(

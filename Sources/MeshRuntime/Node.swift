@@ -130,16 +130,11 @@ public final class Node: @unchecked Sendable {
         flushPersists()
         if let address = configuration.metrics {
             let (id, role, region) = (nodeID, configuration.role, configuration.region)
+            let mailbox = self.mailbox
             let endpoint = try MetricsEndpoint(
                 address: address,
-                render: { [weak self] in
-                    guard let snapshot = await self?.snapshot() else { return nil }
-                    return MetricsText.render(snapshot, node: id, role: role, region: region)
-                },
-                readiness: { [weak self] in
-                    guard let snapshot = await self?.snapshot() else { return nil }
-                    return .some(snapshot.notReadyBecause)
-                })
+                inspect: { reply in if !mailbox.post(.inspect(reply)) { reply(nil) } },
+                render: { MetricsText.render($0, node: id, role: role, region: region) })
             endpoint.start()
             metrics = endpoint
         }

@@ -49,9 +49,9 @@ struct MeshdDataDirectoryTests {
         let dir = try temporary()
         defer { try? FileManager.default.removeItem(at: dir) }
         let a = try await MeshdProcess("a", config: regional, in: dir)
-        a.stop()
+        await a.terminate()
         let b = try await MeshdProcess("b", config: regional, in: dir)
-        b.stop()
+        await b.terminate()
         #expect(a.nodeID != b.nodeID)
         // b's key, a's ledger and identity file: as if b's configuration named a's directory.
         let aDir = dir.appendingPathComponent("a")

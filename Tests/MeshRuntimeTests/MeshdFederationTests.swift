@@ -75,14 +75,24 @@ final class MeshdProcess: @unchecked Sendable {
     /// What it has logged so far.
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
-    /// SIGTERM, then SIGKILL if it has not stopped within 10 s.
+    /// SIGTERM now, and SIGKILL from a background thread if it is still running 10 s later. Does
+    /// not wait (it runs in `defer`, on Swift's cooperative pool, which a blocking wait would starve).
     func stop() {
         guard process.isRunning else { return }
         kill(SIGTERM)
-        let stopBy = Date().addingTimeInterval(10)
-        while process.isRunning && Date() < stopBy { usleep(20_000) }
-        if process.isRunning { kill(SIGKILL) }
-        process.waitUntilExit()
+        let process = self.process
+        DispatchQueue.global().async {
+            let stopBy = Date().addingTimeInterval(10)
+            while process.isRunning && Date() < stopBy { usleep(20_000) }
+            if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+        }
+    }
+
+    /// SIGTERM, then waits (off the cooperative pool) until the process has exited.
+    func terminate() async {
+        stop()
+        let process = self.process
+        _ = try? await offPool { process.waitUntilExit() }
     }
 }
 

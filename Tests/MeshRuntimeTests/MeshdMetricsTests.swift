@@ -70,7 +70,11 @@ struct MeshdMetricsTests {
             return line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? -1
         }
         #expect(count(after) > count(before) && count(before) >= 0, "the commit histogram did not move")
-        #expect(after.contains("computemesh_placements_total{result=\"placed\"} 3"), "\(after)")
+        #expect(after.contains("computemesh_placements_total{role=\"origin\",result=\"placed\"} 3"), "\(after)")
+        #expect(after.contains("computemesh_placements_total{role=\"deciding\",result=\"placed\"} 0"), "\(after)")
+        #expect(
+            after.contains("computemesh_placement_seconds_count{role=\"origin\",result=\"placed\"} 3"),
+            "the latency histogram did not move")
 
         // promtool (Debian's prometheus package) checks the exposition format.
         let body = String(after[after.range(of: "\r\n\r\n")!.upperBound...])

@@ -46,7 +46,7 @@ struct MeshdSignalTests {
         #expect(node.process.isRunning, "SIGHUP and SIGUSR1 must not stop the node")
         #expect(try await console.status().aliveMembers >= 0)
 
-        node.stop()
+        await node.terminate()
         #expect(node.process.terminationStatus == 0)
     }
 }
@@ -98,7 +98,7 @@ struct MeshdLogTests {
             toFile: node.configPath, atomically: true, encoding: .utf8)
         node.kill(SIGHUP)
         try await eventually(within: 10, "the reload line") { node.log.contains("reload: pools added") }
-        node.stop()
+        await node.terminate()
         #expect(node.process.terminationStatus == 0)
         let lines = node.log.split(separator: "\n").map(String.init)
         #expect(lines.count >= 4, "\(lines)")

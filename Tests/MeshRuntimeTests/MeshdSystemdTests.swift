@@ -66,7 +66,7 @@ struct MeshdSystemdTests {
         node.kill(SIGTERM)
         let stopping = try await offPool { notify.collect(until: "STOPPING=1", within: 10) }
         #expect(stopping.contains("STOPPING=1"), "\(stopping)")
-        node.stop()
+        await node.terminate()
         #expect(node.process.terminationStatus == 0)
     }
 

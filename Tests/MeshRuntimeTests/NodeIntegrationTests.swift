@@ -156,8 +156,13 @@ struct NodeIntegrationTests {
             pools: pools)
     }
 
-    /// One HTTP GET over a plain socket; returns the whole response.
+    /// One HTTP GET over a plain socket; returns the whole response. Blocking I/O, so it runs off
+    /// Swift's cooperative pool.
     static func get(_ address: NetAddress, _ path: String) async throws -> String {
+        try await offPool { try getBlocking(address, path) }
+    }
+
+    static func getBlocking(_ address: NetAddress, _ path: String) throws -> String {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var a = sockaddr_in()
