@@ -159,7 +159,7 @@ private final class ResultBox<T>: @unchecked Sendable {
 
 /// Prometheus text for a node's snapshot.
 enum MetricsText {
-    static func render(_ s: NodeSnapshot, node: NodeID, role: Role, region: Region) -> String {
+    static func render(_ s: NodeSnapshot, node: NodeID, role: Role, region: Region, certificateExpiry: Date? = nil) -> String {
         var out = ""
         func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, Int)]) {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
@@ -223,6 +223,11 @@ enum MetricsText {
         metric(
             "computemesh_ready", "gauge", "1 when the node takes traffic (GET /readyz), else 0.",
             [("", s.notReadyBecause == nil ? 1 : 0)])
+        if let certificateExpiry {
+            out += "# HELP computemesh_certificate_expiry_timestamp_seconds When this node's certificate expires (Unix time).\n"
+            out += "# TYPE computemesh_certificate_expiry_timestamp_seconds gauge\n"
+            out += "computemesh_certificate_expiry_timestamp_seconds \(Int64(certificateExpiry.timeIntervalSince1970))\n"
+        }
         out += "# HELP computemesh_build_info The running software; always 1.\n# TYPE computemesh_build_info gauge\n"
         out += "computemesh_build_info{version=\"\(MeshVersion.current)\",wire=\"1\"} 1\n"
         let p = ProcessFigures.current()

@@ -41,6 +41,8 @@ public final class Node: @unchecked Sendable {
     let logger: TransportLogger
     let transport: Transport
     let trustRoot: Certificate?
+    /// When this node's certificate expires (nil: plaintext), for `computemesh_certificate_expiry_timestamp_seconds`.
+    let certificateExpiry: Date?
     let store: StoreWorker
     /// The locked data directory; released when the store has finished.
     var directory: DataDirectory?
@@ -71,6 +73,7 @@ public final class Node: @unchecked Sendable {
         nodeID = startup.nodeID
         directory = startup.directory
         trustRoot = startup.trustRoot
+        certificateExpiry = startup.certificateExpiry
         var seed = c.randomSeed ?? UInt64.random(in: 1...UInt64.max)
         if seed == 0 { seed = 1 }
         rng = SeededRandom(seed: seed)
@@ -131,10 +134,11 @@ public final class Node: @unchecked Sendable {
         if let address = configuration.metrics {
             let (id, role, region) = (nodeID, configuration.role, configuration.region)
             let mailbox = self.mailbox
+            let expiry = certificateExpiry
             let endpoint = try MetricsEndpoint(
                 address: address,
                 inspect: { reply in if !mailbox.post(.inspect(reply)) { reply(nil) } },
-                render: { MetricsText.render($0, node: id, role: role, region: region) })
+                render: { MetricsText.render($0, node: id, role: role, region: region, certificateExpiry: expiry) })
             endpoint.start()
             metrics = endpoint
         }

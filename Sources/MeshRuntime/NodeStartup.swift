@@ -19,6 +19,8 @@ struct NodeStartup {
     var nodeID: NodeID
     var tls: TLSSetup?
     var trustRoot: Certificate?
+    /// When the node's own certificate expires (nil: plaintext).
+    var certificateExpiry: Date?
     var store: SQLiteLedgerStore
     var ledger: LedgerSnapshot
     /// The decisions for idempotency keys this node still remembers.
@@ -36,6 +38,7 @@ struct NodeStartup {
         let keySource: String
         var tls: TLSSetup?
         var root: Certificate?
+        var expiry: Date?
         do {
             if let keyPath = c.keyPath, let certificatePath = c.certificatePath, let rootPath = c.rootPath {
                 key = try Ed25519PrivateKey(contentsOf: keyPath)
@@ -56,6 +59,7 @@ struct NodeStartup {
                     )
                 }
                 tls = try TLSSetup(identity: TLSIdentity(key: key, chain: chain), trust: FederationTrust(root: r))
+                expiry = chain.first?.notAfter
             } else {
                 let path = c.dataDirectory + "/node.key"
                 keySource = path
@@ -107,7 +111,8 @@ struct NodeStartup {
             throw RuntimeError("cannot store the incarnation in \(path): \(error)")
         }
         return NodeStartup(
-            directory: directory, nodeID: key.nodeID, tls: tls, trustRoot: root, store: store, ledger: ledger,
+            directory: directory, nodeID: key.nodeID, tls: tls, trustRoot: root, certificateExpiry: expiry, store: store,
+            ledger: ledger,
             decisions: decisions,
             incarnation: incarnation,
             durableIncarnation: ceiling)

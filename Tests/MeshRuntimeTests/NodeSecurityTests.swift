@@ -154,3 +154,24 @@ struct NodeSecurityTests {
         await mesh.stop()
     }
 }
+
+extension NodeSecurityTests {
+    @Test func aTLSNodeExportsWhenItsCertificateExpires() async throws {
+        let mesh = try TestMesh()
+        do {
+            var config = try regional("east-m", seeds: [], in: mesh)
+            config.metrics = "127.0.0.1:0"
+            let node = try mesh.start(config)
+            let scrape = try await NodeIntegrationTests.get(node.metricsAddress!, "/metrics")
+            let line = scrape.split(separator: "\n").first { $0.hasPrefix("computemesh_certificate_expiry_timestamp_seconds ") }
+            let value = try #require(line.flatMap { Double($0.split(separator: " ").last ?? "") }, "\(scrape)")
+            // The test PKI issues node certificates valid for one day.
+            let inADay = Date().addingTimeInterval(86_400).timeIntervalSince1970
+            #expect(abs(value - inADay) < 3_600, "expiry \(value), expected about \(inADay)")
+        } catch {
+            await mesh.stop()
+            throw error
+        }
+        await mesh.stop()
+    }
+}
