@@ -16,7 +16,7 @@ import MeshWire
 /// Splits `--name value` options (repeatable) and `--flag`s from positional arguments.
 struct Options {
     /// Options that take no value.
-    static let flags: Set<String> = ["force"]
+    static let flags: Set<String> = ["force", "json"]
     var positional: [String] = []
     var values: [String: [String]] = [:]
     var flags: Set<String> = []
@@ -40,6 +40,19 @@ struct Options {
     }
 
     func one(_ name: String) -> String? { values[name]?.last }
+
+    /// Prints the outcome: `text` for people, or with `--json` one JSON object (sorted keys,
+    /// strings for enums and IDs, RFC 3339 UTC for times) for scripts.
+    func report(_ text: String, json: [String: Any]) throws {
+        guard flags.contains("json") else {
+            print(text)
+            return
+        }
+        var object = json
+        object["time"] = ISO8601DateFormatter().string(from: Date())
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    }
 
     /// `--days`: a whole number of days from 1 to 36,500 (100 years), or `fallback` when absent.
     func days(default fallback: Int) throws -> Int {
@@ -100,8 +113,10 @@ func authorityInit(_ options: Options) throws -> Int32 {
     try Data(FrameEncoder.frame(.revocationList(list))).write(to: URL(fileURLWithPath: dir + "/revocations.frame"))
     FileManager.default.createFile(atPath: dir + "/audit.log", contents: nil)
     try appendAudit(dir, ["event": "init", "rootID": try root.publicKey.nodeID.hex])
-    print("federation root created in \(dir)")
-    print("root ID (SHA-256 of its key): \(try root.publicKey.nodeID.hex)")
+    let rootID = try root.publicKey.nodeID.hex
+    try options.report(
+        "federation root created in \(dir)\nroot ID (SHA-256 of its key): \(rootID)",
+        json: ["event": "init", "directory": dir, "rootID": rootID, "days": days])
     return 0
 }
 
@@ -125,9 +140,18 @@ func authorityAdmit(_ options: Options) throws -> Int32 {
                 "event": "admit", "application": path, "operator": application.operatorName, "decision": "refused",
                 "today": today.description, "unmet": unmet.map(\.description),
             ])
-        FileHandle.standardError.write(
-            Data("admission refused for '\(application.operatorName)': \(unmet.count) unmet condition(s)\n".utf8))
-        for condition in unmet { FileHandle.standardError.write(Data("  - \(condition)\n".utf8)) }
+        if options.flags.contains("json") {
+            try options.report(
+                "",
+                json: [
+                    "event": "admit", "decision": "refused", "operator": application.operatorName,
+                    "unmet": unmet.map(\.description),
+                ])
+        } else {
+            FileHandle.standardError.write(
+                Data("admission refused for '\(application.operatorName)': \(unmet.count) unmet condition(s)\n".utf8))
+            for condition in unmet { FileHandle.standardError.write(Data("  - \(condition)\n".utf8)) }
+        }
         return 1
     case .admit(let binding):
         let rootKey = try Ed25519PrivateKey(contentsOf: dir + "/root.key")
@@ -149,7 +173,12 @@ func authorityAdmit(_ options: Options) throws -> Int32 {
                 "event": "admit", "application": path, "operator": binding.operatorName, "decision": "admitted",
                 "today": today.description, "licence": binding.licenceNumber, "certificateSerial": String(cert.serial),
             ])
-        print("admitted '\(binding.operatorName)'; operator credential in \(out) (serial \(cert.serial))")
+        try options.report(
+            "admitted '\(binding.operatorName)'; operator credential in \(out) (serial \(cert.serial))",
+            json: [
+                "event": "admit", "decision": "admitted", "operator": binding.operatorName, "directory": out,
+                "certificateSerial": String(cert.serial), "notAfter": ISO8601DateFormatter().string(from: cert.notAfter),
+            ])
         return 0
     }
 }
@@ -178,7 +207,12 @@ func authorityRevoke(_ options: Options) throws -> Int32 {
     let list = try signedRevocationList(serial: current.serial + 1, entries: entries, root: root, rootKey: rootKey)
     try Data(FrameEncoder.frame(.revocationList(list))).write(to: URL(fileURLWithPath: dir + "/revocations.frame"))
     try appendAudit(dir, ["event": "revoke", "node": node.hex, "reason": reasonName, "listSerial": String(list.serial)])
-    print("revoked \(node.hex) (\(reasonName)); revocation list serial \(list.serial), \(entries.count) entries")
+    try options.report(
+        "revoked \(node.hex) (\(reasonName)); revocation list serial \(list.serial), \(entries.count) entries",
+        json: [
+            "event": "revoke", "nodeID": node.hex, "reason": reasonName, "revocationSerial": String(list.serial),
+            "entries": entries.count,
+        ])
     return 0
 }
 
@@ -258,9 +292,13 @@ func certIssue(_ options: Options) throws -> Int32 {
             "sectors": sectors.map(\.description), "certificateSerial": String(cert.serial), "days": validity, "out": out,
             "replaced": options.flags.contains("force"),
         ])
-    print(
-        "issued \(role == .industry ? "an" : "a") \(role) certificate for node \(key.nodeID.hex) in \(out) (serial \(cert.serial))"
-    )
+    try options.report(
+        "issued \(role == .industry ? "an" : "a") \(role) certificate for node \(key.nodeID.hex) in \(out) (serial \(cert.serial))",
+        json: [
+            "event": "issue", "nodeID": key.nodeID.hex, "role": role.description, "region": region.description,
+            "sectors": sectors.map(\.description), "directory": out, "certificateSerial": String(cert.serial),
+            "notAfter": ISO8601DateFormatter().string(from: cert.notAfter), "replaced": options.flags.contains("force"),
+        ])
     return 0
 }
 

@@ -13,7 +13,7 @@ let usage = """
                   [--stream]          the input starts with the 8-byte preface
       wire types                      list every message type of wire version 1
       wire errors                     list every error code
-      authority init DIR              create the federation root (Ed25519) in DIR
+      authority init DIR [--days N]   create the federation root (Ed25519) in DIR
       authority admit APPLICATION.json --authority DIR [--out DIR] [--today YYYY-MM-DD]
                                       apply the entry conditions; list every unmet one (exit 1)
                                       or issue the operator's credential; audited in DIR/audit.log
@@ -24,6 +24,7 @@ let usage = """
                                       issue a node certificate under an admitted operator; refuses
                                       to replace a key without --force; audited in the operator's
                                       DIR/audit.log
+      (authority and cert commands take --json: one JSON object on standard output, for scripts)
       console --node HOST:PORT (--credentials DIR | --plaintext) [--json] COMMAND
                                       inspect and drive a running node: status, members,
                                       inventory, placements, why, register, place, watch

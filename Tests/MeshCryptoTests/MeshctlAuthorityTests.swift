@@ -90,6 +90,19 @@ import Testing
         #expect(badDays.output.contains("--days needs a whole number") && badDays.output.contains("'abc'"), "\(badDays.output)")
         #expect(!FileManager.default.fileExists(atPath: dir + "/other/node.key"))
 
+        // --json: one object for scripts, strings for enums and IDs, RFC 3339 for times.
+        let scripted = try await run([
+            "cert", "issue", "--operator", operatorDir, "--role", "regional", "--region", "cn-east", "--out", dir + "/scripted",
+            "--json",
+        ])
+        #expect(scripted.status == 0, "\(scripted.output)")
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(scripted.output.utf8)) as? [String: Any], "\(scripted.output)")
+        #expect(object["role"] as? String == "regional" && object["region"] as? String == "cn-east", "\(object)")
+        #expect((object["nodeID"] as? String)?.count == 64, "\(object)")
+        let notAfter = try #require(object["notAfter"] as? String)
+        #expect(ISO8601DateFormatter().date(from: notAfter) != nil, "\(notAfter)")
+
         let revoked = try await run(["authority", "revoke", "--authority", authority, "--node", peer.binding.nodeID.hex])
         #expect(revoked.status == 0, "\(revoked.output)")
         #expect(revoked.output.contains("serial 1"))
