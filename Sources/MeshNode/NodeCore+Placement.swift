@@ -144,7 +144,19 @@ extension NodeCore {
                 .placement, .warning, subject: id.description, detail: "lease abandoned: nobody acknowledged it in time", now: now
             )
             log(.warning, "lease \(id) abandoned: its holder never acknowledged it")
-        case .poolRegistered, .holdPlaced, .holdReleased, .holdExpired, .leaseAcknowledged, .leaseReconfirmed, .leaseRenewed:
+        case .holdPlaced(let h):
+            publishEvent(
+                .placement, .info, subject: h.holdID.description,
+                detail: "hold placed on \(h.pool.localName) for \(h.tenant) (request \(h.requestID)): \(h.computeUnits) units",
+                now: now)
+        case .holdReleased(let id):
+            publishEvent(.placement, .info, subject: id.description, detail: "hold released", now: now)
+        case .holdExpired(let id):
+            publishEvent(.placement, .info, subject: id.description, detail: "hold expired", now: now)
+        case .leaseRenewed(let id, let expiresAt):
+            publishEvent(
+                .placement, .info, subject: id.description, detail: "lease renewed until \(expiresAt.milliseconds) ms", now: now)
+        case .poolRegistered, .leaseAcknowledged, .leaseReconfirmed:
             break
         }
     }

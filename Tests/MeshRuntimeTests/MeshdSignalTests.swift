@@ -69,13 +69,24 @@ struct MeshctlWatchTests {
         try watch.run()
         let output = { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
         try await eventually(within: 10, "watch subscribed") { output().contains("watching") }
-        // An event: the node reloads its configuration.
+        // Events: the node reloads its configuration, and a placement runs on its own pool, so
+        // the owner's side shows too (the hold, then the lease committed).
         node.kill(SIGHUP)
-        try await Task.sleep(nanoseconds: 500_000_000)
+        let console = try await TestConsole(connectingTo: node.address)
+        defer { console.close() }
+        guard case .outcome(let o) = try await console.ask(.place(try request(key: "w", origin: node.nodeID, units: 5))) else {
+            Issue.record("PLACE not answered")
+            return
+        }
+        #expect(o.isPlaced, "\(o.result)")
+        try await eventually(within: 10, "the owner's lease event") { output().contains("lease committed") }
         kill(watch.processIdentifier, SIGTERM)
         try await offPool { watch.waitUntilExit() }
         #expect(watch.terminationStatus == 0)
-        #expect(output().contains("configuration reloaded"), "the event was lost: \(output())")
+        let text = output()
+        for event in ["configuration reloaded", "hold placed on cpu", "lease committed on cpu", "placed"] {
+            #expect(text.contains(event), "the event '\(event)' was lost: \(text)")
+        }
     }
 }
 
