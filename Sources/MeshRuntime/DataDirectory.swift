@@ -70,7 +70,11 @@ final class DataDirectory: Sendable {
     /// from `keySource`). Called before the ledger is opened.
     func refuseIfNotOwned(by node: NodeID, keySource: String) throws(RuntimeError) {
         guard let owner = try owner(), owner != node else { return }
-        throw RuntimeError(
+        throw notOwned(by: node, owner: owner, keySource: keySource)
+    }
+
+    private func notOwned(by node: NodeID, owner: NodeID, keySource: String) -> RuntimeError {
+        RuntimeError(
             "the data directory \(path) belongs to node \(owner.hex) (\(path)/node-id), but this node's key "
                 + "(\(keySource)) is node \(node.hex): give this node its own dataDirectory, or run it with "
                 + "\(owner.short)'s key; nothing in the directory was changed")
@@ -80,8 +84,10 @@ final class DataDirectory: Sendable {
     /// file if it is missing. `ledgerOwners` are the owners of the pools in the ledger, for a
     /// directory written before identity files existed.
     func bind(to node: NodeID, keySource: String, ledgerOwners: [NodeID]) throws(RuntimeError) {
-        try refuseIfNotOwned(by: node, keySource: keySource)
-        if try owner() != nil { return }
+        if let owner = try owner() {
+            if owner != node { throw notOwned(by: node, owner: owner, keySource: keySource) }
+            return
+        }
         if let foreign = ledgerOwners.first(where: { $0 != node }) {
             throw RuntimeError(
                 "the ledger in \(path) holds pools of node \(foreign.hex), but this node's key (\(keySource)) is "

@@ -92,13 +92,11 @@ public enum MeshDaemon {
         }
         let systemd = SystemdNotifier()
         if systemd.watchdogEnabled { node.heartbeat = { systemd.notify("WATCHDOG=1") } }
-        on(SIGTERM) {
-            systemd.notify("STOPPING=1")
-            node.stop()
-        }
-        on(SIGINT) {
-            systemd.notify("STOPPING=1")
-            node.stop()
+        for number in [SIGTERM, SIGINT] {
+            on(number) {
+                systemd.notify("STOPPING=1")
+                node.stop()
+            }
         }
         on(SIGUSR1) { node.requestSummary() }
         on(SIGHUP) {

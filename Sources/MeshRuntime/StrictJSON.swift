@@ -115,10 +115,7 @@ public enum StrictJSON {
 
     /// "; did you mean 'seeds'?" for the nearest known name, else the list of known names.
     static func suggestion(for key: String, among names: [String]) -> String {
-        let scored = names.map { ($0, distance(key.lowercased(), $0.lowercased())) }
-        if let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= max(2, key.count / 3) {
-            return "; did you mean '\(best.0)'?"
-        }
+        if let best = nearest(to: key, among: names) { return "; did you mean '\(best)'?" }
         return "; known fields here: " + names.joined(separator: ", ")
     }
 

@@ -75,16 +75,20 @@ public enum LogFormat: String, Sendable, CaseIterable {
 /// The level and format of a process's log, changeable while it runs (SIGHUP): every logger
 /// copied from one made by ``TransportLogger/standardError(node:settings:)`` reads them.
 public final class LogSettings: Sendable {
-    private let state: Mutex<(level: TransportLogger.Level, format: LogFormat)>
+    /// The level's raw value: read on every log call, written or filtered, so an atomic, not a lock.
+    private let levelValue: Atomic<Int>
+    private let formatValue: Mutex<LogFormat>
 
     public init(level: TransportLogger.Level = .info, format: LogFormat = .text) {
-        state = Mutex((level, format))
+        levelValue = Atomic(level.rawValue)
+        formatValue = Mutex(format)
     }
 
-    public var level: TransportLogger.Level { state.withLock { $0.level } }
-    public var format: LogFormat { state.withLock { $0.format } }
+    public var level: TransportLogger.Level { TransportLogger.Level(rawValue: levelValue.load(ordering: .relaxed)) ?? .info }
+    public var format: LogFormat { formatValue.withLock { $0 } }
 
     public func set(level: TransportLogger.Level, format: LogFormat) {
-        state.withLock { $0 = (level, format) }
+        formatValue.withLock { $0 = format }
+        levelValue.store(level.rawValue, ordering: .relaxed)
     }
 }
