@@ -51,6 +51,7 @@ let package = Package(
         ),
 
         // MARK: - Shells
+        .target(name: "MeshCommandLine", dependencies: ["MeshCore"], swiftSettings: swiftSettings),
         .target(name: "MeshCrypto", dependencies: ["MeshCore", "COpenSSL"], swiftSettings: swiftSettings),
         .target(name: "MeshStore", dependencies: ["MeshCore", "MeshPlacement", "CSQLite"], swiftSettings: swiftSettings),
         .target(
@@ -62,7 +63,7 @@ let package = Package(
             name: "MeshRuntime",
             dependencies: [
                 "MeshCore", "MeshWire", "MeshMembership", "MeshGossip", "MeshPlacement", "MeshNode", "MeshTransport",
-                "MeshStore", "MeshCrypto",
+                "MeshStore", "MeshCrypto", "MeshCommandLine",
             ],
             swiftSettings: swiftSettings
         ),
@@ -76,7 +77,7 @@ let package = Package(
         .executableTarget(name: "meshd", dependencies: ["MeshRuntime"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "meshctl",
-            dependencies: ["MeshCore", "MeshWire", "MeshCrypto", "MeshTransport", "MeshRuntime"],
+            dependencies: ["MeshCore", "MeshWire", "MeshCrypto", "MeshTransport", "MeshRuntime", "MeshCommandLine"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -85,7 +86,7 @@ let package = Package(
             name: "mesh-bench",
             dependencies: [
                 "MeshCore", "MeshWire", "MeshMembership", "MeshGossip", "MeshPlacement", "MeshStore", "MeshSim",
-                "MeshCrypto", "MeshTransport", "MeshRuntime",
+                "MeshCrypto", "MeshTransport", "MeshRuntime", "MeshCommandLine",
             ],
             swiftSettings: swiftSettings
         ),
@@ -98,6 +99,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "MeshCoreTests", dependencies: ["MeshCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "MeshCommandLineTests", dependencies: ["MeshCommandLine"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MeshWireTests",
             dependencies: ["MeshCore", "MeshWire"],

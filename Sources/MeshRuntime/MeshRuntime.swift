@@ -1,8 +1,9 @@
 import Dispatch
 import Foundation
 import Glibc
+public import MeshCommandLine
 import MeshCore
-import MeshTransport
+public import MeshTransport
 
 /// `meshd`'s command line: parse, load the configuration, run one node until SIGTERM or SIGINT.
 ///
@@ -15,57 +16,70 @@ import MeshTransport
 /// configuration or credentials: one paragraph on standard error naming the file and the field,
 /// exit 2.
 public enum MeshDaemon {
-    static let usage = """
-        usage: meshd --config FILE [--log-level trace|debug|info|warning|error] [--log-format text|json]
-               meshd --check-config FILE
-               meshd --version
-
-        Runs one ComputeMesh node (regional or industry) from a JSON configuration file; see
-        deploy/examples/ and README.md. Stops gracefully on SIGTERM or SIGINT; SIGHUP reloads the
-        configuration (pools, revocations); SIGUSR1 logs a state summary. --check-config prints every
-        problem of a configuration file and exits 2, or 0 when it is clean. MESH_NAME, MESH_LISTEN,
-        MESH_SEEDS, MESH_BACKBONE, MESH_DATA_DIRECTORY, MESH_METRICS and MESH_RANDOM_SEED override
-        the file's fields.
-
-        """
-
-    /// Runs the daemon; returns the process exit status.
+    /// Runs the daemon on `arguments` (after the program's name); returns the exit status.
     public static func main(_ arguments: [String]) -> Int32 {
-        var configPath: String?
-        var level: TransportLogger.Level?
-        var format: LogFormat?
-        var i = 0
-        while i < arguments.count {
-            switch arguments[i] {
-            case "--config" where i + 1 < arguments.count:
-                configPath = arguments[i + 1]
-                i += 2
-            case "--check-config" where i + 1 < arguments.count:
-                return checkConfiguration(arguments[i + 1])
-            case "--log-level" where i + 1 < arguments.count:
-                let names: [TransportLogger.Level] = [.trace, .debug, .info, .warning, .error]
-                guard let match = names.first(where: { $0.description == arguments[i + 1] }) else {
-                    return fail("unknown log level '\(arguments[i + 1])': use trace, debug, info, warning or error")
-                }
-                level = match
-                i += 2
-            case "--log-format" where i + 1 < arguments.count:
-                guard let match = LogFormat(rawValue: arguments[i + 1]) else {
-                    return fail("unknown log format '\(arguments[i + 1])': use text or json")
-                }
-                format = match
-                i += 2
-            case "--help", "-h", "help":
-                print(usage, terminator: "")
-                return 0
-            case "--version":
-                print("meshd \(MeshVersion.current) (wire protocol 1)")
-                return 0
-            default:
-                return fail("unexpected argument '\(arguments[i])'\n\n\(usage)")
-            }
+        CommandLineTool.main(MeshdCommand.self, arguments: arguments)
+    }
+}
+
+/// `meshd`'s command line, declared once: options, help, usage and errors follow from it.
+public struct MeshdCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "meshd",
+        abstract: "Runs one ComputeMesh node (regional or industry) from a JSON configuration file.",
+        discussion: """
+            See deploy/examples/ and README.md for configurations. Stops gracefully on SIGTERM or SIGINT;
+            SIGHUP reloads the configuration (pools, revocations, log level and format); SIGUSR1 logs a
+            state summary. MESH_NAME, MESH_LISTEN, MESH_SEEDS, MESH_BACKBONE, MESH_DATA_DIRECTORY,
+            MESH_METRICS and MESH_RANDOM_SEED override the file's fields.
+            exit status: 0 stopped cleanly or a clean configuration; 2 a bad command line, configuration
+            or credentials, or a data directory in use or of another node; 3 the ledger failed (halted).
+            """,
+        version: "meshd \(MeshVersion.current) (wire protocol 1)")
+
+    @Option(help: "the node's configuration file", valueName: "FILE") var config: String?
+    @Option(help: "print every problem of FILE and exit 2, or one line and exit 0 when it is clean", valueName: "FILE")
+    var checkConfig: String?
+    @Option(help: "trace, debug, info, warning or error (default: the file's, else info)", valueName: "LEVEL")
+    var logLevel: LogLevelName?
+    @Option(help: "text (logfmt) or json, one object a line (default: the file's, else text)", valueName: "FORMAT")
+    var logFormat: LogFormat?
+
+    public init() {}
+
+    public func validate() throws {
+        switch (config, checkConfig) {
+        case (nil, nil): throw ValidationError("--config FILE is required (or --check-config FILE)")
+        case (_?, _?): throw ValidationError("--config and --check-config exclude each other; give one")
+        default: return
         }
-        guard let configPath else { return fail("--config FILE is required\n\n\(usage)") }
+    }
+
+    public func run() throws -> Int32 {
+        if let checkConfig { return MeshDaemon.checkConfiguration(checkConfig) }
+        return MeshDaemon.serve(configPath: config!, level: logLevel?.level, format: logFormat)
+    }
+}
+
+/// `--log-level`'s values.
+public enum LogLevelName: String, CaseIterable, ExpressibleByArgument, Sendable {
+    case trace, debug, info, warning, error
+    var level: TransportLogger.Level {
+        switch self {
+        case .trace: .trace
+        case .debug: .debug
+        case .info: .info
+        case .warning: .warning
+        case .error: .error
+        }
+    }
+}
+
+extension LogFormat: ExpressibleByArgument {}
+
+extension MeshDaemon {
+    /// Runs one node until SIGTERM or SIGINT; the exit status.
+    static func serve(configPath: String, level: TransportLogger.Level?, format: LogFormat?) -> Int32 {
         let resolved: ResolvedConfiguration
         do { resolved = try NodeConfiguration.load(configPath).1 } catch { return fail(error.description) }
         // The command line's level and format win over the file's, at start and at every reload.

@@ -1,4 +1,5 @@
 public import Foundation
+import MeshCore
 
 /// What a JSON document an operator wrote must look like: every field's name and type.
 ///
@@ -106,33 +107,10 @@ public enum StrictJSON {
         }
     }
 
-    /// The nearest of `names` to a misspelt `key`, if one is near enough to be what was meant.
-    static func nearest(to key: String, among names: [String]) -> String? {
-        let scored = names.map { ($0, distance(key.lowercased(), $0.lowercased())) }
-        guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= max(2, key.count / 3) else { return nil }
-        return best.0
-    }
-
     /// "; did you mean 'seeds'?" for the nearest known name, else the list of known names.
     static func suggestion(for key: String, among names: [String]) -> String {
-        if let best = nearest(to: key, among: names) { return "; did you mean '\(best)'?" }
+        if let best = nearestName(to: key, among: names) { return "; did you mean '\(best)'?" }
         return "; known fields here: " + names.joined(separator: ", ")
-    }
-
-    /// Levenshtein distance.
-    static func distance(_ a: String, _ b: String) -> Int {
-        let a = Array(a)
-        let b = Array(b)
-        if a.isEmpty { return b.count }
-        var previous = Array(0...b.count)
-        for i in 1...a.count {
-            var current = [i] + Array(repeating: 0, count: b.count)
-            for j in 1...max(b.count, 1) where !b.isEmpty {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            previous = current
-        }
-        return previous[b.count]
     }
 
     /// Foundation's type code of a parsed number ("c" for true and false).
@@ -172,10 +150,4 @@ public enum StrictJSON {
         }
         return String(digits)
     }
-}
-
-/// The nearest of `names` to a misspelt command, option or field name, if one is near enough to
-/// be what was meant (for "did you mean" hints on every command line and file).
-public func nearestName(to key: String, among names: [String]) -> String? {
-    StrictJSON.nearest(to: key, among: names)
 }

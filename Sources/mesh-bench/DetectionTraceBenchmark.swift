@@ -1,4 +1,5 @@
 import Foundation
+public import MeshCommandLine
 import MeshCore
 import MeshMembership
 import MeshNode
@@ -12,51 +13,33 @@ import MeshWire
 /// deterministic) and prints, for each declarer D and victim T: every status change D saw about T,
 /// every fact about T handed to the network for D (sender, status, incarnation, send time), when T
 /// was first told it was suspect and when it first sent its refutation.
-enum DetectionTraceCommand: BenchCommand {
-    static let name = "detection-trace"
-    static let summary = "diagnostics for detection: the timeline of each healthy node declared dead"
+struct DetectionTraceCommand: BenchCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "detection-trace",
+        abstract: "diagnostics for detection: the timeline of each healthy node declared dead", discussion: details)
     static let details = """
         Replays one seed of the detection scenario (10 % slow nodes handled up to 2 s late, 10 crashes)
         and prints, for each healthy node declared dead, who suspected it when, every suspect/alive/dead
         fact about it sent to the declarer, when it learned it was suspect and when it refuted.
         """
-    static let options = [
-        OptionSpec(name: "nodes", valueName: "N", help: "cluster size (default 200)"),
-        OptionSpec(name: "minutes", valueName: "M", help: "simulated minutes (default 5)"),
-        OptionSpec(name: "seed", valueName: "S", help: "seed (default 1)"),
-        OptionSpec(name: "preset", valueName: "NAME", help: "computeMesh (default), memberlist or plainSWIM"),
-        OptionSpec(name: "max", valueName: "K", help: "trace at most K false deaths (default 5)"),
-        OptionSpec(
-            name: "without-stale-corrections", valueName: nil,
-            help: "ablation: turn off MembershipConfig.correctsStaleFacts in the preset"),
-        OptionSpec(
-            name: "refreshes-yield", valueName: nil,
-            help: "turn on MembershipConfig.refreshesYield in the preset (computeMesh has it already)"),
-        OptionSpec(name: "window", valueName: "S", help: "seconds of timeline before each death (default 40)"),
-    ]
+    @Option(help: "cluster size", valueName: "N", range: 1...1_000_000) var nodes = 200
+    @Option(help: "simulated minutes", valueName: "M", range: 1...100_000) var minutes = 5
+    @Option(help: "seed", valueName: "S", range: 1...UInt64.max) var seed: UInt64 = 1
+    @Option(help: "the preset: computeMesh, memberlist or plainSWIM", valueName: "NAME") var preset = SimPreset.computeMesh
+    @Option(help: "trace at most K false deaths", valueName: "K", range: 1...10_000) var max = 5
+    @Flag(help: "ablation: turn off MembershipConfig.correctsStaleFacts in the preset") var withoutStaleCorrections = false
+    @Flag(help: "turn on MembershipConfig.refreshesYield in the preset (computeMesh has it already)")
+    var refreshesYield = false
+    @Option(help: "seconds of timeline before each death", valueName: "S", range: 1...3_600) var window = 40
 
     /// A diagnostic: it prints timelines and judges no target, so it always finishes with none.
-    static func run(_ options: ParsedOptions, commandLine: [String]) throws(UsageError) -> BenchOutcome {
-        func positive(_ name: String) throws(UsageError) -> Int? {
-            guard let text = options.value(name) else { return nil }
-            guard let value = Int(text), value > 0 else {
-                throw UsageError("--\(name) needs a positive integer, got '\(text)'", command: self)
-            }
-            return value
-        }
-        let n = try positive("nodes") ?? 200
-        let minutes = try positive("minutes") ?? 5
-        let seed = UInt64(try positive("seed") ?? 1)
-        let maxTraced = try positive("max") ?? 5
-        let presetName = options.value("preset") ?? "computeMesh"
-        guard let preset = SimPreset(rawValue: presetName) else {
-            throw UsageError("unknown preset '\(presetName)'", command: self)
-        }
+    func measure() -> BenchOutcome {
+        let (n, seed, maxTraced) = (nodes, seed, max)
         let duration = UInt64(minutes) * 60_000
         var nodeConfig = preset.nodeConfig
-        if options.has("without-stale-corrections") { nodeConfig.membership.correctsStaleFacts = false }
-        if options.has("refreshes-yield") { nodeConfig.membership.refreshesYield = true }
-        let window = UInt64(try positive("window") ?? 40) * 1000
+        if withoutStaleCorrections { nodeConfig.membership.correctsStaleFacts = false }
+        if refreshesYield { nodeConfig.membership.refreshesYield = true }
+        let window = UInt64(window) * 1000
         let first = DetectionTrace(
             n: n, seed: seed, durationMilliseconds: duration, preset: preset, nodeConfig: nodeConfig, pairs: [],
             windowMilliseconds: window)
@@ -222,3 +205,5 @@ final class DetectionTrace {
         }
     }
 }
+
+extension SimPreset: ExpressibleByArgument {}

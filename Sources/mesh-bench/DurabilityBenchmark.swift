@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import MeshCommandLine
 import MeshCore
 import MeshPlacement
 import MeshRuntime
@@ -9,9 +10,11 @@ import Synchronization
 /// `mesh-bench durability`: durable placements per second through one owner, with meshd's store
 /// worker (group commit: every batch waiting when a transaction starts joins it) against one
 /// commit per transaction, in the same run, on the same disk.
-enum DurabilityCommand: BenchCommand {
-    static let name = "durability"
-    static let summary = "durable placements/s through one owner: group commit vs one commit per transaction"
+struct DurabilityCommand: BenchCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "durability",
+        abstract: "durable placements/s through one owner: group commit vs one commit per transaction",
+        discussion: details)
     static let details = """
         One owner ledger (the OwnerLedger meshd runs) places holds and confirms them into leases; every
         change is durable in SQLite (WAL, synchronous=FULL) in a temp directory before its answer
@@ -27,13 +30,24 @@ enum DurabilityCommand: BenchCommand {
         with the placements outstanding (each transaction then carries more batches) and with the
         cost of an fsync; on a disk whose fsync is fast, the pages each batch writes bound it.
         """
-    static let options = [
-        OptionSpec(name: "seconds", valueName: "S", help: "measuring time per figure and round, in seconds (default 1)"),
-        OptionSpec(name: "rounds", valueName: "R", help: "rounds, each measuring both figures (default 5)"),
-        OptionSpec(name: "in-flight", valueName: "N", help: "placements outstanding with group commit (default 512)"),
-        OptionSpec(name: "quick", valueName: nil, help: "3 rounds of half a second per figure, for CI"),
-        OptionSpec(name: "json", valueName: "PATH", help: "also write the figures as JSON to PATH"),
-    ]
+    @Option(help: "measuring time per figure and round, in seconds (default 1)", valueName: "S", range: 0.01...600)
+    var seconds: Double?
+    @Option(help: "rounds, each measuring both figures (default 5)", valueName: "R", range: 1...101) var rounds: Int?
+    @Option(help: "placements outstanding with group commit", valueName: "N", range: 1...10_000) var inFlight = 512
+    @Flag(help: "3 rounds of half a second per figure, for CI") var quick = false
+    @OptionGroup var output: JSONOutput
+
+    func validate() throws {
+        if quick && (seconds != nil || rounds != nil) {
+            throw ValidationError("--quick sets its own rounds and seconds; it excludes --rounds and --seconds")
+        }
+    }
+
+    func measure() -> BenchOutcome {
+        Self.measure(
+            seconds: seconds ?? (quick ? 0.5 : 1.0), roundCount: rounds ?? (quick ? 3 : 5), inFlight: inFlight,
+            jsonPath: output.path)
+    }
 
     static let target = 10.0
 
@@ -60,32 +74,7 @@ enum DurabilityCommand: BenchCommand {
         var passed: Bool
     }
 
-    static func run(_ options: ParsedOptions, commandLine: [String]) throws(UsageError) -> BenchOutcome {
-        var seconds = 1.0
-        if let text = options.value("seconds") {
-            guard let value = Double(text), value > 0, value <= 600 else {
-                throw UsageError("--seconds must be a number of seconds in (0, 600], not '\(text)'", command: Self.self)
-            }
-            seconds = value
-        }
-        var roundCount = 5
-        if let text = options.value("rounds") {
-            guard let value = Int(text), value >= 1, value <= 101 else {
-                throw UsageError("--rounds must be a whole number from 1 to 101, not '\(text)'", command: Self.self)
-            }
-            roundCount = value
-        }
-        if options.has("quick") {
-            seconds = 0.5
-            roundCount = 3
-        }
-        var inFlight = 512
-        if let text = options.value("in-flight") {
-            guard let value = Int(text), value >= 1, value <= 10_000 else {
-                throw UsageError("--in-flight must be a whole number from 1 to 10,000, not '\(text)'", command: Self.self)
-            }
-            inFlight = value
-        }
+    static func measure(seconds: Double, roundCount: Int, inFlight: Int, jsonPath: String?) -> BenchOutcome {
         // The two figures alternate round by round: an fsync's cost on a shared disk drifts by
         // tens of percent within a minute, and a ratio of figures measured minutes apart would
         // judge the drift. The median of the per-round ratios is the judged figure.
@@ -115,7 +104,7 @@ enum DurabilityCommand: BenchCommand {
                 format:
                     "group commit / one commit per transaction, %d in flight: median of %d rounds %.1fx (rounds %.1fx to %.1fx; target >= %.0fx): %@",
                 inFlight, rounds.count, median, ratios.first ?? 0, ratios.last ?? 0, target, report.passed ? "PASS" : "FAIL"))
-        if let path = options.value("json") {
+        if let path = jsonPath {
             do {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

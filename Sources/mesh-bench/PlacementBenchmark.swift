@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import MeshCommandLine
 import MeshCore
 import MeshPlacement
 import MeshSim
@@ -9,9 +10,11 @@ import MeshStore
 /// and 10,000 pools with explanations on (reference in the same run: the same decisions without
 /// the index, scanning every pool), ledger commits per second with the durable SQLite settings
 /// (reference: the in-memory store), and optionally the placement simulation at scale.
-enum PlacementCommand: BenchCommand {
-    static let name = "placement"
-    static let summary = "placement decisions/s and p99 vs 1k/10k pools, durable ledger commits/s, simulation"
+struct PlacementCommand: BenchCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "placement",
+        abstract: "placement decisions/s and p99 vs 1k/10k pools, durable ledger commits/s, simulation",
+        discussion: details)
     static let details = """
         Decisions: filter, score and rank one request against a view of N pools (N = 1,000 and 10,000)
         and build its explanation (per-candidate verdicts with inventory versions and ages), on one
@@ -29,26 +32,42 @@ enum PlacementCommand: BenchCommand {
         sort of \(Yardstick.count) integers (a fixed workload timed around them in the same run), and the index's
         speed-up over the scan of every pool (the same-run reference) at 10,000 pools.
         """
-    static let options = [
-        OptionSpec(name: "json", valueName: "PATH", help: "also write the figures as JSON to PATH"),
-        OptionSpec(name: "seconds", valueName: "S", help: "measuring time per figure, in seconds (default 3)"),
-        OptionSpec(name: "quick", valueName: nil, help: "about two seconds in all, for smoke checks"),
-        OptionSpec(
-            name: "guard", valueName: nil,
-            help: "decisions only, about three seconds; fails below the baselines / \(Verdict.figure(Guard.tolerance)) (CI)"),
-        OptionSpec(name: "sim-attempts", valueName: "N", help: "also run the placement simulation with N attempts in all"),
-        OptionSpec(name: "sim-seeds", valueName: "S", help: "spread the simulation attempts over S seeds (default 20)"),
-        OptionSpec(name: "sim-fan-out", valueName: "K", help: "quote requests per round in the simulation (default 3)"),
-        OptionSpec(name: "sim-rounds", valueName: "R", help: "most quote rounds per request in the simulation (default 3)"),
-        OptionSpec(
-            name: "sim-spread", valueName: "P",
-            help: "per mille of plain compute requests made spread demands in the simulation (default 100)"),
-        OptionSpec(name: "sim-hops", valueName: "H", help: "forward hop limit in the simulation, 0 to 3 (default 3)"),
-        OptionSpec(
-            name: "sim-blind-spill",
-            help: "reference: serve spilled requests on any figures, as before (no freshness or spare-room check)"),
-        OptionSpec(name: "sim-only", help: "run only the simulation (skip the decision and ledger figures)"),
-    ]
+    @OptionGroup var output: JSONOutput
+    @Option(help: "measuring time per figure, in seconds (default 3)", valueName: "S", range: 0.1...600)
+    var seconds: Double?
+    @Flag(help: "about two seconds in all, for smoke checks") var quick = false
+    @Flag(
+        name: "guard",
+        help: "decisions only, about three seconds; fails below the baselines / \(Verdict.figure(Guard.tolerance)) (CI)")
+    var isGuardRun = false
+    @Option(help: "also run the placement simulation with N attempts in all", valueName: "N", range: 1...100_000_000)
+    var simAttempts: Int?
+    @Option(help: "spread the simulation attempts over S seeds", valueName: "S", range: 1...10_000) var simSeeds = 20
+    @Option(help: "quote requests per round in the simulation", valueName: "K", range: 1...16) var simFanOut = 3
+    @Option(help: "most quote rounds per request in the simulation", valueName: "R", range: 1...16) var simRounds = 3
+    @Option(
+        help: "per mille of plain compute requests made spread demands in the simulation", valueName: "P",
+        range: 0...1_000)
+    var simSpread = 100
+    @Option(help: "forward hop limit in the simulation", valueName: "H", range: 0...Int(PlacementConfig.hopLimitCeiling))
+    var simHops = Int(PlacementConfig.hopLimitCeiling)
+    @Flag(help: "reference: serve spilled requests on any figures, as before (no freshness or spare-room check)")
+    var simBlindSpill = false
+    @Flag(help: "run only the simulation (skip the decision and ledger figures)") var simOnly = false
+
+    func validate() throws {
+        if isGuardRun {
+            let excluded = [
+                ("quick", quick), ("seconds", seconds != nil), ("sim-attempts", simAttempts != nil), ("sim-only", simOnly),
+            ]
+            if let first = excluded.first(where: { $0.1 }) {
+                throw ValidationError("--guard measures decisions for a fixed time; it excludes --\(first.0)")
+            }
+        }
+        if simOnly && simAttempts == nil { throw ValidationError("--sim-only needs --sim-attempts") }
+    }
+
+    func measure() -> BenchOutcome { Self.measure(self) }
 
     static let guardSeconds = 0.5
 
@@ -124,67 +143,12 @@ enum PlacementCommand: BenchCommand {
         var guards: [Verdict]
     }
 
-    static func run(_ options: ParsedOptions, commandLine: [String]) throws(UsageError) -> BenchOutcome {
-        let quick = options.has("quick")
-        let isGuardRun = options.has("guard")
-        if isGuardRun {
-            let excluded = ["quick", "seconds", "sim-attempts", "sim-only"].filter { options.has($0) }
-            if let first = excluded.first {
-                throw UsageError("--guard measures decisions for a fixed time; it excludes --\(first)", command: self)
-            }
-        }
-        var seconds = quick ? 0.3 : isGuardRun ? guardSeconds : 3.0
-        if let text = options.value("seconds") {
-            guard let value = Double(text), value >= 0.1, value <= 600 else {
-                throw UsageError("--seconds needs a number from 0.1 to 600, got '\(text)'", command: self)
-            }
-            seconds = value
-        }
-        var simAttempts: Int? = nil
-        if let text = options.value("sim-attempts") {
-            guard let value = Int(text), value > 0, value <= 100_000_000 else {
-                throw UsageError("--sim-attempts needs a positive count, got '\(text)'", command: self)
-            }
-            simAttempts = value
-        }
-        var simSeeds = 20
-        if let text = options.value("sim-seeds") {
-            guard let value = Int(text), value > 0, value <= 10_000 else {
-                throw UsageError("--sim-seeds needs a positive count, got '\(text)'", command: self)
-            }
-            simSeeds = value
-        }
-        var fanOut = 3
-        if let text = options.value("sim-fan-out") {
-            guard let value = Int(text), value >= 1, value <= 16 else {
-                throw UsageError("--sim-fan-out needs 1 to 16, got '\(text)'", command: self)
-            }
-            fanOut = value
-        }
-        var rounds = 3
-        if let text = options.value("sim-rounds") {
-            guard let value = Int(text), value >= 1, value <= 16 else {
-                throw UsageError("--sim-rounds needs 1 to 16, got '\(text)'", command: self)
-            }
-            rounds = value
-        }
-        var spread = 100
-        if let text = options.value("sim-spread") {
-            guard let value = Int(text), value >= 0, value <= 1_000 else {
-                throw UsageError("--sim-spread needs 0 to 1000, got '\(text)'", command: self)
-            }
-            spread = value
-        }
-        var hops: UInt8 = PlacementConfig.hopLimitCeiling
-        if let text = options.value("sim-hops") {
-            guard let value = UInt8(text), value <= PlacementConfig.hopLimitCeiling else {
-                throw UsageError("--sim-hops needs 0 to \(PlacementConfig.hopLimitCeiling), got '\(text)'", command: self)
-            }
-            hops = value
-        }
-        let simOnly = options.has("sim-only")
-        let blindSpill = options.has("sim-blind-spill")
-        if simOnly && simAttempts == nil { throw UsageError("--sim-only needs --sim-attempts", command: self) }
+    static func measure(_ options: PlacementCommand) -> BenchOutcome {
+        let (quick, isGuardRun, simAttempts, simOnly) = (options.quick, options.isGuardRun, options.simAttempts, options.simOnly)
+        let seconds = options.seconds ?? (quick ? 0.3 : isGuardRun ? guardSeconds : 3.0)
+        let (simSeeds, fanOut, rounds, spread) = (options.simSeeds, options.simFanOut, options.simRounds, options.simSpread)
+        let hops = UInt8(options.simHops)
+        let blindSpill = options.simBlindSpill
         if isDebugBuild { Console.progress("mesh-bench placement: WARNING: debug build; use -c release") }
 
         let loadAtStart = BenchEnvironment.loadAverage()
@@ -254,11 +218,11 @@ enum PlacementCommand: BenchCommand {
             ]
         }
         let report = Report(
-            environment: BenchEnvironment.current(loadAverageAtStart: loadAtStart), commandLine: commandLine,
+            environment: BenchEnvironment.current(loadAverageAtStart: loadAtStart), commandLine: CommandLine.arguments,
             decisions: decisions, ledger: ledger, simulation: sim,
             acceptance: acceptance, isGuardRun: isGuardRun, guards: guards)
         print(table(report))
-        if let path = options.value("json") {
+        if let path = options.output.path {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             do { try encoder.encode(report).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {

@@ -1,12 +1,21 @@
 import Foundation
+import MeshCommandLine
 import MeshCore
 import MeshSim
 
 /// `mesh-bench sim --scenario NAME`: the simulator's scenarios of issue 3, ours beside the
 /// memberlist-LAN and plain-SWIM baselines run through the same harness in the same run.
-enum SimCommand: BenchCommand {
-    static let name = "sim"
-    static let summary = "simulated dissemination, failure detection, partition heal, bandwidth (vs baselines)"
+struct SimCommand: BenchCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sim",
+        abstract: "simulated dissemination, failure detection, partition heal, bandwidth (vs baselines)",
+        discussion: details)
+
+    /// The scenarios `--scenario` names.
+    enum Scenario: String, CaseIterable, ExpressibleByArgument {
+        case dissemination, detection, partition, bandwidth, cost, all, trace, federation
+    }
+
     static let details = """
         Runs a scenario of the deterministic simulator over many seeds, for ComputeMesh (SWIM + Lifeguard,
         push-pull piggybacking) and, in the same run, the baselines memberlist-LAN (push-only gossip
@@ -14,16 +23,23 @@ enum SimCommand: BenchCommand {
         codec. Reports p50/p99 over seeds.
 
         scenarios:
-          dissemination  one event at a random node; 200 ms rounds until every live node knows it (1 % and 30 % loss)
-          detection      10 % slow nodes, some crashes: healthy nodes declared dead; time to first suspicion/death
+          dissemination  one event at a random node; 200 ms rounds until every live
+                         node knows it (1 % and 30 % loss)
+          detection      10 % slow nodes, some crashes: healthy nodes declared dead;
+                         time to first suspicion and death
           partition      split in two halves, heal, time until every view converges
-          bandwidth      one pool per node changing every 30 s: bytes/s per node busy and idle, digest size, receipts
-          cost           10 regions x 1,000 nodes (membership + inventory): wall time and peak memory
+          bandwidth      one pool per node changing every 30 s: bytes/s per node
+                         busy and idle, digest size, receipts
+          cost           10 regions x 1,000 nodes (membership + inventory): wall
+                         time and peak memory
           all            every scenario above with its defaults
-          trace          diagnostics for dissemination: spread per round, churn, which messages carried the event
-          federation     whole nodes (3 regions x (3 regional + 2 industry)), tenants placing, retrying, renewing and
-                         releasing, crashes (between commit and send too), partitions (one-way too), loss, slow and
-                         failing disks; oracles after every seed (default 50 seeds; --seed N replays one)
+          trace          diagnostics for dissemination: spread per round, churn,
+                         which messages carried the event
+          federation     whole nodes (3 regions x (3 regional + 2 industry)),
+                         tenants placing, retrying, renewing and releasing,
+                         crashes (between commit and send too), partitions
+                         (one-way too), loss, slow and failing disks; oracles
+                         after every seed (default 50 seeds; --seed N replays one)
 
         ComputeMesh's rows carry issue 3's targets (dissemination p99 <= 9 rounds at 1 % loss and <= 13 at
         30 %; no healthy node declared dead; crash -> suspicion and -> dead p50 <= 5 s, p99 <= 10 s;
@@ -31,52 +47,51 @@ enum SimCommand: BenchCommand {
         <= 2 receipts per update; cost within 8 GiB). A missed target, a seed without a figure in a row
         with a target, or an invariant violation in any row exits 1.
         """
-    static let options = [
-        OptionSpec(name: "scenario", valueName: "NAME", help: "dissemination, detection, partition, bandwidth, cost or all"),
-        OptionSpec(name: "nodes", valueName: "N", help: "cluster size (default: the scenario's)"),
-        OptionSpec(name: "seeds", valueName: "K", help: "seeds per preset (default: the scenario's)"),
-        OptionSpec(name: "minutes", valueName: "M", help: "simulated minutes (detection: run length; partition: split length)"),
-        OptionSpec(name: "json", valueName: "PATH", help: "also write the figures as JSON to PATH"),
-        OptionSpec(
-            name: "preset", valueName: "NAME",
-            help: "trace, dissemination, detection, partition: only this preset (computeMesh, memberlist, plainSWIM)"),
-        OptionSpec(
-            name: "warmup-seconds", valueName: "S", help: "dissemination/trace: run this long before the event (default 2.5)"),
-        OptionSpec(name: "baseline-seeds", valueName: "K", help: "dissemination: seeds for the baselines (default: --seeds)"),
-        OptionSpec(
-            name: "loss", valueName: "PERMILLE",
-            help: "trace: frame loss per mille (default 300); dissemination: only this loss (default 10 and 300)"),
-        OptionSpec(name: "quick", valueName: nil, help: "small sizes and few seeds, for smoke checks"),
-        OptionSpec(name: "seed", valueName: "N", help: "federation: run (replay) this one seed"),
-        OptionSpec(name: "safety-seconds", valueName: "S", help: "federation: length of the faulty phase (default 60)"),
-    ]
+    @Option(help: "the scenario: see below", valueName: "NAME") var scenario: Scenario
+    @Option(help: "cluster size (default: the scenario's)", valueName: "N", range: 1...1_000_000) var nodes: Int?
+    @Option(help: "seeds per preset (default: the scenario's)", valueName: "K", range: 1...100_000) var seeds: Int?
+    @Option(
+        help: "simulated minutes (detection: run length; partition: split length)", valueName: "M", range: 1...100_000)
+    var minutes: Int?
+    @OptionGroup var output: JSONOutput
+    @Option(
+        help: "trace, dissemination, detection, partition: only this preset (computeMesh, memberlist, plainSWIM)",
+        valueName: "NAME")
+    var preset: SimPreset?
+    @Option(
+        help: "dissemination/trace: run this long before the event (default 2.5)", valueName: "S", range: 1...3_600)
+    var warmupSeconds: Int?
+    @Option(help: "dissemination: seeds for the baselines (default: --seeds)", valueName: "K", range: 1...100_000)
+    var baselineSeeds: Int?
+    @Option(
+        help: "trace: frame loss per mille (default 300); dissemination: only this loss (default 10 and 300)",
+        valueName: "PERMILLE", range: 1...1_000)
+    var loss: Int?
+    @Flag(help: "small sizes and few seeds, for smoke checks") var quick = false
+    @Option(help: "federation: run (replay) this one seed", valueName: "N") var seed: UInt64?
+    @Option(help: "federation: length of the faulty phase (default 60)", valueName: "S", range: 1...86_400)
+    var safetySeconds: Int?
 
-    static func run(_ options: ParsedOptions, commandLine: [String]) throws(UsageError) -> BenchOutcome {
-        guard let scenario = options.value("scenario") else {
-            throw UsageError(
-                "--scenario is required: dissemination, detection, partition, bandwidth, cost, all, trace or federation",
-                command: self)
-        }
+    func measure() -> BenchOutcome {
+        let commandLine = CommandLine.arguments
+        let scenario = scenario.rawValue
+        let options = self
         if scenario == "federation" {
             let seeds: [UInt64]
-            if let text = options.value("seed") {
-                guard let one = UInt64(text) else { throw UsageError("--seed needs a number, got '\(text)'", command: self) }
+            if let one = options.seed {
                 seeds = [one]
             } else {
-                seeds = (1...UInt64(try positive("seeds") ?? (options.has("quick") ? 5 : 50))).map { $0 }
+                seeds = (1...UInt64(options.seeds ?? (quick ? 5 : 50))).map { $0 }
             }
-            return FederationBench.run(
-                seeds: seeds, quick: options.has("quick"), safetySeconds: try positive("safety-seconds"),
-                json: options.value("json"))
+            return FederationBench.run(seeds: seeds, quick: quick, safetySeconds: safetySeconds, json: output.path)
         }
         if scenario == "trace" {
-            let n = try positive("nodes") ?? 1000
-            let seeds = try positive("seeds") ?? 1
-            let loss = UInt64(try lossOption(options) ?? 300)
-            for preset in SimBench.presets where options.value("preset").map({ $0 == preset.rawValue }) ?? true {
+            let n = nodes ?? 1000
+            let seeds = options.seeds ?? 1
+            let loss = UInt64(self.loss ?? 300)
+            for preset in SimBench.presets where self.preset.map({ $0 == preset }) ?? true {
                 for s in 0..<seeds {
-                    let warmup =
-                        UInt64(try positive("warmup-seconds") ?? 2) * 1000 + (options.value("warmup-seconds") == nil ? 500 : 0)
+                    let warmup = UInt64(warmupSeconds ?? 2) * 1000 + (warmupSeconds == nil ? 500 : 0)
                     for line in SimScenarios.disseminationTrace(
                         n: n, lossPermille: loss, seed: UInt64(s + 1), preset: preset, warmupMilliseconds: warmup)
                     {
@@ -87,20 +102,7 @@ enum SimCommand: BenchCommand {
             return .finished([])
         }
         let valid = ["dissemination", "detection", "partition", "bandwidth", "cost", "all"]
-        guard valid.contains(scenario) else {
-            throw UsageError("unknown scenario '\(scenario)'; valid: \(valid.joined(separator: ", "))", command: self)
-        }
-        func positive(_ name: String) throws(UsageError) -> Int? {
-            guard let text = options.value(name) else { return nil }
-            guard let value = Int(text), value > 0 else {
-                throw UsageError("--\(name) needs a positive integer, got '\(text)'", command: self)
-            }
-            return value
-        }
-        let nodes = try positive("nodes")
-        let seeds = try positive("seeds")
-        let minutes = try positive("minutes")
-        let quick = options.has("quick")
+        let seeds = options.seeds
         var report = SimReport(
             commandLine: commandLine.joined(separator: " "), buildConfiguration: isDebugBuild ? "debug" : "release",
             loadAverageAtStart: BenchEnvironment.loadAverage(), rows: [])
@@ -109,19 +111,19 @@ enum SimCommand: BenchCommand {
             let started = Date()
             switch name {
             case "dissemination":
-                let warmup = try positive("warmup-seconds").map { UInt64($0) * 1000 } ?? 2_500
+                let warmup = warmupSeconds.map { UInt64($0) * 1000 } ?? 2_500
                 SimBench.dissemination(
                     n: nodes ?? (quick ? 200 : 1000), seeds: seeds ?? (quick ? 3 : 20), warmupMilliseconds: warmup,
-                    baselineSeeds: try positive("baseline-seeds"), only: options.value("preset"),
-                    losses: try lossOption(options).map { [UInt64($0)] } ?? [10, 300], into: &report)
+                    baselineSeeds: baselineSeeds, only: preset?.rawValue,
+                    losses: loss.map { [UInt64($0)] } ?? [10, 300], into: &report)
             case "detection":
                 SimBench.detection(
                     n: nodes ?? (quick ? 200 : 1000), seeds: seeds ?? (quick ? 1 : 3), minutes: minutes ?? (quick ? 3 : 60),
-                    only: options.value("preset"), into: &report)
+                    only: preset?.rawValue, into: &report)
             case "partition":
                 SimBench.partition(
                     n: nodes ?? (quick ? 200 : 2000), seeds: seeds ?? (quick ? 2 : 5), minutes: minutes ?? (quick ? 2 : 10),
-                    only: options.value("preset"), into: &report)
+                    only: preset?.rawValue, into: &report)
             case "bandwidth":
                 SimBench.bandwidth(perRegion: nodes ?? (quick ? 200 : 1000), seeds: seeds ?? (quick ? 1 : 3), into: &report)
             default: SimBench.cost(perRegion: nodes ?? (quick ? 100 : 1000), into: &report)
@@ -129,7 +131,7 @@ enum SimCommand: BenchCommand {
             Console.progress(String(format: "mesh-bench sim: %@ took %.1f s wall", name, Date().timeIntervalSince(started)))
         }
         print(report.table())
-        if let path = options.value("json") {
+        if let path = output.path {
             do {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -140,15 +142,6 @@ enum SimCommand: BenchCommand {
             }
         }
         return .finished(report.rows.flatMap(\.verdicts))
-    }
-
-    /// `--loss PERMILLE`, checked: frame loss per mille, 1 to 1000.
-    static func lossOption(_ options: ParsedOptions) throws(UsageError) -> Int? {
-        guard let text = options.value("loss") else { return nil }
-        guard let value = Int(text), (1...1000).contains(value) else {
-            throw UsageError("--loss needs a loss per mille from 1 to 1000, got '\(text)'", command: self)
-        }
-        return value
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import MeshCommandLine
 import MeshCore
 import MeshCrypto
 import MeshTransport
@@ -9,9 +10,11 @@ import Synchronization
 /// `mesh-bench transport`: request/response over loopback through MeshTransport, plaintext and
 /// TLS 1.3, against the C epoll reference (../shared/bench/frame-echo.c, built with `cc -O2`)
 /// on the same workload in the same run.
-enum TransportCommand: BenchCommand {
-    static let name = "transport"
-    static let summary = "MeshTransport (plaintext, TLS 1.3) vs the C epoll frame-echo reference (ratios)"
+struct TransportCommand: BenchCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "transport",
+        abstract: "MeshTransport (plaintext, TLS 1.3) vs the C epoll frame-echo reference (ratios)",
+        discussion: details)
     static let details = """
         Runs 256-byte request/response traffic over 127.0.0.1: 4 connections x 32 requests in flight
         (throughput) and 1 x 1 (latency). The C reference (frame-echo.c, compiled here with cc -O2)
@@ -29,16 +32,26 @@ enum TransportCommand: BenchCommand {
         --guard (CI): 4 x 32 only, \(guardRounds) rounds of \(Verdict.figure(guardSeconds)) s; judges plaintext / C and TLS / C
         (median of the per-round ratios) against their baselines divided by \(Verdict.figure(Guard.tolerance)).
         """
-    static let options = [
-        OptionSpec(name: "json", valueName: "PATH", help: "also write the figures as JSON to PATH"),
-        OptionSpec(name: "seconds", valueName: "S", help: "measuring time per setup and round (default 3)"),
-        OptionSpec(name: "rounds", valueName: "N", help: "rounds, interleaving the setups (default 3)"),
-        OptionSpec(name: "reference", valueName: "PATH", help: "frame-echo.c (default: ../shared/bench/frame-echo.c)"),
-        OptionSpec(name: "quick", valueName: nil, help: "one round of one second, for smoke checks"),
-        OptionSpec(
-            name: "guard", valueName: nil,
-            help: "4 x 32 only, about twenty seconds; fails below the baselines / \(Verdict.figure(Guard.tolerance)) (CI)"),
-    ]
+    @OptionGroup var output: JSONOutput
+    @Option(help: "measuring time per setup and round (default 3)", valueName: "S", range: 0.2...600) var seconds: Double?
+    @Option(help: "rounds, interleaving the setups (default 3)", valueName: "N", range: 1...50) var rounds: Int?
+    @Option(help: "frame-echo.c (default: ../shared/bench/frame-echo.c)", valueName: "PATH") var reference: String?
+    @Flag(help: "one round of one second, for smoke checks") var quick = false
+    @Flag(
+        name: "guard",
+        help: "4 x 32 only, about twenty seconds; fails below the baselines / \(Verdict.figure(Guard.tolerance)) (CI)")
+    var isGuardRun = false
+
+    func validate() throws {
+        if isGuardRun,
+            let first = [("quick", quick), ("seconds", seconds != nil), ("rounds", rounds != nil)].first(where: { $0.1 })
+        {
+            throw ValidationError("--guard runs \(Self.guardRounds) rounds of \(Self.guardSeconds) s; it excludes --\(first.0)")
+        }
+        if quick && (seconds != nil || rounds != nil) {
+            throw ValidationError("--quick runs one round of one second; it excludes --seconds and --rounds")
+        }
+    }
 
     static let guardRounds = 5
     static let guardSeconds = 1.0
@@ -55,35 +68,20 @@ enum TransportCommand: BenchCommand {
         static let tlsRatio = 0.4
     }
 
-    static func run(_ options: ParsedOptions, commandLine: [String]) throws(UsageError) -> BenchOutcome {
-        let quick = options.has("quick")
-        let isGuardRun = options.has("guard")
-        if isGuardRun, let first = ["quick", "seconds", "rounds"].first(where: { options.has($0) }) {
-            throw UsageError("--guard runs \(guardRounds) rounds of \(guardSeconds) s; it excludes --\(first)", command: self)
-        }
-        var seconds = quick ? 1.0 : isGuardRun ? guardSeconds : 3.0
-        var rounds = quick ? 1 : isGuardRun ? guardRounds : 3
-        if let text = options.value("seconds") {
-            guard let value = Double(text), value >= 0.2, value <= 600 else {
-                throw UsageError("--seconds needs a number from 0.2 to 600, got '\(text)'", command: self)
-            }
-            seconds = value
-        }
-        if let text = options.value("rounds") {
-            guard let value = Int(text), (1...50).contains(value) else {
-                throw UsageError("--rounds needs a whole number from 1 to 50, got '\(text)'", command: self)
-            }
-            rounds = value
-        }
-        let candidates = [options.value("reference"), "../shared/bench/frame-echo.c", "/work/shared/bench/frame-echo.c"]
+    func measure() throws -> BenchOutcome {
+        let seconds = self.seconds ?? (quick ? 1.0 : isGuardRun ? Self.guardSeconds : 3.0)
+        let rounds = self.rounds ?? (quick ? 1 : isGuardRun ? Self.guardRounds : 3)
+        let candidates = [reference, "../shared/bench/frame-echo.c", "/work/shared/bench/frame-echo.c"]
         guard let source = candidates.compactMap({ $0 }).first(where: { FileManager.default.fileExists(atPath: $0) }) else {
-            throw UsageError("cannot find frame-echo.c; pass --reference PATH", command: self)
+            throw ValidationError(
+                reference.map { "--reference \($0): no such file" } ?? "cannot find frame-echo.c; pass --reference PATH")
         }
         do {
             let report = try TransportBenchmark.run(
-                referenceSource: source, seconds: seconds, rounds: rounds, isGuardRun: isGuardRun, commandLine: commandLine)
+                referenceSource: source, seconds: seconds, rounds: rounds, isGuardRun: isGuardRun,
+                commandLine: CommandLine.arguments)
             print(report.table())
-            if let path = options.value("json") {
+            if let path = output.path {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
                 try (encoder.encode(report) + Data("\n".utf8)).write(to: URL(fileURLWithPath: path))

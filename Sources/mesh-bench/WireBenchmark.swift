@@ -1,12 +1,14 @@
 import Foundation
+import MeshCommandLine
 import MeshCore
 import MeshWire
 
 /// `mesh-bench wire`: the binary wire codec against Foundation's JSONEncoder/JSONDecoder on the
 /// same values, in the same run.
-enum WireCommand: BenchCommand {
-    static let name = "wire"
-    static let summary = "binary wire codec vs Foundation JSON on a DELTA and a PLACE (ratios)"
+struct WireCommand: BenchCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wire", abstract: "binary wire codec vs Foundation JSON on a DELTA and a PLACE (ratios)",
+        discussion: details)
     static let details = """
         Encodes and decodes two representative messages, a gossip DELTA of \(WireSamples.deltaRecordCount) full pool
         descriptors and a PLACE request, with the binary codec (FrameEncoder, WireMessage.decode) and
@@ -22,16 +24,16 @@ enum WireCommand: BenchCommand {
         judges the four binary/JSON ratios (median of the per-round ratios) against their baselines divided by
         \(Verdict.figure(Guard.tolerance)); a two-fold regression of either codec on either message fails.
         """
-    static let options = [
-        OptionSpec(name: "json", valueName: "PATH", help: "also write the figures as JSON to PATH"),
-        OptionSpec(
-            name: "seconds", valueName: "S",
-            help: "measuring time per message, in seconds (default \(Int(defaultSecondsPerMessage)))"),
-        OptionSpec(name: "quick", valueName: nil, help: "about one second in all, for smoke checks"),
-        OptionSpec(
-            name: "guard", valueName: nil,
-            help: "about four seconds; fails when a ratio falls below its baseline / \(Verdict.figure(Guard.tolerance)) (CI)"),
-    ]
+    @OptionGroup var output: JSONOutput
+    @Option(
+        help: "measuring time per message, in seconds (default \(Int(defaultSecondsPerMessage)))", valueName: "S",
+        range: 0.1...600)
+    var seconds: Double?
+    @Flag(help: "about one second in all, for smoke checks") var quick = false
+    @Flag(
+        name: "guard",
+        help: "about four seconds; fails when a ratio falls below its baseline / \(Verdict.figure(Guard.tolerance)) (CI)")
+    var isGuardRun = false
 
     static let defaultSecondsPerMessage = 6.0
     static let quickSecondsPerMessage = 0.4
@@ -52,33 +54,21 @@ enum WireCommand: BenchCommand {
         static let encodeRatio = 10.0
     }
 
-    static func run(_ options: ParsedOptions, commandLine: [String]) throws(UsageError) -> BenchOutcome {
-        let quick = options.has("quick")
-        let isGuardRun = options.has("guard")
-        if quick && isGuardRun { throw UsageError("--quick and --guard exclude each other; give one", command: self) }
-        var seconds = quick ? quickSecondsPerMessage : isGuardRun ? guardSecondsPerMessage : defaultSecondsPerMessage
-        if let text = options.value("seconds") {
-            if quick || isGuardRun {
-                throw UsageError("--seconds sets the time of a full run; it excludes --quick and --guard", command: self)
-            }
-            guard let value = Double(text), value.isFinite, value >= 0.1, value <= 600 else {
-                throw UsageError("--seconds needs a number of seconds from 0.1 to 600, got '\(text)'", command: self)
-            }
-            seconds = value
+    func validate() throws {
+        if quick && isGuardRun { throw ValidationError("--quick and --guard exclude each other; give one") }
+        if seconds != nil && (quick || isGuardRun) {
+            throw ValidationError("--seconds sets the time of a full run; it excludes --quick and --guard")
         }
-        let jsonPath = options.value("json")
-        if let jsonPath {
-            // Refuse an unwritable path before spending the measuring time.
-            let directory = URL(fileURLWithPath: jsonPath).deletingLastPathComponent().path
-            var isDirectory: ObjCBool = false
-            if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) || !isDirectory.boolValue {
-                throw UsageError("--json: directory '\(directory)' does not exist", command: self)
-            }
-        }
+    }
 
+    func measure() -> BenchOutcome {
+        let seconds =
+            self.seconds
+            ?? (quick ? Self.quickSecondsPerMessage : isGuardRun ? Self.guardSecondsPerMessage : Self.defaultSecondsPerMessage)
+        let jsonPath = output.path
         do {
             let report = try WireBenchmark.run(
-                secondsPerMessage: seconds, quick: quick, isGuardRun: isGuardRun, commandLine: commandLine)
+                secondsPerMessage: seconds, quick: quick, isGuardRun: isGuardRun, commandLine: CommandLine.arguments)
             print(report.table())
             if let jsonPath {
                 try report.writeJSON(to: jsonPath)

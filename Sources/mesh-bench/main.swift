@@ -1,5 +1,6 @@
-// mesh-bench: ComputeMesh's benchmarks. See `Dispatcher` (CLI.swift) for the subcommands and
+// mesh-bench: ComputeMesh's benchmarks. See `MeshBench` (CLI.swift) for the subcommands and
 // BENCHMARKS.md for how to read the figures.
 import Foundation
+import MeshCommandLine
 
-exit(Dispatcher.main(CommandLine.arguments))
+exit(CommandLineTool.main(MeshBench.self, arguments: Array(CommandLine.arguments.dropFirst())))

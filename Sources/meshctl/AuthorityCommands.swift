@@ -9,86 +9,143 @@
 // audit.log, one JSON line per node certificate `cert issue` signed with it.
 // A node directory (created by `cert issue`): node.key, node.pem (node then operator), root.pem.
 import Foundation
+import MeshCommandLine
 import MeshCore
 import MeshCrypto
 import MeshWire
 
-/// Splits `--name value` options (repeatable) and `--flag`s from positional arguments.
-struct Options {
-    /// Options that take no value.
-    static let flags: Set<String> = ["force", "json"]
-    var positional: [String] = []
-    var values: [String: [String]] = [:]
-    var flags: Set<String> = []
+// MARK: - Commands
 
-    init(_ arguments: [String]) throws {
-        var i = 0
-        while i < arguments.count {
-            let arg = arguments[i]
-            if arg.hasPrefix("--"), Options.flags.contains(String(arg.dropFirst(2))) {
-                flags.insert(String(arg.dropFirst(2)))
-                i += 1
-            } else if arg.hasPrefix("--") {
-                guard i + 1 < arguments.count else { throw CLIError("\(arg) needs a value") }
-                values[String(arg.dropFirst(2)), default: []].append(arguments[i + 1])
-                i += 2
-            } else {
-                positional.append(arg)
-                i += 1
-            }
+struct AuthorityCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "authority", abstract: "the federation's root: create it, admit operators, revoke nodes",
+        subcommands: [AuthorityInit.self, AuthorityAdmit.self, AuthorityRevoke.self])
+}
+
+struct CertCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cert", abstract: "node certificates, issued under an admitted operator", subcommands: [CertIssue.self])
+}
+
+struct AuthorityInit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init", abstract: "create the federation root (Ed25519) in DIR; refuses to replace one")
+    @Argument(help: "the authority's directory (created if absent)", valueName: "DIR") var directory: String
+    @Option(help: "validity of the root certificate, in days", valueName: "N", range: 1...36_500) var days = 3650
+    @OptionGroup var output: PKIOutput
+    func run() throws -> Int32 { try pkiErrors { try authorityInit(self) } }
+}
+
+struct AuthorityAdmit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "admit",
+        abstract: """
+            apply the entry conditions to an operator's application: list every unmet one (exit 1) or \
+            issue the operator's credential; audited in the authority's audit.log
+            """)
+    @Argument(help: "the operator's application (see deploy/examples/)", valueName: "APPLICATION.json")
+    var application: String
+    @Option(help: "the federation root's directory", valueName: "DIR") var authority: String
+    @Option(help: "where the credential goes (default: DIR/operators/NAME)", valueName: "DIR") var out: String?
+    @Option(help: "the day the conditions are judged on (default: today, UTC)", valueName: "YYYY-MM-DD") var today: String?
+    @Option(help: "validity of the operator's certificate, in days", valueName: "N", range: 1...36_500) var days = 1095
+    @Flag(help: "replace an existing operator key and certificate (the old identity is lost)") var force = false
+    @OptionGroup var output: PKIOutput
+    func run() throws -> Int32 { try pkiErrors { try authorityAdmit(self) } }
+}
+
+struct AuthorityRevoke: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "revoke", abstract: "add a node to the root-signed revocation list; audited")
+    @Option(help: "the federation root's directory", valueName: "DIR") var authority: String
+    @Option(help: "the node to revoke (64 hex digits)", valueName: "NODEID", transform: { try NodeID(hex: $0) })
+    var node: NodeID
+    @Option(help: "the revoked certificate's serial (0: every certificate of the node)", valueName: "N") var serial: UInt64 = 0
+    @Option(help: "why: unspecified, key-compromise, operator-deadmitted, superseded, ceased-operation", valueName: "REASON")
+    var reason = RevocationReasonName.unspecified
+    @OptionGroup var output: PKIOutput
+    func run() throws -> Int32 { try pkiErrors { try authorityRevoke(self) } }
+}
+
+struct CertIssue: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "issue",
+        abstract: """
+            issue a node certificate under an admitted operator; refuses to replace a key without \
+            --force; audited in the operator's audit.log
+            """)
+    @Option(help: "the admitted operator's directory (from authority admit)", valueName: "DIR") var `operator`: String
+    @Option(help: "regional, industry or operator (a console)", valueName: "ROLE", transform: { try Role(name: $0) })
+    var role: Role
+    @Option(help: "the node's region, e.g. cn-north", valueName: "REGION", transform: { try Region($0) }) var region: Region
+    @Option(help: "a sector an industry node serves", valueName: "SECTOR") var sector: [String]
+    @Option(help: "the node's directory: node.key, node.pem, root.pem", valueName: "DIR") var out: String
+    @Option(help: "an existing private key to certify instead of a new one", valueName: "FILE") var key: String?
+    @Option(help: "validity, in days", valueName: "N", range: 1...36_500) var days = 365
+    @Flag(help: "replace an existing key and certificate (the old identity is lost)") var force = false
+    @OptionGroup var output: PKIOutput
+
+    func validate() throws {
+        if role == .industry && sector.isEmpty {
+            throw ValidationError("an industry node serves at least one sector: add --sector")
         }
     }
 
-    func one(_ name: String) -> String? { values[name]?.last }
+    func run() throws -> Int32 { try pkiErrors { try certIssue(self) } }
+}
+
+/// `--reason`'s values.
+enum RevocationReasonName: String, CaseIterable, ExpressibleByArgument {
+    case unspecified
+    case keyCompromise = "key-compromise"
+    case operatorDeadmitted = "operator-deadmitted"
+    case superseded
+    case ceasedOperation = "ceased-operation"
+
+    var reason: RevocationReason {
+        switch self {
+        case .unspecified: .unspecified
+        case .keyCompromise: .keyCompromise
+        case .operatorDeadmitted: .operatorDeadmitted
+        case .superseded: .superseded
+        case .ceasedOperation: .ceasedOperation
+        }
+    }
+}
+
+/// `--json`, shared by the authority and certificate commands.
+struct PKIOutput: ParsableArguments {
+    @Flag(help: "one JSON object on standard output (string enums and IDs, RFC 3339 times), for scripts")
+    var json = false
 
     /// Prints the outcome: `text` for people, or with `--json` one JSON object (sorted keys,
     /// strings for enums and IDs, RFC 3339 UTC for times) for scripts.
-    func report(_ text: String, json: [String: Any]) throws {
-        guard flags.contains("json") else {
+    func report(_ text: String, json object: [String: Any]) throws {
+        guard json else {
             print(text)
             return
         }
-        var object = json
+        var object = object
         object["time"] = ISO8601DateFormatter().string(from: Date())
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
     }
-
-    /// `--days`: a whole number of days from 1 to 36,500 (100 years), or `fallback` when absent.
-    func days(default fallback: Int) throws -> Int {
-        guard let text = one("days") else { return fallback }
-        guard let days = Int(text), (1...36_500).contains(days) else {
-            throw CLIError("--days needs a whole number of days from 1 to 36500, not '\(text)'")
-        }
-        return days
-    }
-
-    /// Refuses to replace `files` (a key and its certificate) unless `--force` was given: a
-    /// replaced key is an identity lost, and a node's ledger is bound to its key.
-    func refuseToReplace(_ files: [String]) throws {
-        guard !flags.contains("force") else { return }
-        let existing = files.filter { FileManager.default.fileExists(atPath: $0) }
-        guard !existing.isEmpty else { return }
-        throw CLIError(
-            "\(existing.joined(separator: " and ")) already exist\(existing.count == 1 ? "s" : ""): refusing to replace a key "
-                + "and its certificate; choose another --out, or add --force to replace them (the old identity is then lost)")
-    }
-    func required(_ name: String) throws -> String {
-        guard let value = one(name) else { throw CLIError("--\(name) is required") }
-        return value
-    }
 }
 
-func runPKICommand(_ arguments: [String]) throws -> Int32 {
-    let options = try Options(Array(arguments.dropFirst(2)))
-    do {
-        switch (arguments[0], arguments[1]) {
-        case ("authority", "init"): return try authorityInit(options)
-        case ("authority", "admit"): return try authorityAdmit(options)
-        case ("authority", "revoke"): return try authorityRevoke(options)
-        default: return try certIssue(options)
-        }
-    } catch let error as CryptoError {
+/// Refuses to replace `files` (a key and its certificate) unless `force`: a replaced key is an
+/// identity lost, and a node's ledger is bound to its key.
+func refuseToReplace(_ files: [String], force: Bool) throws {
+    guard !force else { return }
+    let existing = files.filter { FileManager.default.fileExists(atPath: $0) }
+    guard !existing.isEmpty else { return }
+    throw CLIError(
+        "\(existing.joined(separator: " and ")) already exist\(existing.count == 1 ? "s" : ""): refusing to replace a key "
+            + "and its certificate; choose another --out, or add --force to replace them (the old identity is then lost)")
+}
+
+/// Runs a PKI command, wording the cryptography's and admission's errors for the operator.
+func pkiErrors(_ body: () throws -> Int32) throws -> Int32 {
+    do { return try body() } catch let error as CryptoError {
         throw CLIError(error.description)
     } catch let error as AdmissionError {
         throw CLIError(error.description)
@@ -97,15 +154,14 @@ func runPKICommand(_ arguments: [String]) throws -> Int32 {
 
 // MARK: - authority init
 
-func authorityInit(_ options: Options) throws -> Int32 {
-    guard options.positional.count == 1 else { throw CLIError("authority init takes one directory") }
-    let dir = options.positional[0]
+func authorityInit(_ options: AuthorityInit) throws -> Int32 {
+    let dir = options.directory
     if FileManager.default.fileExists(atPath: dir + "/root.key") {
         throw CLIError("\(dir)/root.key exists; refusing to replace a federation root")
     }
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     let key = try Ed25519PrivateKey.generate()
-    let days = try options.days(default: 3650)
+    let days = options.days
     let root = try CertificateAuthority.makeRoot(key: key, validity: .days(days))
     try key.save(to: dir + "/root.key")
     try saveCertificates([root], to: dir + "/root.pem")
@@ -114,7 +170,7 @@ func authorityInit(_ options: Options) throws -> Int32 {
     FileManager.default.createFile(atPath: dir + "/audit.log", contents: nil)
     try appendAudit(dir, ["event": "init", "rootID": try root.publicKey.nodeID.hex])
     let rootID = try root.publicKey.nodeID.hex
-    try options.report(
+    try options.output.report(
         "federation root created in \(dir)\nroot ID (SHA-256 of its key): \(rootID)",
         json: ["event": "init", "directory": dir, "rootID": rootID, "days": days])
     return 0
@@ -122,16 +178,15 @@ func authorityInit(_ options: Options) throws -> Int32 {
 
 // MARK: - authority admit
 
-func authorityAdmit(_ options: Options) throws -> Int32 {
-    guard options.positional.count == 1 else { throw CLIError("authority admit takes one APPLICATION.json") }
-    let path = options.positional[0]
-    let dir = try options.required("authority")
+func authorityAdmit(_ options: AuthorityAdmit) throws -> Int32 {
+    let path = options.application
+    let dir = options.authority
     guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)") }
     let application: AdmissionApplication
     do { application = try JSONDecoder().decode(AdmissionApplication.self, from: data) } catch {
         throw CLIError("\(path) is not a valid application: \(error)")
     }
-    let today = try options.one("today").map { try CivilDate($0) } ?? CivilDate(todayUTC())
+    let today = try options.today.map { try CivilDate($0) } ?? CivilDate(todayUTC())
     switch AdmissionPolicy().evaluate(application, today: today) {
     case .refuse(let unmet):
         try appendAudit(
@@ -140,8 +195,8 @@ func authorityAdmit(_ options: Options) throws -> Int32 {
                 "event": "admit", "application": path, "operator": application.operatorName, "decision": "refused",
                 "today": today.description, "unmet": unmet.map(\.description),
             ])
-        if options.flags.contains("json") {
-            try options.report(
+        if options.output.json {
+            try options.output.report(
                 "",
                 json: [
                     "event": "admit", "decision": "refused", "operator": application.operatorName,
@@ -156,9 +211,9 @@ func authorityAdmit(_ options: Options) throws -> Int32 {
     case .admit(let binding):
         let rootKey = try Ed25519PrivateKey(contentsOf: dir + "/root.key")
         let root = try Certificate.load(dir + "/root.pem")[0]
-        let out = options.one("out") ?? dir + "/operators/" + slug(binding.operatorName)
-        let validity = try options.days(default: 1095)
-        try options.refuseToReplace([out + "/operator.key", out + "/operator.pem"])
+        let out = options.out ?? dir + "/operators/" + slug(binding.operatorName)
+        let validity = options.days
+        try refuseToReplace([out + "/operator.key", out + "/operator.pem"], force: options.force)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let key = try Ed25519PrivateKey.generate()
         let cert = try CertificateAuthority.issueOperator(
@@ -173,7 +228,7 @@ func authorityAdmit(_ options: Options) throws -> Int32 {
                 "event": "admit", "application": path, "operator": binding.operatorName, "decision": "admitted",
                 "today": today.description, "licence": binding.licenceNumber, "certificateSerial": String(cert.serial),
             ])
-        try options.report(
+        try options.output.report(
             "admitted '\(binding.operatorName)'; operator credential in \(out) (serial \(cert.serial))",
             json: [
                 "event": "admit", "decision": "admitted", "operator": binding.operatorName, "directory": out,
@@ -185,18 +240,12 @@ func authorityAdmit(_ options: Options) throws -> Int32 {
 
 // MARK: - authority revoke
 
-func authorityRevoke(_ options: Options) throws -> Int32 {
-    let dir = try options.required("authority")
-    let node = try NodeID(hex: try options.required("node"))
-    let serial = UInt64(options.one("serial") ?? "0") ?? 0
-    let reasonName = options.one("reason") ?? "unspecified"
-    let reasons: [String: RevocationReason] = [
-        "unspecified": .unspecified, "key-compromise": .keyCompromise, "operator-deadmitted": .operatorDeadmitted,
-        "superseded": .superseded, "ceased-operation": .ceasedOperation,
-    ]
-    guard let reason = reasons[reasonName] else {
-        throw CLIError("unknown reason '\(reasonName)'; use one of \(reasons.keys.sorted().joined(separator: ", "))")
-    }
+func authorityRevoke(_ options: AuthorityRevoke) throws -> Int32 {
+    let dir = options.authority
+    let node = options.node
+    let serial = options.serial
+    let reasonName = options.reason.rawValue
+    let reason = options.reason.reason
     let rootKey = try Ed25519PrivateKey(contentsOf: dir + "/root.key")
     let root = try Certificate.load(dir + "/root.pem")[0]
     let current = try loadRevocationList(dir + "/revocations.frame", root: root)
@@ -207,7 +256,7 @@ func authorityRevoke(_ options: Options) throws -> Int32 {
     let list = try signedRevocationList(serial: current.serial + 1, entries: entries, root: root, rootKey: rootKey)
     try Data(FrameEncoder.frame(.revocationList(list))).write(to: URL(fileURLWithPath: dir + "/revocations.frame"))
     try appendAudit(dir, ["event": "revoke", "node": node.hex, "reason": reasonName, "listSerial": String(list.serial)])
-    try options.report(
+    try options.output.report(
         "revoked \(node.hex) (\(reasonName)); revocation list serial \(list.serial), \(entries.count) entries",
         json: [
             "event": "revoke", "nodeID": node.hex, "reason": reasonName, "revocationSerial": String(list.serial),
@@ -248,24 +297,24 @@ func loadRevocationList(_ path: String, root: Certificate) throws -> RevocationL
 
 // MARK: - cert issue
 
-func certIssue(_ options: Options) throws -> Int32 {
-    let operatorDir = try options.required("operator")
-    let out = try options.required("out")
-    let role = try Role(name: try options.required("role"))
-    let region = try Region(try options.required("region"))
-    let sectors = try (options.values["sector"] ?? []).map { try Sector($0) }
-    if role == .industry && sectors.isEmpty { throw CLIError("an industry node serves at least one sector: add --sector") }
+func certIssue(_ options: CertIssue) throws -> Int32 {
+    let operatorDir = options.operator
+    let out = options.out
+    let role = options.role
+    let region = options.region
+    let sectors = try options.sector.map { sector in
+        do { return try Sector(sector) } catch { throw CLIError("--sector: \(error)") }
+    }
     let operatorKey = try Ed25519PrivateKey(contentsOf: operatorDir + "/operator.key")
     let operatorCert = try Certificate.load(operatorDir + "/operator.pem")[0]
     guard let operatorBinding = try operatorCert.operatorBinding else {
         throw CLIError("\(operatorDir)/operator.pem is not an admitted operator's certificate")
     }
-    let validity = try options.days(default: 365)
-    try options.refuseToReplace(
-        options.one("key") == nil ? [out + "/node.key", out + "/node.pem"] : [out + "/node.pem"])
+    let validity = options.days
+    try refuseToReplace(options.key == nil ? [out + "/node.key", out + "/node.pem"] : [out + "/node.pem"], force: options.force)
     try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
     let key: Ed25519PrivateKey
-    if let keyPath = options.one("key") {
+    if let keyPath = options.key {
         key = try Ed25519PrivateKey(contentsOf: keyPath)
     } else {
         key = try Ed25519PrivateKey.generate()
@@ -290,14 +339,14 @@ func certIssue(_ options: Options) throws -> Int32 {
         [
             "event": "issue", "nodeID": key.nodeID.hex, "role": role.description, "region": region.description,
             "sectors": sectors.map(\.description), "certificateSerial": String(cert.serial), "days": validity, "out": out,
-            "replaced": options.flags.contains("force"),
+            "replaced": options.force,
         ])
-    try options.report(
+    try options.output.report(
         "issued \(role == .industry ? "an" : "a") \(role) certificate for node \(key.nodeID.hex) in \(out) (serial \(cert.serial))",
         json: [
             "event": "issue", "nodeID": key.nodeID.hex, "role": role.description, "region": region.description,
             "sectors": sectors.map(\.description), "directory": out, "certificateSerial": String(cert.serial),
-            "notAfter": ISO8601DateFormatter().string(from: cert.notAfter), "replaced": options.flags.contains("force"),
+            "notAfter": ISO8601DateFormatter().string(from: cert.notAfter), "replaced": options.force,
         ])
     return 0
 }

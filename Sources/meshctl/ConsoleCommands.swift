@@ -7,6 +7,7 @@
 import Dispatch
 import Foundation
 import Glibc
+import MeshCommandLine
 import MeshCore
 import MeshCrypto
 import MeshRuntime
@@ -17,10 +18,11 @@ import Synchronization
 // MARK: - Errors
 
 /// A console failure, worded for the operator: what went wrong and what to do.
-struct ConsoleError: Error, CustomStringConvertible {
+struct ConsoleError: ExitStatusError {
     var description: String
     /// The exit status: 1 when the node refused the request, 2 for everything else.
     var status: Int32
+    var exitStatus: Int32 { status }
     init(_ text: String, status: Int32 = 2) {
         description = text
         self.status = status
@@ -882,189 +884,184 @@ func printJSON(_ value: some Encodable) throws {
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
 
-// MARK: - Command line
+// MARK: - Commands
 
-let consoleUsage = """
-    usage: meshctl console --node HOST:PORT (--credentials DIR | --plaintext) [--json] COMMAND
+/// `meshctl console`: one-shot commands against a running node.
+struct ConsoleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "console",
+        abstract: "inspect and drive a running node over its console",
+        discussion: """
+            DIR holds node.key, node.pem and root.pem from `meshctl cert issue --role operator`.
 
-    DIR holds node.key, node.pem and root.pem from `meshctl cert issue --role operator`.
-    commands:
-      status                          the node's identity, uptime, members and ledger counts
-      members                         the node's membership list
-      inventory [--region R]          pools in view (its region in full) and other regions' summaries
-      placements                      the leases the node owns
-      why REQUEST_ID [--pool COMPUTE_ID]
-                                      why a request ended as it did (and why not that pool)
-      register POOL.json              register a pool (a PoolConfiguration) on the node
-      place REQUEST.json              place a request entering at the node; prints the outcome
-      watch                           print the node's events until Ctrl-C
-    exit status: 0 done; 1 the node refused the request (or the placement was refused);
-    2 bad usage, a bad file, or no connection. Waits: connect 5 s, answers 10 s, place until
-    the request's deadline + 5 s. Examples: deploy/examples/pool.json, deploy/examples/request.json.
-    """
+            exit status: 0 done; 1 the node refused the request (or the placement was refused); 2 bad \
+            usage, a bad file, or no connection. Waits: connect 5 s, answers 10 s, place until the \
+            request's deadline + 5 s. Examples: deploy/examples/pool.json, deploy/examples/request.json.
+            """,
+        subcommands: [
+            ConsoleStatus.self, ConsoleMembers.self, ConsoleInventory.self, ConsolePlacements.self, ConsoleWhy.self,
+            ConsoleRegister.self, ConsolePlace.self, ConsoleWatch.self,
+        ])
+}
 
-/// Splits console arguments into options with values, flags, and positional arguments.
-struct ConsoleArguments {
-    var values: [String: String] = [:]
-    var flags: Set<String> = []
-    var positional: [String] = []
+/// How every console command reaches its node, and how it prints.
+struct ConsoleConnection: ParsableArguments {
+    @Option(help: "the node's address", valueName: "HOST:PORT", environment: "MESH_NODE") var node: String
+    @Option(
+        help: "an operator certificate directory (from cert issue --role operator)", valueName: "DIR",
+        environment: "MESH_CREDENTIALS")
+    var credentials: String?
+    @Flag(help: "no TLS: only for a loopback node configured with \"plaintext\": true") var plaintext = false
+    @Flag(help: "JSON for scripts: string enums, RFC 3339 times, decimal prices") var json = false
 
-    static let valueOptions: Set<String> = ["node", "credentials", "region", "pool"]
-    static let flagOptions: Set<String> = ["json", "plaintext"]
+    func validate() throws {
+        switch (credentials, plaintext) {
+        case (_?, true): throw ValidationError("use either --credentials DIR or --plaintext, not both")
+        case (nil, false):
+            throw ValidationError(
+                "--credentials DIR is required (an operator certificate; or set MESH_CREDENTIALS), or --plaintext for a plaintext loopback node"
+            )
+        default: return
+        }
+    }
 
-    /// `environment` gives `MESH_NODE` and `MESH_CREDENTIALS`, the defaults of `--node` and
-    /// `--credentials` (the command line wins).
-    init(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        if let node = environment["MESH_NODE"], !node.isEmpty { values["node"] = node }
-        if let credentials = environment["MESH_CREDENTIALS"], !credentials.isEmpty { values["credentials"] = credentials }
-        var i = 0
-        while i < arguments.count {
-            let arg = arguments[i]
-            if arg.hasPrefix("--") {
-                let name = String(arg.dropFirst(2))
-                if Self.flagOptions.contains(name) {
-                    flags.insert(name)
-                    i += 1
-                } else if Self.valueOptions.contains(name) {
-                    guard i + 1 < arguments.count else { throw ConsoleError("--\(name) needs a value") }
-                    values[name] = arguments[i + 1]
-                    i += 2
-                } else {
-                    let names = (Self.flagOptions.union(Self.valueOptions)).sorted()
-                    let hint = nearestName(to: name, among: names).map { "; did you mean --\($0)?" } ?? ""
-                    throw ConsoleError("unknown option \(arg)\(hint) (meshctl console help lists the options)")
-                }
-            } else {
-                positional.append(arg)
-                i += 1
-            }
+    /// Fetches one answer and prints it: as JSON with `--json`, else as `text` renders it.
+    func show<Answer: Encodable & Sendable>(
+        _ fetch: @escaping @Sendable (ConsoleClient) async throws -> Answer, text: @escaping @Sendable (Answer) -> String
+    ) throws -> Int32 {
+        let json = self.json
+        return try run { client in
+            let answer = try await fetch(client)
+            if json { try printJSON(answer) } else { print(text(answer)) }
+            return 0
+        }
+    }
+
+    /// Connects, runs `body` against the node and closes; the exit status is `body`'s.
+    func run(_ body: @escaping @Sendable (ConsoleClient) async throws -> Int32) throws -> Int32 {
+        let credentials: ConsoleCredentials = self.credentials.map { .directory($0) } ?? .plaintext
+        let node = self.node
+        return try runBlocking {
+            let client = try await ConsoleClient.connect(to: node, credentials: credentials)
+            defer { client.close() }
+            return try await body(client)
         }
     }
 }
 
-/// `meshctl console ...`; returns the exit status (0 done, 1 the node refused, 2 usage or I/O).
-func runConsole(_ arguments: [String]) throws -> Int32 {
-    let args = try ConsoleArguments(arguments)
-    guard let command = args.positional.first else { throw ConsoleError("console needs a command\n\n\(consoleUsage)") }
-    let known = ["status", "members", "inventory", "placements", "why", "register", "place", "watch"]
-    guard known.contains(command) else {
-        let hint = nearestName(to: command, among: known).map { "did you mean '\($0)'? " } ?? ""
-        throw ConsoleError("unknown console command '\(command)'; \(hint)use one of \(known.joined(separator: ", "))")
+struct ConsoleStatus: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "the node's identity, uptime, members and ledger counts")
+    @OptionGroup var connection: ConsoleConnection
+    func run() throws -> Int32 {
+        try connection.show({ try await $0.status() }, text: { formatStatus($0, names: NodeNames()) })
     }
-    let operands = Array(args.positional.dropFirst())
-    let expectedOperands = ["why": 1, "register": 1, "place": 1]
-    if operands.count != expectedOperands[command, default: 0] {
-        throw ConsoleError(
-            "console \(command) takes \(expectedOperands[command, default: 0]) operand(s), got \(operands.count)\n\n\(consoleUsage)"
-        )
-    }
-    // Files and IDs are checked before connecting: a bad file is reported without a node.
-    var requestFile: PlacementRequestFile?
-    var poolFile: PoolConfiguration?
-    var whyID: RequestID?
-    var whyPool: ComputeID?
-    var region: Region?
-    switch command {
-    case "place":
-        let file = try PlacementRequestFile.load(operands[0])
-        do {
-            _ = try file.request(requestID: RequestID(value: 1), origin: placeholderNode, now: wallClockNow())
-        } catch let error as ConsoleError {
-            throw ConsoleError("\(operands[0]): \(error.description)")
-        }
-        requestFile = file
-    case "register":
-        let pool = try loadPoolFile(operands[0])
-        _ = try poolDescriptor(pool, node: placeholderNode, region: try Region("local"), path: operands[0])
-        poolFile = pool
-    case "why":
-        do { whyID = try RequestID(hex: operands[0]) } catch { throw ConsoleError("REQUEST_ID: \(error.description)") }
-        if let p = args.values["pool"] {
-            do { whyPool = try ComputeID(parsing: p) } catch { throw ConsoleError("--pool: \(error.description)") }
-        }
-    case "inventory":
-        if let r = args.values["region"] {
-            do { region = try Region(r) } catch { throw ConsoleError("--region: \(error.description)") }
-        }
-    default: break
-    }
-    guard let node = args.values["node"] else {
-        throw ConsoleError("--node HOST:PORT is required (or set MESH_NODE); meshctl console help lists the options")
-    }
-    let credentials: ConsoleCredentials
-    switch (args.values["credentials"], args.flags.contains("plaintext")) {
-    case (let dir?, false): credentials = .directory(dir)
-    case (nil, true): credentials = .plaintext
-    case (_?, true): throw ConsoleError("use either --credentials DIR or --plaintext, not both")
-    case (nil, false):
-        throw ConsoleError(
-            "--credentials DIR is required (an operator certificate; or set MESH_CREDENTIALS), or --plaintext for a plaintext loopback node"
-        )
-    }
-    let json = args.flags.contains("json")
-    let payload = ConsoleCommand(
-        command: command, node: node, credentials: credentials, json: json, requestFile: requestFile,
-        requestPath: operands.first, poolFile: poolFile, whyID: whyID, whyPool: whyPool, region: region)
-    return try runBlocking { try await payload.run() }
 }
 
-/// Stands in for the node's ID while a file is checked before connecting.
-let placeholderNode = NodeID(w0: 0, w1: 0, w2: 0, w3: 1)
+struct ConsoleMembers: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "members", abstract: "the node's membership list")
+    @OptionGroup var connection: ConsoleConnection
+    func run() throws -> Int32 {
+        try connection.show({ try await $0.members() }, text: { formatMembers($0, names: NodeNames()) })
+    }
+}
 
-/// One console command, checked and ready to run against a node.
-struct ConsoleCommand: Sendable {
-    var command: String
-    var node: String
-    var credentials: ConsoleCredentials
-    var json: Bool
-    var requestFile: PlacementRequestFile?
-    var requestPath: String?
-    var poolFile: PoolConfiguration?
-    var whyID: RequestID?
-    var whyPool: ComputeID?
-    var region: Region?
+struct ConsoleInventory: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inventory", abstract: "pools in view (the node's region in full) and other regions' summaries")
+    @OptionGroup var connection: ConsoleConnection
+    @Option(help: "only this region", valueName: "REGION", transform: { try Region($0) }) var region: Region?
+    func run() throws -> Int32 {
+        let region = region
+        return try connection.show(
+            { client in
+                let (pools, summaries) = try await client.inventory(region: region)
+                return Inventory(pools: pools, summaries: summaries, more: false)
+            },
+            text: { formatInventory(pools: $0.pools, summaries: $0.summaries, names: NodeNames()) })
+    }
+}
 
-    func run() async throws -> Int32 {
-        let client = try await ConsoleClient.connect(to: node, credentials: credentials)
-        defer { client.close() }
-        let names = NodeNames()
-        switch command {
-        case "status":
-            let s = try await client.status()
-            if json { try printJSON(s) } else { print(formatStatus(s, names: names)) }
-        case "members":
-            let rows = try await client.members()
-            if json { try printJSON(rows) } else { print(formatMembers(rows, names: names)) }
-        case "inventory":
-            let (pools, summaries) = try await client.inventory(region: region)
-            if json {
-                try printJSON(Inventory(pools: pools, summaries: summaries, more: false))
-            } else {
-                print(formatInventory(pools: pools, summaries: summaries, names: names))
-            }
-        case "placements":
-            let leases = try await client.placements()
-            if json { try printJSON(leases) } else { print(formatLeases(leases, names: names)) }
-        case "why":
-            let w = try await client.why(whyID!, pool: whyPool)
-            if json { try printJSON(w) } else { print(formatExplanation(w.explanation, focus: w.focus, names: names)) }
-        case "register":
+struct ConsolePlacements: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "placements", abstract: "the leases the node owns")
+    @OptionGroup var connection: ConsoleConnection
+    func run() throws -> Int32 {
+        try connection.show({ try await $0.placements() }, text: { formatLeases($0, names: NodeNames()) })
+    }
+}
+
+struct ConsoleWhy: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "why", abstract: "why a request ended as it did (and why not a given pool)")
+    @OptionGroup var connection: ConsoleConnection
+    @Argument(help: "the request's ID, as place printed it", valueName: "REQUEST_ID", transform: { try RequestID(hex: $0) })
+    var requestID: RequestID
+    @Option(help: "why not this pool", valueName: "POOL", transform: { try ComputeID(parsing: $0) }) var pool: ComputeID?
+    func run() throws -> Int32 {
+        let (requestID, pool) = (requestID, pool)
+        return try connection.show(
+            { try await $0.why(requestID, pool: pool) },
+            text: { formatExplanation($0.explanation, focus: $0.focus, names: NodeNames()) })
+    }
+}
+
+struct ConsoleRegister: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "register", abstract: "register a pool (a PoolConfiguration file) on the node, durably")
+    @OptionGroup var connection: ConsoleConnection
+    @Argument(help: "the pool, as in a node's configuration (deploy/examples/pool.json)", valueName: "POOL.json")
+    var file: String
+    func run() throws -> Int32 {
+        // The file is checked before connecting: a bad file is reported without a node.
+        let (json, path) = (connection.json, file)
+        let pool = try loadPoolFile(path)
+        _ = try poolDescriptor(pool, node: placeholderNode, region: try Region("local"), path: path)
+        return try connection.run { client in
             let status = try await client.status()
-            let descriptor = try poolDescriptor(poolFile!, node: status.nodeID, region: status.region, path: requestPath!)
+            let descriptor = try poolDescriptor(pool, node: status.nodeID, region: status.region, path: path)
             let registered = try await client.register(descriptor)
             if json {
                 try printJSON(registered)
             } else {
                 print("registered \(registered.id) (inventory record \(registered.epoch).\(registered.sequence)), stored durably")
             }
-        case "place":
+            return 0
+        }
+    }
+}
+
+struct ConsolePlace: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "place", abstract: "place a request entering at the node and print its outcome (exit 1 if refused)")
+    @OptionGroup var connection: ConsoleConnection
+    @Argument(help: "the request (deploy/examples/request.json)", valueName: "REQUEST.json") var file: String
+    func run() throws -> Int32 {
+        let (json, path) = (connection.json, file)
+        let requestFile = try PlacementRequestFile.load(path)
+        do {
+            _ = try requestFile.request(requestID: RequestID(value: 1), origin: placeholderNode, now: wallClockNow())
+        } catch let error as ConsoleError {
+            throw ConsoleError("\(path): \(error.description)")
+        }
+        return try connection.run { client in
             let status = try await client.status()
-            let request = try requestFile!.request(requestID: freshRequestID(), origin: status.nodeID, now: wallClockNow())
+            let request = try requestFile.request(requestID: freshRequestID(), origin: status.nodeID, now: wallClockNow())
             if !json { print("placing request \(request.requestID): \(describeDemand(request.demand))") }
             let outcome = try await client.place(request)
-            if json { try printJSON(outcome) } else { print(formatOutcome(outcome, names: names)) }
+            if json { try printJSON(outcome) } else { print(formatOutcome(outcome, names: NodeNames())) }
             if case .refused = outcome.result { return 1 }
-        case "watch":
+            return 0
+        }
+    }
+}
+
+struct ConsoleWatch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watch", abstract: "print the node's events as they happen, until Ctrl-C or SIGTERM (exit 0)")
+    @OptionGroup var connection: ConsoleConnection
+    func run() throws -> Int32 {
+        let (json, node) = (connection.json, connection.node)
+        return try connection.run { client in
             let mask = EventKind.allCases.reduce(UInt32(0)) { $0 | $1.mask }
             let stream = client.subscribe(kinds: mask)
             installInterruptExit()
@@ -1082,12 +1079,12 @@ struct ConsoleCommand: Sendable {
             }
             let reason = client.router.state.withLock { $0.closedReason } ?? "closed"
             throw ConsoleError("the node ended the event stream: \(reason)")
-        default:
-            preconditionFailure("unchecked console command \(command)")
         }
-        return 0
     }
 }
+
+/// Stands in for the node's ID while a file is checked before connecting.
+let placeholderNode = NodeID(w0: 0, w1: 0, w2: 0, w3: 1)
 
 /// Ctrl-C or SIGTERM ends `watch` with status 0, after every event printed so far has been
 /// written out (each is also flushed as it is printed, for output redirected to a file or pipe).

@@ -9,6 +9,7 @@
 import Dispatch
 import Foundation
 import Glibc
+import MeshCommandLine
 import MeshCore
 import MeshCrypto
 import MeshRuntime
@@ -268,35 +269,25 @@ func ownExecutable() -> String {
 
 // MARK: - Command line
 
-let demoUsage = """
-    usage: meshctl demo [--dir DIR] [--keep]
-
-    Starts a six-node mesh on 127.0.0.1 (cn-north and cn-east, each with two regional nodes and one
-    industry node), drives it through the console, and stops it. DIR (default: a new temporary
-    directory) holds the authority, certificates, configurations, node logs and data; it is
-    removed at the end unless --keep is given. Runs meshd when it was built next to meshctl, else
-    the same runtime through `meshctl node`.
-    """
-
 /// `meshctl demo`: 0 when every step did what it claims, 1 when a step failed, 2 on misuse.
-func runDemo(_ arguments: [String]) throws -> Int32 {
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "start a six-node mesh on loopback, place requests through it, explain them, and stop it",
+        discussion: """
+            Starts a six-node mesh on 127.0.0.1 (cn-north and cn-east, each with two regional nodes and one \
+            industry node), drives it through the console, and stops it. DIR (default: a new temporary \
+            directory) holds the authority, certificates, configurations, node logs and data; it is \
+            removed at the end unless --keep is given. Runs meshd when it was built next to meshctl, else \
+            the same runtime through `meshctl node`.
+            """)
+    @Option(help: "a new or empty directory for the demo's files (default: a temporary one)", valueName: "DIR")
     var dir: String?
-    var keep = false
-    var i = 0
-    while i < arguments.count {
-        switch arguments[i] {
-        case "--keep": keep = true
-        case "--dir":
-            guard i + 1 < arguments.count else { throw CLIError("--dir needs a directory") }
-            dir = arguments[i + 1]
-            i += 1
-        case "--help", "-h", "help":
-            print(demoUsage)
-            return 0
-        default: throw CLIError("demo: unknown argument '\(arguments[i])'\n\n\(demoUsage)")
-        }
-        i += 1
-    }
+    @Flag(help: "keep the directory (and its logs) at the end") var keep = false
+    func run() throws -> Int32 { try runDemo(dir: dir, keep: keep) }
+}
+
+func runDemo(dir: String?, keep: Bool) throws -> Int32 {
     let executable = ownExecutable()
     // meshd next to meshctl when it was built; otherwise meshctl's own `node` command, which runs
     // the same runtime (`swift run meshctl demo` on a clean checkout builds meshctl only).

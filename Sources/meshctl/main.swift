@@ -1,41 +1,75 @@
 // meshctl: the operator's command-line tool: the wire protocol, the federation's PKI, a console on
 // a running node (ConsoleCommands.swift) and a guided tour of a mesh on loopback (Demo.swift).
 import Foundation
+import MeshCommandLine
 import MeshCore
 import MeshRuntime
 import MeshWire
 
-let usage = """
-    usage: meshctl <command> [arguments]
+/// `meshctl`: the root of the command tree.
+struct Meshctl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "meshctl",
+        abstract: """
+            The operator's tool for a ComputeMesh federation: the wire protocol, the federation's PKI, \
+            a console on a running node, and a guided tour of a mesh on loopback.
+            """,
+        discussion: """
+            MESH_NODE and MESH_CREDENTIALS are the defaults of the console's --node and --credentials.
+            """,
+        version: "meshctl \(MeshVersion.current) (wire protocol 1)",
+        subcommands: [
+            WireCommand.self, AuthorityCommand.self, CertCommand.self, ConsoleCommand.self, DemoCommand.self,
+            NodeCommand.self,
+        ])
+}
 
-    commands:
-      wire decode [HEX | @FILE | -]   decode frames (hex, a vector file, or hex on standard input)
-                  [--stream]          the input starts with the 8-byte preface
-      wire types                      list every message type of wire version 1
-      wire errors                     list every error code
-      authority init DIR [--days N]   create the federation root (Ed25519) in DIR
-      authority admit APPLICATION.json --authority DIR [--out DIR] [--today YYYY-MM-DD]
-                                      apply the entry conditions; list every unmet one (exit 1)
-                                      or issue the operator's credential; audited in DIR/audit.log
-      authority revoke --authority DIR --node NODEID [--serial N] [--reason REASON]
-                                      add a node to the root-signed revocation list
-      cert issue --operator DIR --role ROLE --region REGION [--sector S]... --out DIR
-                 [--key FILE] [--days N] [--force]
-                                      issue a node certificate under an admitted operator; refuses
-                                      to replace a key without --force; audited in the operator's
-                                      DIR/audit.log
-      (authority and cert commands take --json: one JSON object on standard output, for scripts)
-      console --node HOST:PORT (--credentials DIR | --plaintext) [--json] COMMAND
-                                      inspect and drive a running node: status, members,
-                                      inventory, placements, why, register, place, watch
-                                      (`meshctl console help` lists them)
-      demo [--dir DIR] [--keep]       start a 6-node mesh on loopback, place requests through it,
-                                      explain them, and stop it (needs meshd next to meshctl)
-      help                            show this text
-    """
+struct WireCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wire", abstract: "decode frames and list the protocol's message types and error codes",
+        subcommands: [WireDecode.self, WireTypes.self, WireErrors.self])
+}
 
-struct CLIError: Error, CustomStringConvertible {
+struct WireDecode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "decode", abstract: "decode frames given as hex, a vector file (@FILE) or hex on standard input (-)")
+    @Argument(help: "hex, @FILE (lines starting with # are comments) or - (default: standard input)", valueName: "INPUT")
+    var input: String?
+    @Flag(help: "the input starts with the 8-byte connection preface") var stream = false
+    func run() throws -> Int32 { try decode(input, stream: stream) }
+}
+
+struct WireTypes: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "types", abstract: "every message type of wire version 1")
+    func run() throws -> Int32 {
+        for (type, name) in WireMessage.registry { print("\(type)  \(name)") }
+        return 0
+    }
+}
+
+struct WireErrors: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "errors", abstract: "every error code of the protocol")
+    func run() throws -> Int32 {
+        for code in WireErrorCode.allCases { print("\(code.rawValue)\t\(code)") }
+        return 0
+    }
+}
+
+/// `meshctl node ...`: the node process itself, for `meshctl demo` when meshd was not built
+/// (`swift run meshctl demo` builds meshctl only): the same runtime as meshd, same arguments.
+struct NodeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node", abstract: "run a node, exactly as meshd does (meshd's arguments follow)")
+    @Argument(help: "meshd's arguments, e.g. --config FILE", valueName: "ARGUMENT", parsing: .remaining)
+    var arguments: [String]
+    func run() throws -> Int32 { MeshDaemon.main(arguments) }
+}
+
+/// A command that could not do what it was asked (a file missing, a key that would be replaced):
+/// one line, exit status 2.
+struct CLIError: ExitStatusError {
     var description: String
+    var exitStatus: Int32 { 2 }
     init(_ text: String) { description = text }
 }
 
@@ -66,11 +100,8 @@ func describe(_ message: WireMessage) -> String {
     return (try? String(decoding: encoder.encode(payload), as: UTF8.self)) ?? String(describing: payload)
 }
 
-func decode(_ arguments: [String]) throws -> Int32 {
-    let stream = arguments.contains("--stream")
-    let rest = arguments.filter { $0 != "--stream" }
-    if rest.count > 1 { throw CLIError("wire decode takes one input (HEX, @FILE or -), got \(rest.count)") }
-    let bytes = try readHex(rest.first)
+func decode(_ input: String?, stream: Bool) throws -> Int32 {
+    let bytes = try readHex(input)
     var decoder = FrameDecoder(expectsPreface: stream)
     decoder.append(bytes)
     var index = 0
@@ -95,77 +126,4 @@ func decode(_ arguments: [String]) throws -> Int32 {
     return 0
 }
 
-func run(_ arguments: [String]) throws -> Int32 {
-    switch (arguments.first, arguments.dropFirst().first) {
-    case ("wire", "decode"):
-        return try decode(Array(arguments.dropFirst(2)))
-    case ("wire", "types"):
-        for (type, name) in WireMessage.registry { print("\(type)  \(name)") }
-        return 0
-    case ("wire", "errors"):
-        for code in WireErrorCode.allCases { print("\(code.rawValue)\t\(code)") }
-        return 0
-    case ("authority", "init"), ("authority", "admit"), ("authority", "revoke"), ("cert", "issue"):
-        return try runPKICommand(arguments)
-    case ("console", "help"?), ("console", "--help"?):
-        print(consoleUsage)
-        return 0
-    case ("console", _):
-        do { return try runConsole(Array(arguments.dropFirst())) } catch let error as ConsoleError {
-            FileHandle.standardError.write(Data("meshctl console: \(error)\n".utf8))
-            return error.status
-        }
-    case ("demo", _):
-        return try runDemo(Array(arguments.dropFirst()))
-    case ("node", _):
-        // The node process itself, for `meshctl demo` when meshd was not built (`swift run
-        // meshctl demo` builds meshctl only): the same runtime as meshd, same arguments.
-        return MeshDaemon.main(Array(arguments.dropFirst()))
-    case ("help", _), ("--help", _), ("-h", _):
-        print(usage)
-        return 0
-    case ("--version", _), ("version", _):
-        print("meshctl \(MeshVersion.current) (wire protocol 1)")
-        return 0
-    case (nil, _):
-        FileHandle.standardError.write(Data(usage.utf8))
-        return 2
-    default:
-        let commands = ["wire", "authority", "cert", "console", "demo", "node", "help"]
-        let first = arguments[0]
-        if !commands.contains(first) {
-            let hint = nearestName(to: first, among: commands).map { "; did you mean '\($0)'?" } ?? ""
-            throw CLIError("unknown command '\(first)'\(hint)")
-        }
-        throw CLIError("unknown command '\(arguments.prefix(2).joined(separator: " "))'")
-    }
-}
-
-/// `meshctl COMMAND ... --help`: the usage lines of that command.
-func commandHelp(_ arguments: [String]) -> String? {
-    guard arguments.count >= 2, arguments.contains("--help") || arguments.contains("-h"), arguments[0] != "console" else {
-        return nil
-    }
-    let prefix = "  " + arguments.prefix(2).joined(separator: " ")
-    let lines = usage.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-    guard let start = lines.firstIndex(where: { $0.hasPrefix(prefix) }) else { return nil }
-    var section = [lines[start]]
-    for line in lines[(start + 1)...] {
-        if line.hasPrefix("  ") && !line.hasPrefix("   ") { break }
-        section.append(line)
-    }
-    return "usage: meshctl" + section.joined(separator: "\n").dropFirst(1)
-}
-
-let arguments = Array(CommandLine.arguments.dropFirst())
-if let help = commandHelp(arguments) {
-    print(help)
-    exit(0)
-}
-do {
-    exit(try run(arguments))
-} catch {
-    // One line and a hint, not the whole usage.
-    FileHandle.standardError.write(Data("meshctl: \(error)\n(meshctl help lists the commands)\n".utf8))
-    exit(2)
-}
+exit(CommandLineTool.main(Meshctl.self, arguments: Array(CommandLine.arguments.dropFirst())))

@@ -141,7 +141,7 @@ enum Meshctl {
     @Test func anUnknownCommandAndMissingCredentialsSayWhatToDo() async throws {
         let unknown = try await Meshctl.run(["console", "--node", nowhere, "--plaintext", "frobnicate"])
         #expect(unknown.status == 2)
-        #expect(unknown.output.contains("unknown console command 'frobnicate'"), "\(unknown.output)")
+        #expect(unknown.output.contains("unknown command 'frobnicate'"), "\(unknown.output)")
         let bare = try await Meshctl.run(["console", "--node", nowhere, "status"])
         #expect(bare.output.contains("--credentials DIR is required"), "\(bare.output)")
         let missing = try await Meshctl.run(["console", "--node", nowhere, "--credentials", "/nonexistent-dir", "status"])
