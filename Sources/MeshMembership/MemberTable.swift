@@ -21,8 +21,9 @@ struct SuspectEntry: Hashable, Sendable {
 /// Why compact: a node of a region of n members holds n of these, and the simulator holds n² of
 /// them: 10⁸ at n = 10,000. A dictionary of member states took about 350 bytes a member
 /// with its slack (216 a slot, at most 3/4 full) and the sorted ID lists beside it; this table
-/// takes about 120:
-/// - one ``Slot`` (88 bytes) a member, in an array whose freed slots are reused;
+/// takes about 136:
+/// - one ``Slot`` (104 bytes; a name of up to 15 bytes is held inline) a member, in an array
+///   whose freed slots are reused;
 /// - a lookup index in node order: the first word of each node ID and its slot number (12 bytes
 ///   a member), searched by bisection over contiguous words;
 /// - the status lists in node order as slot numbers (4 bytes a member): live (alive and suspect)
@@ -45,6 +46,8 @@ struct MemberTable: Sendable {
         /// Bumped each time the slot is freed, so that stale ``SlotRef``s resolve to nothing.
         var generation: UInt32
         var region: Region
+        /// The member's declared name, a console label (nil until known).
+        var name: NodeName?
     }
 
     private var slots: [Slot] = []
@@ -151,7 +154,7 @@ struct MemberTable: Sendable {
         }
         return MemberUpdate(
             node: slot.node, address: slot.address, role: slot.role, region: slot.region, incarnation: slot.incarnation,
-            status: slot.status, suspectedBy: suspectedBy)
+            status: slot.status, suspectedBy: suspectedBy, name: slot.name)
     }
 
     // MARK: - Suspicions
@@ -281,6 +284,6 @@ extension MemberTable.Slot {
     init(_ update: MemberUpdate, changedAt: MeshInstant, generation: UInt32) {
         self.init(
             node: update.node, incarnation: update.incarnation, changedAt: changedAt, address: update.address,
-            role: update.role, status: update.status, generation: generation, region: update.region)
+            role: update.role, status: update.status, generation: generation, region: update.region, name: update.name)
     }
 }

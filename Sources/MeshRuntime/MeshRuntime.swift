@@ -72,7 +72,7 @@ public enum MeshDaemon {
         let (levelFlag, formatFlag) = (level, format)
         let settings = LogSettings(
             level: levelFlag ?? resolved.logLevel ?? .info, format: formatFlag ?? resolved.logFormat ?? .text)
-        let logger = TransportLogger.standardError(node: resolved.name, settings: settings)
+        let logger = TransportLogger.standardError(node: resolved.name.name, settings: settings)
         let node: Node
         let bound: NetAddress
         do {
