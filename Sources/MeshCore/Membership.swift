@@ -74,10 +74,15 @@ public struct MemberUpdate: Hashable, Sendable, Codable {
     /// confirmations, never distinct relayers of one suspicion. Nil on every other status, and on
     /// suspicions from peers that predate the field (wire tag 0 of MemberUpdate, SPEC §5.4.6).
     public var suspectedBy: NodeID?
+    /// The name the member declared for itself (wire tag 1 of MemberUpdate, SPEC §5.4.6): a label
+    /// for consoles, never an identity. Nil when unknown (a peer that predates the field). A
+    /// member sets it on its own facts; others copy it unchanged, and a fact that arrives without
+    /// one keeps the name already held for that member.
+    public var name: NodeName?
 
     public init(
         node: NodeID, address: NetAddress, role: Role, region: Region, incarnation: UInt64, status: MemberStatus,
-        suspectedBy: NodeID? = nil
+        suspectedBy: NodeID? = nil, name: NodeName? = nil
     ) {
         self.node = node
         self.address = address
@@ -86,6 +91,7 @@ public struct MemberUpdate: Hashable, Sendable, Codable {
         self.incarnation = incarnation
         self.status = status
         self.suspectedBy = suspectedBy
+        self.name = name
     }
 
     /// The same fact without a suspecter: what a non-suspect fact derived from this one carries.

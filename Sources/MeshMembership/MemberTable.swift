@@ -26,7 +26,9 @@ struct SuspectEntry: Hashable, Sendable {
 /// - a lookup index in node order: the first word of each node ID and its slot number (12 bytes
 ///   a member), searched by bisection over contiguous words;
 /// - the status lists in node order as slot numbers (4 bytes a member): live (alive and suspect)
-///   and gone (dead and left); suspicions, which are few, in ``suspects`` with their suspecter.
+///   and gone (dead and left); suspicions, which are few, in ``suspects`` with their suspecter;
+/// - declared names in ``names``, in node order, for named members only: nothing for the
+///   simulator's nameless members (n² of them), 48 bytes a named member in a deployment (n).
 ///
 /// Contract: lists are always in node order, so any choice a caller makes from them ("the i-th
 /// live member") depends only on the members known, never on slot numbers or insertion order.
@@ -60,6 +62,8 @@ struct MemberTable: Sendable {
     private var goneSlots: [UInt32] = []
     /// Open suspicions, in node order: exactly the suspect members.
     private(set) var suspects: [SuspectEntry] = []
+    /// The ``MemberUpdate/name`` of each member whose fact carries one, in node order.
+    private(set) var names: [NamedNode] = []
 
     /// An empty table.
     init() {}
@@ -93,6 +97,9 @@ struct MemberTable: Sendable {
             case .alive, .suspect: liveSlots.append(slot)
             case .dead, .left: goneSlots.append(slot)
             }
+        }
+        for update in unique {
+            if let name = update.name { names.append(NamedNode(node: update.node, name: name)) }
         }
         for update in unique where update.status == .suspect {
             suspects.append(
@@ -151,7 +158,31 @@ struct MemberTable: Sendable {
         }
         return MemberUpdate(
             node: slot.node, address: slot.address, role: slot.role, region: slot.region, incarnation: slot.incarnation,
-            status: slot.status, suspectedBy: suspectedBy)
+            status: slot.status, suspectedBy: suspectedBy, name: name(of: slot.node))
+    }
+
+    // MARK: - Names
+
+    private func namePosition(of node: NodeID) -> (index: Int, found: Bool) {
+        let low = Bisection.partitionPoint(count: names.count) { names[$0].node < node }
+        return (low, low < names.count && names[low].node == node)
+    }
+
+    /// The name on the current fact about `node`, if any.
+    func name(of node: NodeID) -> NodeName? {
+        let (index, found) = namePosition(of: node)
+        return found ? names[index].name : nil
+    }
+
+    /// Records `name` (nil: none) as `node`'s.
+    private mutating func setName(_ name: NodeName?, of node: NodeID) {
+        let (index, found) = namePosition(of: node)
+        switch (name, found) {
+        case (let name?, true): names[index].name = name
+        case (let name?, false): names.insert(NamedNode(node: node, name: name), at: index)
+        case (nil, true): names.remove(at: index)
+        case (nil, false): break
+        }
     }
 
     // MARK: - Suspicions
@@ -206,6 +237,7 @@ struct MemberTable: Sendable {
             suspects.insert(SuspectEntry(node: update.node, suspectedBy: update.suspectedBy, suspicion: suspicion!), at: at)
         case .dead, .left: insertOrdered(\.goneSlots, index)
         }
+        setName(update.name, of: update.node)
     }
 
     /// Forgets `node` (an expired tombstone); its slot is reused later.
@@ -218,6 +250,7 @@ struct MemberTable: Sendable {
         sortedSlots.remove(at: position)
         slots[index].generation &+= 1
         freeSlots.append(UInt32(index))
+        setName(nil, of: node)
     }
 
     private mutating func removeFromStatusList(_ index: Int) {

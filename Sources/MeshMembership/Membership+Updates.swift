@@ -26,6 +26,8 @@ extension Membership {
             out.append(.memberChanged(update, previous: nil))
             return
         }
+        // Names stick: a fact without one (from a peer that predates names) keeps the name held.
+        if update.name == nil { update.name = current.name }
         let accept: Bool
         switch update.status {
         case .alive:

@@ -64,9 +64,10 @@ public struct LinkTable: Sendable {
     // MARK: - Transport events
 
     /// A connection finished its handshake. For a connection this node opened, `listenAddress`
-    /// is the address it dialled.
+    /// is the address it dialled; `name` is what the peer's HELLO or WELCOME declared.
     public mutating func opened(
-        _ id: LinkID, peer: PeerCredentials, listenAddress: NetAddress?, incarnation: UInt64, inbound: Bool
+        _ id: LinkID, peer: PeerCredentials, listenAddress: NetAddress?, incarnation: UInt64, inbound: Bool,
+        name: NodeName? = nil
     ) -> (inputs: [NodeInput], actions: [LinkAction]) {
         if peer.role == .operatorConsole {
             links[id] = Link(peer: peer, console: true)
@@ -88,7 +89,7 @@ public struct LinkTable: Sendable {
         }
         let link = PeerLink(
             peer: peer, listenAddress: inbound ? listenAddress : (listenAddress ?? dialed), incarnation: incarnation,
-            dialed: dialed, purpose: purpose)
+            dialed: dialed, purpose: purpose, name: name)
         return ([.peerLinked(link)], actions)
     }
 

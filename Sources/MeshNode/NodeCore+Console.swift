@@ -32,7 +32,10 @@ extension NodeCore {
         case .placementsRequest(let r):
             let limit = min(Int(r.limit), config.maxConsoleRows)
             let leases = owner.activeLeases.filter { r.tenant == nil || $0.tenant == r.tenant! }
-            answer(.placements(Placements(leases: Array(leases.prefix(limit)), more: leases.count > limit)))
+            let page = Array(leases.prefix(limit))
+            answer(
+                .placements(
+                    Placements(leases: page, more: leases.count > limit, names: nameDirectory(page.map(\.pool.owner)))))
         case .whyRequest(let r):
             guard let explanation = requester.explanations.why(r.requestID) else {
                 return refuseConsole(
@@ -46,9 +49,9 @@ extension NodeCore {
                         .invalidValue, "request \(r.requestID) did not consider pool \(pool)", correlationID: correlationID,
                         session: session, type: message.type)
                 }
-                answer(.why(Why(explanation: explanation, focus: verdict)))
+                answer(.why(Why(explanation: explanation, focus: verdict, names: nameDirectory(mentionedBy: explanation))))
             } else {
-                answer(.why(Why(explanation: explanation, focus: nil)))
+                answer(.why(Why(explanation: explanation, focus: nil, names: nameDirectory(mentionedBy: explanation))))
             }
         case .registerPool(let r):
             let d = r.descriptor
@@ -233,7 +236,40 @@ extension NodeCore {
             suspectMembers: UInt32(members.filter { $0.status == .suspect }.count),
             deadMembers: UInt32(members.filter { $0.status == .dead }.count),
             pools: UInt32(owner.poolCount), activeHolds: UInt32(owner.holdCount),
-            activeLeases: UInt32(owner.leaseCount))
+            activeLeases: UInt32(owner.leaseCount), name: identity.name)
+    }
+
+    // MARK: - Names
+
+    /// The name `peer` declared, as far as this node knows: its own configured name, the name on
+    /// the member's newest fact, or the one a backbone or linked peer sent in HELLO or WELCOME.
+    /// A label for consoles only; nothing is decided by it.
+    public func name(of peer: NodeID) -> NodeName? {
+        if peer == node { return identity.name }
+        if let name = gossip.membership.member(peer)?.name { return name }
+        if let name = gossip.backbone.first(where: { $0.node == peer })?.name { return name }
+        return peers[peer]?.name
+    }
+
+    /// The name directory of a console answer (SPEC §5.4.22): the nodes among `nodes` whose name
+    /// is known, in NodeID order without repeats, at most ``FieldLimits/maxNamedNodes``.
+    func nameDirectory(_ nodes: [NodeID]) -> [NamedNode] {
+        var directory: [NamedNode] = []
+        var previous: NodeID? = nil
+        for peer in nodes.sorted() where peer != previous {
+            previous = peer
+            guard directory.count < FieldLimits.maxNamedNodes else { break }
+            if let name = name(of: peer) { directory.append(NamedNode(node: peer, name: name)) }
+        }
+        return directory
+    }
+
+    /// The nodes an explanation mentions: who decided, the forwarding path, every candidate's
+    /// owner and the chosen pool's owner.
+    func nameDirectory(mentionedBy explanation: Explanation) -> [NamedNode] {
+        nameDirectory(
+            [explanation.decidedBy] + explanation.path + explanation.verdicts.map(\.pool.owner)
+                + (explanation.chosen.map { [$0.owner] } ?? []))
     }
 
     /// This node's view: full records of its region's pools, summaries of the other regions.
@@ -250,6 +286,9 @@ extension NodeCore {
         let summaries = gossip.summaries.summaries.filter {
             $0.region != identity.region && (region == nil || $0.region == region!)
         }
-        return Inventory(pools: Array(rows), summaries: Array(summaries.prefix(64)), more: ids.count > limit)
+        let page = Array(summaries.prefix(64))
+        return Inventory(
+            pools: Array(rows), summaries: page, more: ids.count > limit,
+            names: nameDirectory(rows.map(\.descriptor.origin) + page.map(\.origin)))
     }
 }

@@ -95,7 +95,7 @@ extension NodeCore {
         if let list = revocations { send(.revocationList(list), to: peer.node) }
         let update = MemberUpdate(
             node: peer.node, address: link.listenAddress ?? link.dialed ?? identity.address, role: peer.role,
-            region: peer.region, incarnation: link.incarnation, status: .alive)
+            region: peer.region, incarnation: link.incarnation, status: .alive, name: link.name)
         if link.purpose == .seed && peer.region == identity.region {
             translate(gossip.onPeerConnected(update, now: now, rng: &rng), now: now)
         }

@@ -13,9 +13,12 @@ public struct NodeIdentity: Hashable, Sendable {
     /// Where peers reach this node (its listen address, or the address it advertises).
     public var address: NetAddress
     public var software: String
+    /// The configured name, carried to peers in HELLO, WELCOME and this node's membership facts.
+    public var name: NodeName?
 
     public init(
-        node: NodeID, role: Role, region: Region, sectors: [Sector] = [], address: NetAddress, software: String = "meshd/1"
+        node: NodeID, role: Role, region: Region, sectors: [Sector] = [], address: NetAddress, software: String = "meshd/1",
+        name: NodeName? = nil
     ) {
         self.node = node
         self.role = role
@@ -23,6 +26,7 @@ public struct NodeIdentity: Hashable, Sendable {
         self.sectors = sectors
         self.address = address
         self.software = software
+        self.name = name
     }
 
     /// What a peer's handshake would prove about this node.
@@ -195,7 +199,7 @@ public struct NodeCore: Sendable {
         self.config = config
         let me = MemberUpdate(
             node: identity.node, address: identity.address, role: identity.role, region: identity.region,
-            incarnation: incarnation, status: .alive)
+            incarnation: incarnation, status: .alive, name: identity.name)
         gossip = GossipCore(
             me: me, config: config, seeds: seeds, members: members, backbone: backboneMembers, now: now, rng: &rng)
         requester = PlacementRequester(node: identity.node, region: identity.region, config: config.placement)

@@ -46,16 +46,19 @@ public struct PeerLink: Hashable, Sendable {
     /// address (nil for accepted links and for dials to known members).
     public var dialed: NetAddress?
     public var purpose: ConnectPurpose?
+    /// The name the peer declared in HELLO or WELCOME, if any: a label, never proof of anything.
+    public var name: NodeName?
 
     public init(
         peer: PeerCredentials, listenAddress: NetAddress?, incarnation: UInt64, dialed: NetAddress? = nil,
-        purpose: ConnectPurpose? = nil
+        purpose: ConnectPurpose? = nil, name: NodeName? = nil
     ) {
         self.peer = peer
         self.listenAddress = listenAddress
         self.incarnation = incarnation
         self.dialed = dialed
         self.purpose = purpose
+        self.name = name
     }
 }
 

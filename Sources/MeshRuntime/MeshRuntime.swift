@@ -86,7 +86,7 @@ extension MeshDaemon {
         let (levelFlag, formatFlag) = (level, format)
         let settings = LogSettings(
             level: levelFlag ?? resolved.logLevel ?? .info, format: formatFlag ?? resolved.logFormat ?? .text)
-        let logger = TransportLogger.standardError(node: resolved.name, settings: settings)
+        let logger = TransportLogger.standardError(node: resolved.name.name, settings: settings)
         let node: Node
         let bound: NetAddress
         do {

@@ -88,7 +88,7 @@ public final class Node: @unchecked Sendable {
         var transportConfiguration = TransportConfiguration(
             identity: LocalIdentity(
                 nodeID: nodeID, role: c.role, region: c.region, sectors: c.sectors, listenAddress: listen,
-                incarnation: startup.incarnation, software: "meshd/1"),
+                incarnation: startup.incarnation, software: "meshd/1", name: c.name),
             tls: startup.tls, allowPlaintext: c.plaintext)
         transportConfiguration.acceptedPeerRoles = Role.allCases
         let mailbox = self.mailbox
@@ -104,7 +104,7 @@ public final class Node: @unchecked Sendable {
         }
         boundAddress = NetAddress(host: bound.host, port: bound.port)
         let identity = NodeIdentity(
-            node: nodeID, role: c.role, region: c.region, sectors: c.sectors, address: boundAddress)
+            node: nodeID, role: c.role, region: c.region, sectors: c.sectors, address: boundAddress, name: c.name)
         do {
             core = try NodeCore(
                 identity: identity, config: nodeConfig, incarnation: startup.incarnation,
@@ -198,7 +198,7 @@ public final class Node: @unchecked Sendable {
         case .event(.opened(let id, let peer)):
             let (inputs, actions) = links.opened(
                 LinkID(id.rawValue), peer: PeerCredentials(node: peer.nodeID, role: peer.role, region: peer.region),
-                listenAddress: peer.listenAddress, incarnation: peer.incarnation, inbound: peer.inbound)
+                listenAddress: peer.listenAddress, incarnation: peer.incarnation, inbound: peer.inbound, name: peer.name)
             perform(actions)
             inputs.forEach(feed)
         case .event(.closed(let id, _)):

@@ -168,6 +168,8 @@ public struct NodeConfiguration: Codable, Sendable {
             do { return try body() } catch { throw ConfigurationError("field '\(name)': \(error)") }
         }
         func path(_ p: String) -> String { p.hasPrefix("/") ? p : base + "/" + p }
+        // One rule for names, here and on the wire: peers refuse a name that breaks it.
+        let name = try field("name") { () throws(VocabularyError) in try NodeName(self.name) }
         let role = try field("role") { () throws(VocabularyError) in try Role(name: self.role) }
         if role == .operatorConsole {
             throw ConfigurationError("field 'role': a node is regional or industry; consoles are `meshctl console`")
@@ -252,7 +254,8 @@ public struct NodeConfiguration: Codable, Sendable {
 
 /// A configuration with every field checked and every path absolute.
 public struct ResolvedConfiguration: Sendable {
-    public var name: String
+    /// The node's name: a label carried to peers and consoles (SPEC §5.1.7), not an identity.
+    public var name: NodeName
     public var role: Role
     public var region: Region
     public var sectors: [Sector]

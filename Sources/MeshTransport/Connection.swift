@@ -110,7 +110,7 @@ final class Connection: EventLoopHandler {
             let hello = Hello(
                 nodeID: id.nodeID, role: id.role, region: id.region, sectors: id.sectors, listenAddress: id.listenAddress,
                 maxFrameBytes: UInt32(transport.configuration.maxFrameBytes), features: id.features, incarnation: id.incarnation,
-                software: id.software)
+                software: id.software, name: id.name)
             appendFrame(.hello(hello), correlationID: 1, priority: .control, force: true)
         }
     }
@@ -354,7 +354,7 @@ final class Connection: EventLoopHandler {
                 let info = PeerInfo(
                     nodeID: welcome.nodeID, role: welcome.role, region: welcome.region, address: remote, inbound: false,
                     certificate: tls?.peer?.binding, listenAddress: remote.map { NetAddress(host: $0.host, port: $0.port) },
-                    incarnation: welcome.incarnation)
+                    incarnation: welcome.incarnation, name: welcome.name)
                 opened(info)
             case .reject(let reject):
                 fail(.rejected(reject.reason, reject.message))
@@ -440,14 +440,15 @@ final class Connection: EventLoopHandler {
         let welcome = Welcome(
             nodeID: id.nodeID, role: id.role, region: id.region, maxFrameBytes: maxFrame,
             features: id.features.intersection(hello.features), serverTime: MeshInstant(milliseconds: wallClockMilliseconds()),
-            incarnation: id.incarnation, software: id.software)
+            incarnation: id.incarnation, software: id.software, name: id.name)
         appendFrame(.welcome(welcome), correlationID: 1, priority: .control, force: true)
         gate.admit(role: hello.role)
         decoder.limits.maxFrameBytes = Int(maxFrame)
         opened(
             PeerInfo(
                 nodeID: hello.nodeID, role: hello.role, region: hello.region, address: remote, inbound: true,
-                certificate: certificate, listenAddress: hello.listenAddress, incarnation: hello.incarnation))
+                certificate: certificate, listenAddress: hello.listenAddress, incarnation: hello.incarnation,
+                name: hello.name))
     }
 
     private func opened(_ info: PeerInfo) {

@@ -42,10 +42,13 @@ public struct LocalIdentity: Sendable {
     public var incarnation: UInt64
     public var features: FeatureSet
     public var software: String
+    /// The configured node name, sent in HELLO and WELCOME (tag 1); nil sends none.
+    public var name: NodeName?
 
     public init(
         nodeID: NodeID, role: Role, region: Region, sectors: [Sector] = [], listenAddress: NetAddress? = nil,
-        incarnation: UInt64 = 1, features: FeatureSet = .all, software: String = "computemesh-transport/1"
+        incarnation: UInt64 = 1, features: FeatureSet = .all, software: String = "computemesh-transport/1",
+        name: NodeName? = nil
     ) {
         self.nodeID = nodeID
         self.role = role
@@ -55,6 +58,7 @@ public struct LocalIdentity: Sendable {
         self.incarnation = incarnation
         self.features = features
         self.software = software
+        self.name = name
     }
 }
 
@@ -137,6 +141,9 @@ public struct PeerInfo: Sendable, Equatable {
     public var listenAddress: NetAddress? = nil
     /// The peer's membership incarnation from its HELLO or WELCOME.
     public var incarnation: UInt64 = 0
+    /// The name the peer declared in its HELLO or WELCOME: self-declared, so a label only (the
+    /// certificate binds the NodeID, role and region, not the name).
+    public var name: NodeName? = nil
 }
 
 /// What the transport reports to its owner, on the reactor thread.

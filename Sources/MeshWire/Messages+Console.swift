@@ -26,11 +26,13 @@ public struct Status: WireMessageBody, Hashable, Codable {
     public var pools: UInt32
     public var activeHolds: UInt32
     public var activeLeases: UInt32
+    /// The node's configured name (tagged field 0; nil when absent).
+    public var name: NodeName?
 
     public init(
         nodeID: NodeID, role: Role, region: Region, software: String, now: MeshInstant, uptime: MeshDuration,
         incarnation: UInt64, aliveMembers: UInt32, suspectMembers: UInt32, deadMembers: UInt32, pools: UInt32,
-        activeHolds: UInt32, activeLeases: UInt32
+        activeHolds: UInt32, activeLeases: UInt32, name: NodeName? = nil
     ) {
         self.nodeID = nodeID
         self.role = role
@@ -45,6 +47,7 @@ public struct Status: WireMessageBody, Hashable, Codable {
         self.pools = pools
         self.activeHolds = activeHolds
         self.activeLeases = activeLeases
+        self.name = name
     }
 
     public func encode(to writer: inout WireWriter) {
@@ -58,7 +61,11 @@ public struct Status: WireMessageBody, Hashable, Codable {
         for count in [aliveMembers, suspectMembers, deadMembers, pools, activeHolds, activeLeases] {
             writer.writeUVarint(UInt64(count))
         }
-        writer.writeNoTaggedFields()
+        if let name {
+            writer.writeTaggedFields([(0, { name.encode(to: &$0) })])
+        } else {
+            writer.writeNoTaggedFields()
+        }
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
@@ -75,7 +82,64 @@ public struct Status: WireMessageBody, Hashable, Codable {
         pools = try reader.readUVarint32("pools")
         activeHolds = try reader.readUVarint32("active holds")
         activeLeases = try reader.readUVarint32("active leases")
-        try reader.skipTaggedFields("status")
+        var name: NodeName? = nil
+        try reader.readTaggedFields("status") { (tag, r: inout WireReader) throws(WireError) in
+            guard tag == 0 else { return false }
+            name = try NodeName(from: &r)
+            return true
+        }
+        self.name = name
+    }
+}
+
+// MARK: - Name directory
+
+extension NamedNode: WireCodable {
+    public func encode(to writer: inout WireWriter) {
+        node.encode(to: &writer)
+        name.encode(to: &writer)
+    }
+
+    public init(from reader: inout WireReader) throws(WireError) {
+        let node = try NodeID(from: &reader)
+        self.init(node: node, name: try NodeName(from: &reader))
+    }
+}
+
+extension WireWriter {
+    /// Tag 0 `names` of INVENTORY, PLACEMENTS and WHY (SPEC §5.4.22): omitted when empty.
+    fileprivate mutating func writeNamesTag(_ names: [NamedNode]) {
+        if names.isEmpty {
+            writeNoTaggedFields()
+            return
+        }
+        precondition(
+            zip(names, names.dropFirst()).allSatisfy { $0.node < $1.node }, "a name directory is in strict NodeID order")
+        writeTaggedFields([(0, { $0.writeArray(names, maxCount: FieldLimits.maxNamedNodes) { w, v in v.encode(to: &w) } })])
+    }
+}
+
+extension WireReader {
+    /// Reads the tagged section holding tag 0 `names`: at most ``FieldLimits/maxNamedNodes``
+    /// entries in strictly increasing NodeID order (a repeat or a step back is `invalid-value`
+    /// at that entry).
+    fileprivate mutating func readNamesTag(_ what: StaticString) throws(WireError) -> [NamedNode] {
+        var names: [NamedNode] = []
+        try readTaggedFields(what) { (tag, r: inout WireReader) throws(WireError) in
+            guard tag == 0 else { return false }
+            let count = try r.readCount(maxCount: FieldLimits.maxNamedNodes, minElementBytes: 34, "names")
+            names.reserveCapacity(count)
+            for _ in 0..<count {
+                let start = r.offset
+                let entry = try NamedNode(from: &r)
+                if let last = names.last, entry.node <= last.node {
+                    throw WireError(.invalidValue, at: start, "names are not in strictly increasing node order")
+                }
+                names.append(entry)
+            }
+            return true
+        }
+        return names
     }
 }
 
@@ -217,18 +281,21 @@ public struct Inventory: WireMessageBody, Hashable, Codable {
     public var pools: [PoolRow]
     public var summaries: [RegionSummary]
     public var more: Bool
+    /// The names of the pools' owners, as far as the node knows them (tagged field 0).
+    public var names: [NamedNode]
 
-    public init(pools: [PoolRow], summaries: [RegionSummary], more: Bool) {
+    public init(pools: [PoolRow], summaries: [RegionSummary], more: Bool, names: [NamedNode] = []) {
         self.pools = pools
         self.summaries = summaries
         self.more = more
+        self.names = names
     }
 
     public func encode(to writer: inout WireWriter) {
         writer.writeArray(pools, maxCount: FieldLimits.maxConsoleRows) { w, v in v.encode(to: &w) }
         writer.writeArray(summaries, maxCount: FieldLimits.maxRegionSummaries) { w, v in v.encode(to: &w) }
         writer.writeBool(more)
-        writer.writeNoTaggedFields()
+        writer.writeNamesTag(names)
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
@@ -239,7 +306,7 @@ public struct Inventory: WireMessageBody, Hashable, Codable {
             (r: inout WireReader) throws(WireError) in try RegionSummary(from: &r)
         }
         more = try reader.readBool("more")
-        try reader.skipTaggedFields("inventory")
+        names = try reader.readNamesTag("inventory")
     }
 }
 
@@ -275,16 +342,19 @@ public struct Placements: WireMessageBody, Hashable, Codable {
     public static let messageType = MessageType.placements
     public var leases: [Lease]
     public var more: Bool
+    /// The names of the leased pools' owners (tagged field 0).
+    public var names: [NamedNode]
 
-    public init(leases: [Lease], more: Bool) {
+    public init(leases: [Lease], more: Bool, names: [NamedNode] = []) {
         self.leases = leases
         self.more = more
+        self.names = names
     }
 
     public func encode(to writer: inout WireWriter) {
         writer.writeArray(leases, maxCount: FieldLimits.maxConsoleRows) { w, v in v.encode(to: &w) }
         writer.writeBool(more)
-        writer.writeNoTaggedFields()
+        writer.writeNamesTag(names)
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
@@ -292,7 +362,7 @@ public struct Placements: WireMessageBody, Hashable, Codable {
             (r: inout WireReader) throws(WireError) in try Lease(from: &r)
         }
         more = try reader.readBool("more")
-        try reader.skipTaggedFields("placements")
+        names = try reader.readNamesTag("placements")
     }
 }
 
@@ -327,22 +397,26 @@ public struct Why: WireMessageBody, Hashable, Codable {
     public static let messageType = MessageType.why
     public var explanation: Explanation
     public var focus: CandidateVerdict?
+    /// The names of the nodes the explanation mentions: the decider, the forwarding path and the
+    /// candidates' owners (tagged field 0).
+    public var names: [NamedNode]
 
-    public init(explanation: Explanation, focus: CandidateVerdict? = nil) {
+    public init(explanation: Explanation, focus: CandidateVerdict? = nil, names: [NamedNode] = []) {
         self.explanation = explanation
         self.focus = focus
+        self.names = names
     }
 
     public func encode(to writer: inout WireWriter) {
         explanation.encode(to: &writer)
         writer.writeOptional(focus) { w, v in v.encode(to: &w) }
-        writer.writeNoTaggedFields()
+        writer.writeNamesTag(names)
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
         explanation = try Explanation(from: &reader)
         focus = try reader.readOptional("focus") { (r: inout WireReader) throws(WireError) in try CandidateVerdict(from: &r) }
-        try reader.skipTaggedFields("why")
+        names = try reader.readNamesTag("why")
     }
 }
 

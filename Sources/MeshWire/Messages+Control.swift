@@ -56,11 +56,13 @@ public struct Hello: WireMessageBody, Hashable, Codable {
     public var incarnation: UInt64
     /// Implementation name and version, for logs (tagged field 0; empty when absent).
     public var software: String
+    /// The sender's declared name (tagged field 1; nil when absent): a label, not an identity.
+    public var name: NodeName?
 
     public init(
         nodeID: NodeID, role: Role, region: Region, sectors: [Sector] = [], listenAddress: NetAddress?,
         maxFrameBytes: UInt32 = UInt32(WireLimits.defaultMaxFrameBytes), features: FeatureSet = .all,
-        incarnation: UInt64, software: String = ""
+        incarnation: UInt64, software: String = "", name: NodeName? = nil
     ) {
         self.nodeID = nodeID
         self.role = role
@@ -71,6 +73,7 @@ public struct Hello: WireMessageBody, Hashable, Codable {
         self.features = features
         self.incarnation = incarnation
         self.software = software
+        self.name = name
     }
 
     public func encode(to writer: inout WireWriter) {
@@ -85,7 +88,7 @@ public struct Hello: WireMessageBody, Hashable, Codable {
         writer.writeUVarint(UInt64(maxFrameBytes))
         writer.writeUVarint(features.rawValue)
         writer.writeUVarint(incarnation)
-        writer.writeSoftwareTag(software)
+        writer.writeIdentityTags(software: software, name: name)
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
@@ -101,7 +104,7 @@ public struct Hello: WireMessageBody, Hashable, Codable {
         maxFrameBytes = try reader.readFrameLimit()
         features = FeatureSet(rawValue: try reader.readUVarint("features"))
         incarnation = try reader.readUVarint("incarnation")
-        software = try reader.readSoftwareTag("hello")
+        (software, name) = try reader.readIdentityTags("hello")
     }
 }
 
@@ -123,10 +126,12 @@ public struct Welcome: WireMessageBody, Hashable, Codable {
     public var incarnation: UInt64
     /// Tagged field 0; empty when absent.
     public var software: String
+    /// The acceptor's declared name (tagged field 1; nil when absent): a label, not an identity.
+    public var name: NodeName?
 
     public init(
         nodeID: NodeID, role: Role, region: Region, maxFrameBytes: UInt32, features: FeatureSet, serverTime: MeshInstant,
-        incarnation: UInt64, software: String = ""
+        incarnation: UInt64, software: String = "", name: NodeName? = nil
     ) {
         self.nodeID = nodeID
         self.role = role
@@ -136,6 +141,7 @@ public struct Welcome: WireMessageBody, Hashable, Codable {
         self.serverTime = serverTime
         self.incarnation = incarnation
         self.software = software
+        self.name = name
     }
 
     public func encode(to writer: inout WireWriter) {
@@ -149,7 +155,7 @@ public struct Welcome: WireMessageBody, Hashable, Codable {
         writer.writeUVarint(features.rawValue)
         serverTime.encode(to: &writer)
         writer.writeUVarint(incarnation)
-        writer.writeSoftwareTag(software)
+        writer.writeIdentityTags(software: software, name: name)
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
@@ -160,29 +166,38 @@ public struct Welcome: WireMessageBody, Hashable, Codable {
         features = FeatureSet(rawValue: try reader.readUVarint("features"))
         serverTime = try MeshInstant(from: &reader)
         incarnation = try reader.readUVarint("incarnation")
-        software = try reader.readSoftwareTag("welcome")
+        (software, name) = try reader.readIdentityTags("welcome")
     }
 }
 
 extension WireWriter {
-    fileprivate mutating func writeSoftwareTag(_ software: String) {
-        if software.isEmpty {
+    /// HELLO's and WELCOME's tagged section: tag 0 `software`, tag 1 `name`, each omitted at its
+    /// default (empty, absent).
+    fileprivate mutating func writeIdentityTags(software: String, name: NodeName?) {
+        var fields: [(tag: UInt64, body: (inout WireWriter) -> Void)] = []
+        if !software.isEmpty { fields.append((0, { $0.writeString(software, maxBytes: FieldLimits.maxShortTextBytes) })) }
+        if let name { fields.append((1, { name.encode(to: &$0) })) }
+        if fields.isEmpty {
             writeNoTaggedFields()
         } else {
-            writeTaggedFields([(0, { $0.writeString(software, maxBytes: FieldLimits.maxShortTextBytes) })])
+            writeTaggedFields(fields)
         }
     }
 }
 
 extension WireReader {
-    fileprivate mutating func readSoftwareTag(_ what: StaticString) throws(WireError) -> String {
+    fileprivate mutating func readIdentityTags(_ what: StaticString) throws(WireError) -> (String, NodeName?) {
         var software = ""
+        var name: NodeName? = nil
         try readTaggedFields(what) { (tag, r: inout WireReader) throws(WireError) in
-            guard tag == 0 else { return false }
-            software = try r.readString(maxBytes: FieldLimits.maxShortTextBytes, "software")
+            switch tag {
+            case 0: software = try r.readString(maxBytes: FieldLimits.maxShortTextBytes, "software")
+            case 1: name = try NodeName(from: &r)
+            default: return false
+            }
             return true
         }
-        return software
+        return (software, name)
     }
 
     fileprivate mutating func readFrameLimit() throws(WireError) -> UInt32 {

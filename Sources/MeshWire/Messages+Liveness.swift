@@ -9,10 +9,14 @@ extension MemberUpdate: WireCodable {
         writer.writeUVarint(incarnation)
         writer.writeU8(status.rawValue)
         // Tag 0 `suspectedBy` (SPEC §5.4.6): only on suspect facts that name their suspecter.
-        if status == .suspect, let suspectedBy {
-            writer.writeTaggedFields([(0, { suspectedBy.encode(to: &$0) })])
-        } else {
+        // Tag 1 `name`: the member's declared name, on any status, when known.
+        var fields: [(tag: UInt64, body: (inout WireWriter) -> Void)] = []
+        if status == .suspect, let suspectedBy { fields.append((0, { suspectedBy.encode(to: &$0) })) }
+        if let name { fields.append((1, { name.encode(to: &$0) })) }
+        if fields.isEmpty {
             writer.writeNoTaggedFields()
+        } else {
+            writer.writeTaggedFields(fields)
         }
     }
 
@@ -24,15 +28,19 @@ extension MemberUpdate: WireCodable {
         let incarnation = try reader.readUVarint("incarnation")
         let status: MemberStatus = try reader.readEnum("member status")
         var suspectedBy: NodeID? = nil
+        var name: NodeName? = nil
         try reader.readTaggedFields("member update") { (tag, r: inout WireReader) throws(WireError) in
-            guard tag == 0 else { return false }
-            suspectedBy = try NodeID(from: &r)
+            switch tag {
+            case 0: suspectedBy = try NodeID(from: &r)
+            case 1: name = try NodeName(from: &r)
+            default: return false
+            }
             return true
         }
         // A suspecter means nothing on any other status: dropped, so equal facts compare equal.
         self.init(
             node: node, address: address, role: role, region: region, incarnation: incarnation, status: status,
-            suspectedBy: status == .suspect ? suspectedBy : nil)
+            suspectedBy: status == .suspect ? suspectedBy : nil, name: name)
     }
 }
 

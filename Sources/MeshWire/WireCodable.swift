@@ -45,6 +45,9 @@ public enum FieldLimits {
     public static let maxLeasesPerOutcome = 64
     /// Rows in one console page.
     public static let maxConsoleRows = 1024
+    /// Entries in the name directory of one console answer (SPEC §5.4.22): as many as a page has
+    /// rows, since each row names at most one node beyond those already named.
+    public static let maxNamedNodes = 1024
 }
 
 // MARK: - Optional helpers
@@ -107,6 +110,14 @@ extension Region: WireCodable {
     public init(from reader: inout WireReader) throws(WireError) {
         let text = try reader.readIdentifier(maxBytes: Region.maxBytes, "region code")
         self = Region(validated: text)
+    }
+}
+
+extension NodeName: WireCodable {
+    public func encode(to writer: inout WireWriter) { writer.writeString(name, maxBytes: NodeName.maxBytes) }
+    public init(from reader: inout WireReader) throws(WireError) {
+        let text = try reader.readIdentifier(maxBytes: NodeName.maxBytes, "node name")
+        self = NodeName(validated: text)
     }
 }
 

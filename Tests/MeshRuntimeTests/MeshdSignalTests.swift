@@ -100,7 +100,7 @@ struct MeshdLogTests {
         let dir = try testDirectory("meshd-log")
         defer { try? FileManager.default.removeItem(at: dir) }
         let node = try await MeshdProcess(
-            "north 1", config: #""role": "regional", "region": "cn-north", "logFormat": "json""#, in: dir)
+            "north-1", config: #""role": "regional", "region": "cn-north", "logFormat": "json""#, in: dir)
         defer { node.stop() }
         try await eventually(within: 10, "the listening line") { node.log.contains("listening on") }
         // The operator switches the file to text and reloads.
@@ -122,12 +122,12 @@ struct MeshdLogTests {
                 let ts = try #require(object["ts"] as? String)
                 #expect(Self.isRFC3339(ts), "\(ts)")
                 #expect(object["level"] as? String == "info" || object["level"] as? String == "warning", "\(line)")
-                #expect(object["node"] as? String == "north 1", "\(line)")
+                #expect(object["node"] as? String == "north-1", "\(line)")
                 #expect(object["msg"] is String, "\(line)")
             } else {
                 sawText = true
                 let match = try #require(
-                    line.firstMatch(of: #/^ts=(\S+) level=(trace|debug|info|warning|error) node="north 1" msg=/#), "\(line)")
+                    line.firstMatch(of: #/^ts=(\S+) level=(trace|debug|info|warning|error) node=north-1 msg=/#), "\(line)")
                 #expect(Self.isRFC3339(match.1), "\(line)")
             }
         }

@@ -30,6 +30,15 @@ struct NodeConfigurationTests {
         #expect(pool.policy == .sectorIn([Sector.finance]))
     }
 
+    @Test func theNodeNameFollowsTheWireRuleForNodeNames() throws {
+        #expect(try base.resolve(relativeTo: "/etc/mesh").name == (try NodeName("north-1")))
+        for bad in ["North-1", "", "-north", "north 1", String(repeating: "n", count: NodeName.maxBytes + 1)] {
+            var config = base
+            config.name = bad
+            #expect(throws: ConfigurationError.self, "name '\(bad)'") { try config.resolve(relativeTo: "/etc/mesh") }
+        }
+    }
+
     @Test func plaintextOffLoopbackIsRefusedNamingTheAddress() {
         var config = base
         config.seeds = ["10.0.0.7:7402"]

@@ -42,6 +42,18 @@ enum Fixtures {
         node: nodeB, address: NetAddress(host: "127.0.0.1", port: 7400), role: .regional, region: east, incarnation: 3,
         status: .suspect, suspectedBy: nodeA)
 
+    /// Node names (SPEC §5.1.7): self-declared labels shown beside the NodeIDs.
+    static let nameA = try! NodeName("north-finance")
+    static let nameB = try! NodeName("east-1")
+
+    /// A suspect fact with both tags: its suspecter (0) and the member's name (1).
+    static let namedMember = MemberUpdate(
+        node: nodeB, address: NetAddress(host: "127.0.0.1", port: 7400), role: .regional, region: east, incarnation: 3,
+        status: .suspect, suspectedBy: nodeA, name: nameB)
+
+    /// The name directory of console answers that mention nodeA and nodeB (SPEC §5.4.22).
+    static let names = [NamedNode(node: nodeA, name: nameA), NamedNode(node: nodeB, name: nameB)]
+
     static let demand = Demand(
         accelerator: try! AcceleratorClass(kind: .gpu, vendor: "nvidia"), acceleratorCount: 64, computeUnits: 8000,
         memoryMiB: 1_048_576, mode: .gang, maxPools: 1)
@@ -105,6 +117,19 @@ enum Fixtures {
             name: "hello-console",
             message: .hello(Hello(nodeID: nodeA, role: .operatorConsole, region: east, listenAddress: nil, incarnation: 0)),
             correlationID: 1),
+        Case(
+            name: "hello-named",
+            message: .hello(
+                Hello(
+                    nodeID: nodeA, role: .industry, region: east, sectors: [.finance],
+                    listenAddress: NetAddress(host: "127.0.0.1", port: 7401),
+                    incarnation: 5, software: "computemesh/0.1", name: nameA)), correlationID: 1),
+        Case(
+            name: "welcome-named",
+            message: .welcome(
+                Welcome(
+                    nodeID: nodeB, role: .regional, region: east, maxFrameBytes: 1 << 20, features: .all, serverTime: t0,
+                    incarnation: 9, name: nameB)), correlationID: 1),
         Case(
             name: "welcome",
             message: .welcome(
@@ -245,10 +270,22 @@ enum Fixtures {
                     nodeID: nodeB, role: .regional, region: east, software: "computemesh/0.1", now: t0, uptime: .minutes(90),
                     incarnation: 9, aliveMembers: 120, suspectMembers: 2, deadMembers: 1, pools: 40, activeHolds: 3,
                     activeLeases: 71)), correlationID: 40),
+        Case(
+            name: "status-named",
+            message: .status(
+                Status(
+                    nodeID: nodeB, role: .regional, region: east, software: "meshd/1", now: t0, uptime: .minutes(90),
+                    incarnation: 9, aliveMembers: 3, suspectMembers: 0, deadMembers: 0, pools: 2, activeHolds: 0,
+                    activeLeases: 1, name: nameB)), correlationID: 40),
         Case(name: "members-request", message: .membersRequest(MembersRequest(after: nodeA, limit: 100)), correlationID: 41),
         Case(
             name: "members",
             message: .members(Members(members: [MemberRow(update: member, sinceChange: .milliseconds(1500))], more: false)),
+            correlationID: 41),
+        Case(
+            name: "members-named",
+            message: .members(
+                Members(members: [MemberRow(update: namedMember, sinceChange: .milliseconds(1500))], more: false)),
             correlationID: 41),
         Case(
             name: "inventory-request", message: .inventoryRequest(InventoryRequest(region: east, after: nil, limit: 50)),
@@ -263,11 +300,27 @@ enum Fixtures {
                             availability: record(.availability(availability), sequence: 300), age: .milliseconds(800))
                     ], summaries: [summary], more: true)), correlationID: 42),
         Case(
+            name: "inventory-named",
+            message: .inventory(
+                Inventory(
+                    pools: [
+                        PoolRow(
+                            descriptor: record(.descriptor(descriptor), sequence: 299), availability: nil, age: .milliseconds(800)
+                        )
+                    ],
+                    summaries: [], more: false, names: [NamedNode(node: nodeB, name: nameB)])), correlationID: 42),
+        Case(
             name: "placements-request", message: .placementsRequest(PlacementsRequest(tenant: tenant, limit: 10)),
             correlationID: 43),
         Case(name: "placements", message: .placements(Placements(leases: [leaseValue], more: false)), correlationID: 43),
+        Case(
+            name: "placements-named",
+            message: .placements(Placements(leases: [leaseValue], more: false, names: [NamedNode(node: nodeB, name: nameB)])),
+            correlationID: 43),
         Case(name: "why-request", message: .whyRequest(WhyRequest(requestID: request, pool: pool)), correlationID: 44),
         Case(name: "why", message: .why(Why(explanation: explanation, focus: explanation.verdicts[0])), correlationID: 44),
+        Case(
+            name: "why-named", message: .why(Why(explanation: explanation, focus: nil, names: names)), correlationID: 44),
         Case(
             name: "subscribe",
             message: .subscribe(Subscribe(kinds: EventKind.membership.mask | EventKind.placement.mask, fromSequence: 0)),

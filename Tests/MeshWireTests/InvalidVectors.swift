@@ -228,6 +228,37 @@ enum InvalidVectors {
                 return h
             }())
 
+        // MARK: Node names (SPEC §5.1.7, §5.4.22)
+        add(
+            "invalid-node-name", .frame, .error(.invalidValue, offset: Fixtures.frame(named: "hello-named").count - 13),
+            "HELLO whose name (tag 1) is 'North-finance' (upper case).",
+            { () -> [UInt8] in
+                var h = Fixtures.frame(named: "hello-named")
+                let at = h.count - 13  // the name is the body's last field: 13 bytes of text
+                precondition(h[at] == UInt8(ascii: "n"), "fixture layout changed")
+                h[at] = UInt8(ascii: "N")
+                return h
+            }())
+        add(
+            "invalid-names-order", .frame, .error(.invalidValue, offset: 16 + 3 + 4 + 32 + 7),
+            "INVENTORY whose name directory lists nodeB before nodeA (not in NodeID order).",
+            rawFrame(
+                type: 0x0405, correlationID: 42,
+                body: bytes { w in
+                    w.writeUVarint(0)  // pools
+                    w.writeUVarint(0)  // summaries
+                    w.writeBool(false)  // more
+                    w.writeTaggedFields([
+                        (
+                            0,
+                            { w in
+                                w.writeUVarint(2)
+                                for entry in Fixtures.names.reversed() { entry.encode(to: &w) }
+                            }
+                        )
+                    ])
+                }))
+
         // MARK: Sessions (acceptor side; the peer's HELLO is admitted with the given role)
         let statusRequest = { (corr: UInt64) in rawFrame(type: 0x0400, correlationID: corr, body: [0x00]) }
         let digest = Fixtures.frame(named: "digest")
