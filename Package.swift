@@ -52,6 +52,7 @@ let package = Package(
 
         // MARK: - Shells
         .target(name: "MeshCommandLine", dependencies: ["MeshCore"], swiftSettings: swiftSettings),
+        .target(name: "MeshConsole", dependencies: ["MeshCore", "MeshWire"], swiftSettings: swiftSettings),
         .target(name: "MeshCrypto", dependencies: ["MeshCore", "COpenSSL"], swiftSettings: swiftSettings),
         .target(name: "MeshStore", dependencies: ["MeshCore", "MeshPlacement", "CSQLite"], swiftSettings: swiftSettings),
         .target(
@@ -77,7 +78,9 @@ let package = Package(
         .executableTarget(name: "meshd", dependencies: ["MeshRuntime"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "meshctl",
-            dependencies: ["MeshCore", "MeshWire", "MeshCrypto", "MeshTransport", "MeshRuntime", "MeshCommandLine"],
+            dependencies: [
+                "MeshCore", "MeshWire", "MeshCrypto", "MeshTransport", "MeshRuntime", "MeshCommandLine", "MeshConsole",
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -100,6 +103,9 @@ let package = Package(
         ),
         .testTarget(name: "MeshCoreTests", dependencies: ["MeshCore"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshCommandLineTests", dependencies: ["MeshCommandLine"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MeshConsoleTests", dependencies: ["MeshConsole", "MeshCore", "MeshWire"], exclude: ["golden"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "MeshWireTests",
             dependencies: ["MeshCore", "MeshWire"],

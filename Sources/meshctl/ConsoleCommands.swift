@@ -8,6 +8,7 @@ import Dispatch
 import Foundation
 import Glibc
 import MeshCommandLine
+import MeshConsole
 import MeshCore
 import MeshCrypto
 import MeshRuntime
@@ -309,26 +310,30 @@ final class ConsoleClient: Sendable {
         return rows
     }
 
-    func inventory(region: Region?) async throws -> (pools: [PoolRow], summaries: [RegionSummary]) {
-        var pools: [PoolRow] = []
-        var summaries: [RegionSummary] = []
+    /// Every page of INVENTORY, as one answer (at most 64 pages); the name directories merged.
+    func inventory(region: Region?) async throws -> Inventory {
+        var whole = Inventory(pools: [], summaries: [], more: false)
+        var names = NodeDirectory()
         var after: ComputeID?
         for _ in 0..<64 {
             guard case .inventory(let page) = try await request(.inventoryRequest(InventoryRequest(region: region, after: after)))
             else { throw unexpected("INVENTORY") }
-            pools += page.pools
-            if summaries.isEmpty { summaries = page.summaries }
+            whole.pools += page.pools
+            names.merge(page.names)
+            if whole.summaries.isEmpty { whole.summaries = page.summaries }
+            whole.more = page.more
             guard page.more, let last = page.pools.last else { break }
             after = last.descriptor.body.computeID
         }
-        return (pools, summaries)
+        whole.names = names.entries
+        return whole
     }
 
-    func placements() async throws -> [Lease] {
+    func placements() async throws -> Placements {
         guard case .placements(let p) = try await request(.placementsRequest(PlacementsRequest())) else {
             throw unexpected("PLACEMENTS")
         }
-        return p.leases
+        return p
     }
 
     func why(_ requestID: RequestID, pool: ComputeID?) async throws -> Why {
@@ -640,250 +645,6 @@ func poolDescriptor(_ pool: PoolConfiguration, node: NodeID, region: Region, pat
     return descriptor
 }
 
-// MARK: - Formatting
-
-/// Names nodes for people: a demo knows their configured names; otherwise the short NodeID.
-struct NodeNames: Sendable {
-    var names: [NodeID: String] = [:]
-    func callAll(_ id: NodeID) -> String { names[id] ?? id.short }
-    func pool(_ id: ComputeID) -> String { "\(callAll(id.owner))/\(id.localName)" }
-}
-
-/// A plain text table: left-aligned columns separated by two spaces.
-func table(_ header: [String], _ rows: [[String]], indent: String = "  ") -> String {
-    var widths = header.map(\.count)
-    for row in rows {
-        for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
-    }
-    func line(_ cells: [String]) -> String {
-        let padded = cells.enumerated().map { i, c in
-            i == cells.count - 1 ? c : c + String(repeating: " ", count: max(0, widths[i] - c.count))
-        }
-        return indent + padded.joined(separator: "  ")
-    }
-    return ([line(header)] + rows.map(line)).joined(separator: "\n")
-}
-
-func formatDuration(_ d: MeshDuration) -> String {
-    let ms = d.milliseconds
-    if ms < 1000 { return "\(ms) ms" }
-    if ms < 60_000 { return String(format: "%.1f s", Double(ms) / 1000) }
-    if ms < 3_600_000 { return "\(ms / 60_000) min \(ms % 60_000 / 1000) s" }
-    if ms < 86_400_000 { return "\(ms / 3_600_000) h \(ms % 3_600_000 / 60_000) min" }
-    return "\(ms / 86_400_000) d \(ms % 86_400_000 / 3_600_000) h"
-}
-
-func formatInstant(_ t: MeshInstant) -> String {
-    let formatter = DateFormatter()
-    formatter.locale = Locale(identifier: "en_US_POSIX")
-    formatter.timeZone = TimeZone(identifier: "UTC")
-    formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-    return formatter.string(from: Date(timeIntervalSince1970: Double(t.milliseconds) / 1000)) + " UTC"
-}
-
-func formatPrice(_ p: Price) -> String { String(format: "¥%.2f", Double(p.microYuan) / 1_000_000) }
-
-func formatMemory(_ mib: UInt64) -> String {
-    mib >= 1024 * 1024 ? String(format: "%.1f TiB", Double(mib) / 1_048_576) : mib >= 1024 ? "\(mib / 1024) GiB" : "\(mib) MiB"
-}
-
-func formatPolicy(_ p: PolicyExpr) -> String {
-    switch p {
-    case .acceptAll: return "any"
-    case .refuseAll: return "none (drained)"
-    case .sectorIn(let s): return "sectors " + s.map(\.name).joined(separator: ",")
-    case .tenantIn(let t): return "tenants " + t.map(\.name).joined(separator: ",")
-    case .regionIn(let r): return "regions " + r.map(\.code).joined(separator: ",")
-    case .not(let inner): return "not (\(formatPolicy(inner)))"
-    case .all(let terms): return terms.map(formatPolicy).joined(separator: " and ")
-    case .any(let terms): return terms.map(formatPolicy).joined(separator: " or ")
-    }
-}
-
-func formatScore(_ ppm: UInt32) -> String { String(format: "%.3f", Double(ppm) / 1_000_000) }
-
-func filterReasonName(_ r: FilterReason) -> String {
-    switch r {
-    case .stale: "stale inventory"
-    case .residency: "residency"
-    case .certification: "certification"
-    case .architecture: "architecture"
-    case .price: "price"
-    case .latency: "latency"
-    case .capacity: "capacity"
-    case .policy: "pool policy"
-    case .acceleratorClass: "accelerator class"
-    case .ownerRefused: "owner refused"
-    case .unreachable: "owner unreachable"
-    }
-}
-
-func describeDemand(_ d: Demand) -> String {
-    var parts: [String] = []
-    if let a = d.accelerator { parts.append("\(d.acceleratorCount) × \(a)") }
-    parts.append("\(d.computeUnits) compute units")
-    if d.memoryMiB > 0 { parts.append(formatMemory(d.memoryMiB)) }
-    parts.append(d.mode == .gang ? "in one pool" : "over up to \(d.maxPools) pools")
-    return parts.joined(separator: ", ")
-}
-
-func formatStatus(_ s: Status, names: NodeNames) -> String {
-    """
-      node       \(names.callAll(s.nodeID)) (\(s.nodeID.hex))
-      role       \(s.role) node in \(s.region), \(s.software), incarnation \(s.incarnation)
-      up         \(formatDuration(s.uptime)) (node clock \(formatInstant(s.now)))
-      members    \(s.aliveMembers) alive, \(s.suspectMembers) suspect, \(s.deadMembers) dead
-      ledger     \(s.pools) pools, \(s.activeHolds) holds, \(s.activeLeases) leases
-    """
-}
-
-func formatMembers(_ rows: [MemberRow], names: NodeNames) -> String {
-    table(
-        ["node", "role", "region", "address", "status", "incarnation", "since change"],
-        rows.map { r in
-            let u = r.update
-            return [
-                names.callAll(u.node), u.role.description, u.region.code, u.address.description, u.status.description,
-                String(u.incarnation), formatDuration(r.sinceChange),
-            ]
-        })
-}
-
-func formatInventory(pools: [PoolRow], summaries: [RegionSummary], names: NodeNames) -> String {
-    var out: [String] = []
-    var rows: [[String]] = []
-    for row in pools {
-        guard case .descriptor(let d) = row.descriptor.body else { continue }
-        var free: PoolAvailability?
-        if case .availability(let a)? = row.availability?.body { free = a }
-        let accelerators =
-            d.accelerators.enumerated().map { i, g in
-                let freeCount = free.flatMap { i < $0.freeAccelerators.count ? $0.freeAccelerators[i] : nil }
-                return "\(freeCount.map { "\($0)/" } ?? "")\(g.count) \(g.kind) \(g.vendor)/\(g.model)"
-            }.joined(separator: "; ")
-        rows.append([
-            names.pool(d.id), d.residency.code, accelerators.isEmpty ? "cpu only (\(d.architecture))" : accelerators,
-            "\(free.map { "\($0.freeComputeUnits)/" } ?? "")\(d.computeUnits)",
-            formatPrice(free?.pricePerUnitHour ?? d.pricePerUnitHour),
-            "\(d.greenEnergyPermille / 10)%", d.certifications.map(\.name).joined(separator: ",").ifEmpty("-"),
-            formatPolicy(d.policy).replacingOccurrences(of: "sectors ", with: ""),
-        ])
-    }
-    if rows.isEmpty {
-        out.append("  (no pools in view)")
-    } else {
-        out.append(
-            table(
-                ["pool", "residency", "accelerators free/total", "units", "¥/unit·h", "green", "certified", "accepts"], rows))
-    }
-    if !summaries.isEmpty {
-        out.append("  region summaries:")
-        out.append(
-            table(
-                ["region", "nodes", "pools", "units free/total", "accelerators (free/total)", "from", "green", "certifications"],
-                summaries.map { s in
-                    [
-                        s.region.code, String(s.nodeCount), String(s.poolCount), "\(s.freeComputeUnits)/\(s.totalComputeUnits)",
-                        s.accelerators.map { "\($0.free)/\($0.total) \($0.kind) \($0.vendor)/\($0.model)" }.joined(
-                            separator: "; "
-                        )
-                        .ifEmpty("-"),
-                        formatPrice(s.minPricePerUnitHour), "\(s.greenEnergyPermille / 10)%",
-                        s.certifications.map(\.name).joined(separator: ",").ifEmpty("-"),
-                    ]
-                }, indent: "    "))
-    }
-    return out.joined(separator: "\n")
-}
-
-func formatLeases(_ leases: [Lease], names: NodeNames) -> String {
-    if leases.isEmpty { return "  (no leases)" }
-    return table(
-        ["lease", "pool", "tenant", "units", "accelerators", "memory", "price/unit·h", "expires"],
-        leases.map { l in
-            [
-                String(l.leaseID.description.prefix(12)), names.pool(l.pool), l.tenant.name, String(l.computeUnits),
-                String(l.acceleratorCount), formatMemory(l.memoryMiB), formatPrice(l.pricePerUnitHour),
-                formatInstant(l.expiresAt),
-            ]
-        })
-}
-
-func formatExplanation(_ e: Explanation, focus: CandidateVerdict? = nil, names: NodeNames) -> String {
-    var out: [String] = []
-    out.append(
-        "  decided by \(names.callAll(e.decidedBy)) at \(formatInstant(e.decidedAt)); path \(e.path.map(names.callAll).joined(separator: " → ").ifEmpty("-"))"
-    )
-    out.append(
-        "  considered \(e.consideredCount) pool(s): \(e.scoredCount) scored, \(e.filteredCount) filtered; chosen: \(e.chosen.map(names.pool) ?? "none")"
-    )
-    let verdicts = e.verdicts.sorted { a, b in
-        func rank(_ v: CandidateVerdict) -> (Int, UInt32) {
-            if v.pool == e.chosen { return (0, 0) }
-            if case .scored(let s) = v.outcome { return (1, UInt32.max - s.total) }
-            return (2, 0)
-        }
-        return rank(a) < rank(b) || (rank(a) == rank(b) && a.pool < b.pool)
-    }
-    if !verdicts.isEmpty {
-        out.append(
-            table(
-                ["pool", "verdict", "inventory (epoch.seq, age)"],
-                verdicts.map { v in [names.pool(v.pool), describeVerdict(v, chosen: v.pool == e.chosen), inventoryVersion(v)] }))
-    }
-    if let focus {
-        out.append("  why not \(names.pool(focus.pool))? \(describeVerdict(focus, chosen: focus.pool == e.chosen))")
-    }
-    return out.joined(separator: "\n")
-}
-
-func describeVerdict(_ v: CandidateVerdict, chosen: Bool) -> String {
-    switch v.outcome {
-    case .filtered(let reason, let detail):
-        return "filtered: \(filterReasonName(reason))\(detail.isEmpty ? "" : " (\(detail))")"
-    case .scored(let s):
-        return
-            "\(chosen ? "CHOSEN, " : "")score \(formatScore(s.total)) (price \(formatScore(s.price)), latency \(formatScore(s.latency)), green \(formatScore(s.green)))"
-    }
-}
-
-func inventoryVersion(_ v: CandidateVerdict) -> String {
-    "\(v.inventoryEpoch).\(v.inventorySequence), \(formatDuration(v.inventoryAge))"
-}
-
-func formatOutcome(_ o: Outcome, names: NodeNames) -> String {
-    var out: [String] = []
-    switch o.result {
-    case .placed(let leases):
-        out.append("PLACED request \(o.requestID) (key \(o.idempotencyKey)): \(leases.count) lease(s)")
-        for l in leases {
-            out.append("  lease \(l.leaseID) on \(names.pool(l.pool)) for tenant \(l.tenant):")
-            out.append(
-                "    \(l.computeUnits) units, \(l.acceleratorCount) accelerator(s), \(formatMemory(l.memoryMiB)) at "
-                    + "\(formatPrice(l.pricePerUnitHour))/unit·h, until \(formatInstant(l.expiresAt))")
-        }
-    case .refused(let reason, let message):
-        out.append("REFUSED request \(o.requestID) (key \(o.idempotencyKey)): \(reason): \(message)")
-    }
-    out.append(formatExplanation(o.explanation, names: names))
-    return out.joined(separator: "\n")
-}
-
-func formatEvent(_ e: Event) -> String {
-    "\(formatInstant(e.at))  #\(e.sequence)  \(e.kind)/\(e.severity)  \(e.subject)  \(e.detail)"
-}
-
-extension String {
-    func ifEmpty(_ replacement: String) -> String { isEmpty ? replacement : self }
-}
-
-/// Prints a Codable value as JSON (for `--json`).
-func printJSON(_ value: some Encodable) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    print(String(decoding: try encoder.encode(value), as: UTF8.self))
-}
-
 // MARK: - Commands
 
 /// `meshctl console`: one-shot commands against a running node.
@@ -912,9 +673,11 @@ struct ConsoleConnection: ParsableArguments {
         environment: "MESH_CREDENTIALS")
     var credentials: String?
     @Flag(help: "no TLS: only for a loopback node configured with \"plaintext\": true") var plaintext = false
-    @Flag(help: "JSON for scripts: string enums, RFC 3339 times, decimal prices") var json = false
+    @Flag(help: "JSON for scripts: string enums, RFC 3339 times, decimal prices (README: Console JSON)") var json = false
+    @Flag(help: "tables with every column, in full (default: fit 80 columns)") var wide = false
 
     func validate() throws {
+        if json && wide { throw ValidationError("--wide shapes tables; --json prints no table: give one") }
         switch (credentials, plaintext) {
         case (_?, true): throw ValidationError("use either --credentials DIR or --plaintext, not both")
         case (nil, false):
@@ -925,14 +688,20 @@ struct ConsoleConnection: ParsableArguments {
         }
     }
 
-    /// Fetches one answer and prints it: as JSON with `--json`, else as `text` renders it.
-    func show<Answer: Encodable & Sendable>(
-        _ fetch: @escaping @Sendable (ConsoleClient) async throws -> Answer, text: @escaping @Sendable (Answer) -> String
+    /// The width tables fit: none with `--wide`.
+    var width: Int? { wide ? nil : ConsoleText.defaultWidth }
+
+    /// Fetches one answer and prints it: as JSON with `--json` (`json` shapes it), else as `text`
+    /// renders it at ``width``.
+    func show<Answer: Sendable>(
+        _ fetch: @escaping @Sendable (ConsoleClient) async throws -> Answer,
+        json shape: @escaping @Sendable (Answer) -> any Encodable,
+        text: @escaping @Sendable (Answer, Int?) -> String
     ) throws -> Int32 {
-        let json = self.json
+        let (json, width) = (self.json, self.width)
         return try run { client in
             let answer = try await fetch(client)
-            if json { try printJSON(answer) } else { print(text(answer)) }
+            print(json ? try ConsoleJSON.encode(shape(answer)) : text(answer, width))
             return 0
         }
     }
@@ -954,7 +723,7 @@ struct ConsoleStatus: ParsableCommand {
         commandName: "status", abstract: "the node's identity, uptime, members and ledger counts")
     @OptionGroup var connection: ConsoleConnection
     func run() throws -> Int32 {
-        try connection.show({ try await $0.status() }, text: { formatStatus($0, names: NodeNames()) })
+        try connection.show({ try await $0.status() }, json: { StatusJSON($0) }, text: ConsoleText.status)
     }
 }
 
@@ -962,7 +731,7 @@ struct ConsoleMembers: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "members", abstract: "the node's membership list")
     @OptionGroup var connection: ConsoleConnection
     func run() throws -> Int32 {
-        try connection.show({ try await $0.members() }, text: { formatMembers($0, names: NodeNames()) })
+        try connection.show({ try await $0.members() }, json: { MembersJSON($0) }, text: ConsoleText.members)
     }
 }
 
@@ -974,11 +743,7 @@ struct ConsoleInventory: ParsableCommand {
     func run() throws -> Int32 {
         let region = region
         return try connection.show(
-            { client in
-                let (pools, summaries) = try await client.inventory(region: region)
-                return Inventory(pools: pools, summaries: summaries, more: false)
-            },
-            text: { formatInventory(pools: $0.pools, summaries: $0.summaries, names: NodeNames()) })
+            { try await $0.inventory(region: region) }, json: { InventoryJSON($0) }, text: ConsoleText.inventory)
     }
 }
 
@@ -986,7 +751,7 @@ struct ConsolePlacements: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "placements", abstract: "the leases the node owns")
     @OptionGroup var connection: ConsoleConnection
     func run() throws -> Int32 {
-        try connection.show({ try await $0.placements() }, text: { formatLeases($0, names: NodeNames()) })
+        try connection.show({ try await $0.placements() }, json: { PlacementsJSON($0) }, text: ConsoleText.placements)
     }
 }
 
@@ -996,12 +761,27 @@ struct ConsoleWhy: ParsableCommand {
     @OptionGroup var connection: ConsoleConnection
     @Argument(help: "the request's ID, as place printed it", valueName: "REQUEST_ID", transform: { try RequestID(hex: $0) })
     var requestID: RequestID
-    @Option(help: "why not this pool", valueName: "POOL", transform: { try ComputeID(parsing: $0) }) var pool: ComputeID?
+    @Option(
+        help: "why not this pool: as the tables print it (north-1/a100, 3f2a9c1d4e5f/a100, a100) or its compute ID",
+        valueName: "POOL")
+    var pool: String?
     func run() throws -> Int32 {
-        let (requestID, pool) = (requestID, pool)
+        let (requestID, reference) = (requestID, pool.map(PoolReference.init))
         return try connection.show(
-            { try await $0.why(requestID, pool: pool) },
-            text: { formatExplanation($0.explanation, focus: $0.focus, names: NodeNames()) })
+            { client in
+                let why = try await client.why(requestID, pool: nil)
+                guard let reference else { return why }
+                // The reference is resolved among this request's candidates, named as the tables
+                // name them; the node then explains that one.
+                let pool: ComputeID
+                do {
+                    pool = try reference.resolve(
+                        among: why.explanation.verdicts.map(\.pool), names: NodeDirectory(why.names))
+                } catch let error as PoolReferenceError {
+                    throw ConsoleError("--pool \(error.description)")
+                }
+                return try await client.why(requestID, pool: pool)
+            }, json: { WhyJSON($0) }, text: ConsoleText.why)
     }
 }
 
@@ -1020,11 +800,11 @@ struct ConsoleRegister: ParsableCommand {
             let status = try await client.status()
             let descriptor = try poolDescriptor(pool, node: status.nodeID, region: status.region, path: path)
             let registered = try await client.register(descriptor)
-            if json {
-                try printJSON(registered)
-            } else {
-                print("registered \(registered.id) (inventory record \(registered.epoch).\(registered.sequence)), stored durably")
-            }
+            let names = status.directory
+            print(
+                json
+                    ? try ConsoleJSON.encode(RegisteredJSON(registered, names: names))
+                    : ConsoleText.registered(registered, names: names))
             return 0
         }
     }
@@ -1036,7 +816,7 @@ struct ConsolePlace: ParsableCommand {
     @OptionGroup var connection: ConsoleConnection
     @Argument(help: "the request (deploy/examples/request.json)", valueName: "REQUEST.json") var file: String
     func run() throws -> Int32 {
-        let (json, path) = (connection.json, file)
+        let (json, width, path) = (connection.json, connection.width, file)
         let requestFile = try PlacementRequestFile.load(path)
         do {
             _ = try requestFile.request(requestID: RequestID(value: 1), origin: placeholderNode, now: wallClockNow())
@@ -1046,9 +826,15 @@ struct ConsolePlace: ParsableCommand {
         return try connection.run { client in
             let status = try await client.status()
             let request = try requestFile.request(requestID: freshRequestID(), origin: status.nodeID, now: wallClockNow())
-            if !json { print("placing request \(request.requestID): \(describeDemand(request.demand))") }
+            if !json { print("placing request \(request.requestID): \(TextFormat.demand(request.demand))") }
             let outcome = try await client.place(request)
-            if json { try printJSON(outcome) } else { print(formatOutcome(outcome, names: NodeNames())) }
+            // The entry node keeps the explanation, with the names of every node it mentions.
+            var names = status.directory
+            if let why = try? await client.why(outcome.requestID, pool: nil) { names.merge(why.names) }
+            print(
+                json
+                    ? try ConsoleJSON.encode(OutcomeJSON(outcome, names: names))
+                    : ConsoleText.outcome(outcome, names: names, width: width))
             if case .refused = outcome.result { return 1 }
             return 0
         }
@@ -1068,13 +854,7 @@ struct ConsoleWatch: ParsableCommand {
             if !json { print("watching \(node) (Ctrl-C to stop)") }
             fflush(nil)
             for await event in stream {
-                if json {
-                    let encoder = JSONEncoder()
-                    encoder.outputFormatting = [.sortedKeys]
-                    print(String(decoding: try encoder.encode(event), as: UTF8.self))
-                } else {
-                    print(formatEvent(event))
-                }
+                print(json ? try ConsoleJSON.encode(EventJSON(event), compact: true) : ConsoleText.event(event))
                 fflush(nil)
             }
             let reason = client.router.state.withLock { $0.closedReason } ?? "closed"

@@ -10,6 +10,7 @@ import Dispatch
 import Foundation
 import Glibc
 import MeshCommandLine
+import MeshConsole
 import MeshCore
 import MeshCrypto
 import MeshRuntime
@@ -351,7 +352,7 @@ final class DemoRun: @unchecked Sendable {
     var nodes = DemoMesh.nodes
     var processes: [String: ChildProcess] = [:]
     var consoles: [String: ConsoleClient] = [:]
-    var names = NodeNames()
+    var names = NodeDirectory()
     var results: [(title: String, passed: Bool, note: String)] = []
     var stepNumber = 0
     let totalSteps = 13
@@ -473,7 +474,7 @@ final class DemoRun: @unchecked Sendable {
             _ = try await pki(arguments, log: "logs/cert-\(n.name).log")
             let key = try Ed25519PrivateKey(contentsOf: root + "/nodes/\(n.name)/node.key")
             nodes[index].nodeID = key.nodeID
-            names.names[key.nodeID] = n.name
+            names.add(key.nodeID, try NodeName(n.name))
             rows.append([n.name, n.role.description + (n.sector.map { " (\($0))" } ?? ""), n.region, key.nodeID.short + "…"])
         }
         _ = try await pki(
@@ -484,7 +485,9 @@ final class DemoRun: @unchecked Sendable {
             log: "logs/cert-console.log")
         rows.append(["console", "operator console", "cn-north", "-"])
         say("each NodeID is the SHA-256 of the node's Ed25519 key; the certificate binds it to a role and region:")
-        indent(table(["name", "role", "region", "NodeID"], rows, indent: "    "))
+        indent(
+            TextTable(["name", "role", "region", "NodeID"].map { TextTable.Column($0) }, rows: rows, indent: "    ").render(
+                width: nil))
         return "7 certificates"
     }
 
@@ -518,7 +521,9 @@ final class DemoRun: @unchecked Sendable {
         }
         say("nodes/NAME.json for each node (the format of deploy/examples); regional nodes seed each other in")
         say("their region and list the other region's regional nodes as backbone; industry nodes peer upward:")
-        indent(table(["node", "listens on", "pools"], rows, indent: "    "))
+        indent(
+            TextTable(["node", "listens on", "pools"].map { TextTable.Column($0) }, rows: rows, indent: "    ").render(width: nil)
+        )
         return "6 configurations"
     }
 
@@ -609,11 +614,15 @@ final class DemoRun: @unchecked Sendable {
             rows.append([n.name, String(s.aliveMembers), String(s.suspectMembers), String(s.deadMembers), String(s.pools)])
         }
         say("every node's STATUS (SWIM with Lifeguard keeps these counts current):")
-        indent(table(["node", "alive", "suspect", "dead", "pools"], rows, indent: "    "))
+        indent(
+            TextTable(["node", "alive", "suspect", "dead", "pools"].map { TextTable.Column($0) }, rows: rows, indent: "    ")
+                .render(width: nil))
         say("north-1's membership list:")
         indent(
-            formatMembers(try await console("north-1").members(), names: names).replacingOccurrences(of: "\n  ", with: "\n    ")
-                .replacingFirst("  ", with: "    "))
+            ConsoleText.members(try await console("north-1").members(), width: ConsoleText.defaultWidth - 2).replacingOccurrences(
+                of: "\n  ", with: "\n    "
+            )
+            .replacingFirst("  ", with: "    "))
         return "converged in \(Int(Date().timeIntervalSince(begin))) s"
     }
 
@@ -647,7 +656,7 @@ final class DemoRun: @unchecked Sendable {
         let viewer = "north-finance"
         let northPools = nodes.filter { $0.region == "cn-north" }.reduce(0) { $0 + $1.pools.count } + 1
         let begin = Date()
-        var view: (pools: [PoolRow], summaries: [RegionSummary]) = ([], [])
+        var view = Inventory(pools: [], summaries: [], more: false)
         var seenNorth = 0
         // Every cn-north node, not only the viewer: the placements that follow are decided by
         // whichever regional node the industry node forwards to, and a decider that has not yet
@@ -694,11 +703,13 @@ final class DemoRun: @unchecked Sendable {
         view = try await console(viewer).inventory(region: nil)
         say("\(viewer) holds its own region's pools in full, the registered one included (it arrived by")
         say("gossip); availability shows free/total:")
-        indent(formatInventory(pools: view.pools, summaries: view.summaries, names: names))
+        indent(ConsoleText.inventory(view, width: ConsoleText.defaultWidth))
         if !view.summaries.contains(where: { $0.region.code == "cn-east" }) {
             say("\(viewer) holds no summary of cn-east; its regional nodes do. north-1's summary of the other region:")
             indent(
-                formatInventory(pools: [], summaries: backbone, names: names).replacingFirst("  (no pools in view)\n", with: ""))
+                ConsoleText.inventory(
+                    Inventory(pools: [], summaries: backbone, more: false, names: names.entries), width: ConsoleText.defaultWidth
+                ).replacingFirst("  (no pools in view)\n", with: ""))
         }
         return "\(seenNorth) pools in full; cn-east summarised on the backbone"
     }
@@ -715,7 +726,7 @@ final class DemoRun: @unchecked Sendable {
             "`meshctl console place requests/\(name).json` through \(entry): tenant \(request.tenant) (\(request.sector)) asks for"
         )
         say(
-            "  \(describeDemand(request.demand))"
+            "  \(TextFormat.demand(request.demand))"
                 + (request.constraints.residency.isEmpty
                     ? "" : ", data in \(request.constraints.residency.map(\.code).joined(separator: " or "))")
                 + (request.constraints.certifications.isEmpty
@@ -726,7 +737,11 @@ final class DemoRun: @unchecked Sendable {
             throw DemoFailure("OUTCOME names request \(outcome.requestID), expected \(request.requestID)")
         }
         say("OUTCOME after \(Int(Date().timeIntervalSince(begin) * 1000)) ms:")
-        indent(formatOutcome(outcome, names: names).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+        indent(
+            ConsoleText.outcome(outcome, names: names, width: ConsoleText.defaultWidth - 2).split(separator: "\n").map {
+                "  " + $0
+            }
+            .joined(separator: "\n"))
         return outcome
     }
 
@@ -761,8 +776,8 @@ final class DemoRun: @unchecked Sendable {
             throw DemoFailure("expected the request to spill over to cn-north, got \(names.pool(lease.pool))")
         }
         placedSpillover = outcome
-        let path = outcome.explanation.path.map(names.callAll).joined(separator: " → ")
-        let decider = names.callAll(outcome.explanation.decidedBy)
+        let path = outcome.explanation.path.map(names.label).joined(separator: " → ")
+        let decider = names.label(outcome.explanation.decidedBy)
         say("it entered in cn-east, which has no H800s, and travelled \(path)")
         say("(upward to a regional node, then over the backbone); \(decider) chose the pool, and")
         say("\(owner.name), the pool's owner and the only writer of its ledger, committed the lease")
@@ -786,7 +801,7 @@ final class DemoRun: @unchecked Sendable {
         do {
             why = try await console(asked).why(outcome.requestID, pool: hygon)
         } catch {
-            let decider = names.callAll(outcome.explanation.decidedBy)
+            let decider = names.label(outcome.explanation.decidedBy)
             guard consoles[decider] != nil, decider != asked else { throw error }
             say("north-finance has no explanation (\(error)); asking the node that decided, \(decider)")
             asked = decider
@@ -794,7 +809,8 @@ final class DemoRun: @unchecked Sendable {
         }
         say("`meshctl console why \(outcome.requestID) --pool \(names.pool(hygon))` on \(asked):")
         indent(
-            formatExplanation(why.explanation, focus: why.focus, names: names).replacingOccurrences(of: "\n", with: "\n  ")
+            ConsoleText.explanation(why.explanation, focus: why.focus, names: names, width: ConsoleText.defaultWidth - 2)
+                .replacingOccurrences(of: "\n", with: "\n  ")
                 .replacingFirst("  ", with: "    "))
         if why.focus == nil { throw DemoFailure("WHY with --pool came back without a verdict on that pool") }
         guard why.explanation.requestID == outcome.requestID else {
@@ -816,21 +832,21 @@ final class DemoRun: @unchecked Sendable {
     func showPlacements() async throws -> String {
         guard let first = placedInRegion, let second = placedSpillover else { throw DemoFailure("no placements to show") }
         let lease = try leases(first)[0]
-        let ownerName = names.callAll(lease.pool.owner)
+        let ownerName = names.label(lease.pool.owner)
         let owned = try await console(ownerName).placements()
         say("`meshctl console placements` on \(ownerName), the single writer of its pools' ledger:")
-        indent(formatLeases(owned, names: names))
+        indent(ConsoleText.leases(owned.leases, names: names, width: ConsoleText.defaultWidth))
         var expected = [lease.leaseID]
         let spill = try leases(second)[0]
         if spill.pool.owner == lease.pool.owner { expected.append(spill.leaseID) }
-        for id in expected where !owned.contains(where: { $0.leaseID == id }) {
+        for id in expected where !owned.leases.contains(where: { $0.leaseID == id }) {
             throw DemoFailure("\(ownerName) does not list lease \(id)")
         }
         let status = try await console(ownerName).status()
         say(
             "\(ownerName)'s STATUS: \(status.activeLeases) active lease(s), \(status.activeHolds) hold(s) (quotes that lost have lapsed or been released)"
         )
-        return "\(owned.count) lease(s) on \(ownerName)"
+        return "\(owned.leases.count) lease(s) on \(ownerName)"
     }
 
     func stopNodes() async throws -> String {
@@ -850,7 +866,7 @@ final class DemoRun: @unchecked Sendable {
             }
             rows.append([n.name, child.exitDescription])
         }
-        indent(table(["node", "after SIGTERM"], rows, indent: "    "))
+        indent(TextTable(["node", "after SIGTERM"].map { TextTable.Column($0) }, rows: rows, indent: "    ").render(width: nil))
         if !problems.isEmpty { throw DemoFailure(problems.joined(separator: "; ")) }
         return "all exited 0"
     }
