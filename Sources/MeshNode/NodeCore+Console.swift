@@ -191,7 +191,6 @@ extension NodeCore {
         case nil:
             break
         }
-        let kept = "the last \(requester.explanations.capacity) explanations are kept"
         if let (requester, pool) = owner.requester(of: id), requester != node {
             return
                 "\(here) did not decide request \(id): it only owns pool \(pool), where the request holds capacity; ask \(ask(requester)), which decided it and keeps its explanation"
@@ -201,7 +200,7 @@ extension NodeCore {
                 "\(here) did not decide request \(id): it was only asked to quote for it; ask \(ask(requester)), which decided it and keeps its explanation"
         }
         return
-            "no explanation of request \(id) on \(here): it neither decided, forwarded nor quoted for it, or decided it before the last \(requester.explanations.capacity) decisions (\(kept)); ask the node the request entered at, whose explanation names the node that decided it"
+            "no explanation of request \(id) on \(here): it neither decided, forwarded nor quoted for it, or its explanation is older than the last \(requester.explanations.capacity) kept; ask the node the request entered at, whose explanation names the node that decided it"
     }
 
     mutating func refuseConsole(
