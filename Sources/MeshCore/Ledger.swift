@@ -185,15 +185,24 @@ public struct PersistBatch: Hashable, Sendable {
     public var incarnation: UInt64?
     /// Decisions for idempotency keys (each replaces the stored one of its tenant and key).
     public var decisions: [KeyDecision]
+    /// Explanations of decisions, for the console's WHY after a restart, in the order they were
+    /// made. Each replaces the stored explanation of its request and keeps that one's place; the
+    /// store keeps only the most recent ones (its explanation limit) and forgets the oldest first.
+    /// No answer waits for them.
+    public var explanations: [Explanation]
 
     public init(
-        changes: [LedgerChange] = [], ledgerVersion: UInt64? = nil, incarnation: UInt64? = nil, decisions: [KeyDecision] = []
+        changes: [LedgerChange] = [], ledgerVersion: UInt64? = nil, incarnation: UInt64? = nil, decisions: [KeyDecision] = [],
+        explanations: [Explanation] = []
     ) {
         self.changes = changes
         self.ledgerVersion = ledgerVersion
         self.incarnation = incarnation
         self.decisions = decisions
+        self.explanations = explanations
     }
 
-    public var isEmpty: Bool { changes.isEmpty && ledgerVersion == nil && incarnation == nil && decisions.isEmpty }
+    public var isEmpty: Bool {
+        changes.isEmpty && ledgerVersion == nil && incarnation == nil && decisions.isEmpty && explanations.isEmpty
+    }
 }

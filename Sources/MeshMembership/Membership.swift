@@ -27,6 +27,8 @@ struct Broadcast: Hashable, Sendable {
 /// The probe of the current protocol period.
 struct PendingProbe: Hashable, Sendable {
     var target: NodeID
+    /// When the period's first probe left (the start of its round trip).
+    var sentAt: MeshInstant
     var timeoutAt: MeshInstant
     var indirectSent: Bool
     var expectedNacks: Int
@@ -34,6 +36,23 @@ struct PendingProbe: Hashable, Sendable {
     var acked: Bool
     /// The transport refused the connection: a strong signal.
     var refused: Bool
+}
+
+/// How long this node's probes took to be acknowledged: the time from the period's PROBE to the
+/// first PROBE_ACK for it, as the core learns it (the shell's instants: millisecond resolution).
+public struct ProbeRoundTrips: Hashable, Sendable {
+    /// Acked before the probe timeout, so before any indirect probe: PING → ACK.
+    public private(set) var direct = LatencyHistogram()
+    /// Acked only after indirect probes went out (relayed by a helper, or the target's answer to
+    /// the direct retry), timed from the first probe: the probe timeout is included.
+    public private(set) var indirect = LatencyHistogram()
+
+    public init() {}
+
+    mutating func observe(_ roundTrip: MeshDuration, indirect viaHelpers: Bool) {
+        let seconds = Double(roundTrip.milliseconds) / 1_000
+        if viaHelpers { indirect.observe(seconds: seconds) } else { direct.observe(seconds: seconds) }
+    }
 }
 
 /// An indirect probe this node relays for another member.
@@ -66,6 +85,8 @@ public struct Membership: Sendable {
     public internal(set) var me: MemberUpdate
     /// Lifeguard's local health multiplier (memberlist's "awareness"): 0 is healthy.
     public internal(set) var localHealth: Int = 0
+    /// Round trips of this node's own probes, from the period's PROBE to the first ack of it.
+    public internal(set) var probeRoundTrips = ProbeRoundTrips()
 
     /// Every known member, its status lists and open suspicions.
     var members = MemberTable()
@@ -233,7 +254,10 @@ public struct Membership: Sendable {
         corrections.removeAll()
         if target != me.node {
             impliedAlive(target, incarnation: incarnation, now: now, into: &out)
-            if pending?.target == target { pending?.acked = true }
+            if let probe = pending, probe.target == target, !probe.acked {
+                pending?.acked = true
+                probeRoundTrips.observe(now.since(probe.sentAt), indirect: probe.indirectSent)
+            }
             // Relay to those who asked us to probe `target`.
             var kept: [HelpRequest] = []
             for help in helps {
@@ -387,7 +411,8 @@ public struct Membership: Sendable {
             limit: config.maxPiggybackedUpdates - piggyback.count - newsReserve(now: now), excluding: state.node)
         piggyback += recentFacts(now: now, rng: &rng, excluding: piggyback, limit: config.maxPiggybackedUpdates - piggyback.count)
         pending = PendingProbe(
-            target: target, timeoutAt: now + .milliseconds(config.probeTimeoutMilliseconds * scale), indirectSent: false,
+            target: target, sentAt: now, timeoutAt: now + .milliseconds(config.probeTimeoutMilliseconds * scale),
+            indirectSent: false,
             expectedNacks: 0, nacks: 0, acked: false, refused: false)
         out.append(
             .send(

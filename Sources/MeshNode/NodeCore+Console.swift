@@ -39,15 +39,19 @@ extension NodeCore {
         case .whyRequest(let r):
             guard let explanation = requester.explanations.why(r.requestID) else {
                 return refuseConsole(
-                    .invalidValue,
-                    "no decision for request \(r.requestID) on this node: ask the node where it was placed (the last \(requester.explanations.capacity) decisions are kept)",
-                    correlationID: correlationID, session: session, type: message.type)
+                    .invalidValue, whereToAskWhy(r.requestID), correlationID: correlationID, session: session,
+                    type: message.type)
             }
             if let pool = r.pool {
                 guard let verdict = requester.explanations.whyNot(r.requestID, pool: pool) else {
+                    let cut = explanation.verdicts.count < Int(explanation.consideredCount)
                     return refuseConsole(
-                        .invalidValue, "request \(r.requestID) did not consider pool \(pool)", correlationID: correlationID,
-                        session: session, type: message.type)
+                        .invalidValue,
+                        "request \(r.requestID) has no verdict on pool \(pool): "
+                            + (cut
+                                ? "either it was not a candidate or its verdict was cut (the explanation keeps \(explanation.verdicts.count) of \(explanation.consideredCount) verdicts)"
+                                : "it was not among the \(explanation.consideredCount) candidates considered"),
+                        correlationID: correlationID, session: session, type: message.type)
                 }
                 answer(.why(Why(explanation: explanation, focus: verdict, names: nameDirectory(mentionedBy: explanation))))
             } else {
@@ -167,6 +171,39 @@ extension NodeCore {
             until: now + .milliseconds(config.relayTimeoutMilliseconds))
         counters.relayed += 1
         send(PlacementWire.wire(routed), to: route[1])
+    }
+
+    /// WHY's answer when this node has no explanation of a request: the node that holds it, by
+    /// NodeID and address, when this node can tell (it is still deciding the request, forwarded it
+    /// and waits, holds capacity for it, or was asked to quote for it: the asker decided it);
+    /// otherwise what this node is and where explanations are kept. The explanation lives on the
+    /// node that decided the request and on every node on its path back to the entry node; an
+    /// owner of the chosen pool that was not on the path does not have it.
+    func whereToAskWhy(_ id: RequestID) -> String {
+        let here = "this node (\(node.short))"
+        func ask(_ peer: NodeID) -> String {
+            guard let address = address(of: peer) else { return "node \(peer.hex) (its address is not known here)" }
+            return "node \(peer.hex) at \(address) (meshctl console --node \(address) why \(id))"
+        }
+        switch requester.progress(of: id) {
+        case .deciding?:
+            return "request \(id) is still being decided by \(here): ask again once its outcome is out"
+        case .forwarded(let peer)?:
+            return
+                "request \(id) is not decided yet: \(here) forwarded it and waits for the outcome; ask \(ask(peer)), which decides it or passes it on"
+        case nil:
+            break
+        }
+        if let (requester, pool) = owner.requester(of: id), requester != node {
+            return
+                "\(here) did not decide request \(id): it only owns pool \(pool), where the request holds capacity; ask \(ask(requester)), which decided it and keeps its explanation"
+        }
+        if let requester = referrals.requester(of: id), requester != node {
+            return
+                "\(here) did not decide request \(id): it was only asked to quote for it; ask \(ask(requester)), which decided it and keeps its explanation"
+        }
+        return
+            "no explanation of request \(id) on \(here): it neither decided, forwarded nor quoted for it, or its explanation is older than the last \(requester.explanations.capacity) kept; ask the node the request entered at, whose explanation names the node that decided it"
     }
 
     mutating func refuseConsole(

@@ -186,6 +186,7 @@ extension NodeCore {
         case .confirm(let c) where peer.role == .industry && identity.role == .regional:
             refuseIndustryPeer(peer.node, request: c.requestID, pool: nil, doing: "commit on")
         case .quoteRequest(let ask):
+            if peer.node != node { referrals.note(ask.requestID, askedBy: peer.node) }
             perform(owner.onQuoteRequest(ask, from: peer.node, requesterRegion: peer.region, now: now, rng: &rng), now: now)
         case .confirm(let c):
             perform(owner.onConfirm(c, from: peer.node, now: now, rng: &rng), now: now)

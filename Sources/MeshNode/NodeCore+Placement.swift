@@ -30,6 +30,9 @@ extension NodeCore {
             case .remember(let decision):
                 stepBatch.decisions.append(decision)
                 remembered = true
+            case .explained(let explanation):
+                // Kept for WHY after a restart; nothing waits for it (not `remembered`).
+                stepBatch.explanations.append(explanation)
             case .deliver(let outcome, let destination, let path):
                 switch destination {
                 case .tenant(let ticket):

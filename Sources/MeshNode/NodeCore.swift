@@ -66,6 +66,8 @@ public struct NodeCore: Sendable {
     public internal(set) var registry: PoolRegistry
     public internal(set) var events: EventStream
     public internal(set) var routes: LeaseRoutes
+    /// Requests this node quoted for without deciding them, and who asked (for WHY's hints).
+    public internal(set) var referrals: Referrals
     public let startedAt: MeshInstant
     /// The inventory epoch of this run (the incarnation it started with).
     public let epoch: UInt64
@@ -181,15 +183,18 @@ public struct NodeCore: Sendable {
     /// bounded by the requester's in-flight limit.
     var forwardArrivals: [RequestID: MeshInstant] = [:]
     public internal(set) var counters = Counters()
+    /// Explanations restored from the store at start (those breaking the sum rule are skipped).
+    public internal(set) var restoredExplanations = 0
 
     /// Builds a node from what it persisted. `durableIncarnation`, at least `incarnation`, MUST
     /// already be durable (the shell stores it before the node speaks: the incarnation this run
-    /// starts with plus ``NodeConfig/incarnationBlock``); `ledger` is the owner ledger as committed.
+    /// starts with plus ``NodeConfig/incarnationBlock``); `ledger` is the owner ledger as committed;
+    /// `explanations` are those the store kept, oldest first (WHY answers them after a restart).
     ///
     /// - Throws: ``NodeStateError`` when the ledger is not this node's, or does not hold together.
     public init(
         identity: NodeIdentity, config: NodeConfig, incarnation: UInt64, durableIncarnation: UInt64, ledger: LedgerSnapshot,
-        decisions: [KeyDecision] = [], seeds: [NetAddress] = [],
+        decisions: [KeyDecision] = [], explanations: [Explanation] = [], seeds: [NetAddress] = [],
         backbone: [NetAddress] = [], members: [MemberUpdate] = [], backboneMembers: [MemberUpdate] = [], now: MeshInstant,
         rng: inout SeededRandom
     ) throws(NodeStateError) {
@@ -204,6 +209,8 @@ public struct NodeCore: Sendable {
             me: me, config: config, seeds: seeds, members: members, backbone: backboneMembers, now: now, rng: &rng)
         requester = PlacementRequester(node: identity.node, region: identity.region, config: config.placement)
         requester.restore(decisions, now: now)
+        restoredExplanations = explanations.count - requester.restore(explanations: explanations)
+        referrals = Referrals(capacity: config.placement.maxExplanations)
         owner = OwnerLedger(node: identity.node, config: config.placement, restoring: ledger)
         registry = PoolRegistry(
             node: identity.node, epoch: incarnation, maxPools: config.placement.maxPoolsPerNode, limits: config.placement)

@@ -39,3 +39,38 @@ public struct ExplanationLog: Sendable {
         byRequest[requestID]?.verdicts.first { $0.pool == pool }
     }
 }
+
+/// Requests this node was asked to quote for but did not decide, and the node that asked (which
+/// decided them and keeps their explanations): what lets WHY at an owner name the node to ask.
+/// Bounded: the oldest is forgotten first.
+public struct Referrals: Sendable {
+    public let capacity: Int
+    private var byRequest: [RequestID: NodeID] = [:]
+    private var order: [RequestID] = []
+    private var orderStart = 0
+
+    public init(capacity: Int) {
+        precondition(capacity > 0, "referrals need room for one request")
+        self.capacity = capacity
+    }
+
+    public var count: Int { byRequest.count }
+
+    /// Notes that `requester` asked this node about `requestID` (the first asker is kept).
+    public mutating func note(_ requestID: RequestID, askedBy requester: NodeID) {
+        guard byRequest[requestID] == nil else { return }
+        byRequest[requestID] = requester
+        order.append(requestID)
+        while byRequest.count > capacity {
+            byRequest[order[orderStart]] = nil
+            orderStart += 1
+        }
+        if orderStart > 1024 && orderStart * 2 > order.count {
+            order.removeFirst(orderStart)
+            orderStart = 0
+        }
+    }
+
+    /// The node that asked about `requestID`, if it is still remembered.
+    public func requester(of requestID: RequestID) -> NodeID? { byRequest[requestID] }
+}

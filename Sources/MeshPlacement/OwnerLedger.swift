@@ -115,6 +115,15 @@ public struct OwnerLedger: Sendable {
     public func lease(_ id: LeaseID) -> ActiveLease? { leases[id] }
     public func ownsPool(_ id: ComputeID) -> Bool { pools[id] != nil }
 
+    /// The node that holds capacity here under `requestID` (the requester that asked for the
+    /// quote, i.e. the node that decided the request), with the pool, from a live lease or hold;
+    /// the lowest pool when there are several. O(holds + leases): for console questions only.
+    public func requester(of requestID: RequestID) -> (node: NodeID, pool: ComputeID)? {
+        let fromLeases = leases.values.filter { $0.requestID == requestID }.map { ($0.requester, $0.lease.pool) }
+        let fromHolds = holds.values.filter { $0.requestID == requestID }.map { ($0.requester, $0.pool) }
+        return (fromLeases + fromHolds).min { a, b in a.1 < b.1 || (a.1 == b.1 && a.0 < b.0) }
+    }
+
     /// A pool's free capacity now, as an owner states it first hand.
     public func availability(of id: ComputeID) -> PoolAvailability? {
         guard let pool = pools[id] else { return nil }

@@ -165,6 +165,26 @@ extension PlacementRequester {
         }
     }
 
+    /// Explanations read back from the store after a restart, oldest first: recorded in that order,
+    /// so the oldest are the first forgotten. One that breaks the sum rule (a damaged file) is
+    /// skipped, not trusted; the number skipped is returned.
+    @discardableResult
+    public mutating func restore(explanations kept: [Explanation]) -> Int {
+        var skipped = 0
+        for explanation in kept {
+            if explanation.obeysSumRule { explanations.record(explanation) } else { skipped += 1 }
+        }
+        return skipped
+    }
+
+    /// Where a request this node has no explanation for stands here, if anywhere: still being
+    /// decided, or forwarded to a peer and not answered yet.
+    public func progress(of requestID: RequestID) -> RequestProgress? {
+        guard let p = pending[requestID] else { return nil }
+        if case .forwarding(let peer) = p.phase { return .forwarded(to: peer) }
+        return .deciding
+    }
+
     /// Ends a request whose answers this node can no longer wait for: refused as owner-unreachable
     /// (transient), with what it knows kept in doubt for a retry.
     mutating func endInDoubt(_ requestID: RequestID, _ message: String, now: MeshInstant, out: inout [RequesterDirective]) {
@@ -303,6 +323,7 @@ extension PlacementRequester {
         let outcome = Outcome(
             requestID: requestID, idempotencyKey: p.request.idempotencyKey, result: result, explanation: p.explanation)
         explanations.record(p.explanation)
+        out.append(.explained(p.explanation))
         let key = key(of: p.request)
         let window = now + MeshDuration(milliseconds: config.idempotencyWindowMilliseconds)
         switch result {

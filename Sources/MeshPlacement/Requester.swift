@@ -9,6 +9,15 @@ public enum OutcomeDestination: Hashable, Sendable {
     case node(NodeID)
 }
 
+/// A request in flight at a requester, as the console's WHY reports it before there is an
+/// explanation.
+public enum RequestProgress: Hashable, Sendable {
+    /// This node is deciding it (quote rounds, confirmation or acknowledgement).
+    case deciding
+    /// This node forwarded it (to the key's home, or spilled over) and waits for the outcome.
+    case forwarded(to: NodeID)
+}
+
 /// What the requester side asks its shell to do.
 public enum RequesterDirective: Hashable, Sendable {
     /// Send a placement message to a node.
@@ -20,6 +29,9 @@ public enum RequesterDirective: Hashable, Sendable {
     /// Keep a final outcome durably (it replaces the key's earlier decision): the deliveries that
     /// follow in the same step MUST NOT leave before it is durable.
     case remember(KeyDecision)
+    /// Keep this explanation durably for WHY after a restart (it is already in
+    /// ``PlacementRequester/explanations``); no message or outcome waits for it.
+    case explained(Explanation)
     /// Call ``PlacementRequester/onTick(now:)`` at this instant.
     case scheduleTick(at: MeshInstant)
 }

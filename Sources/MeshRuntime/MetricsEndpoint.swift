@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Glibc
 import MeshCore
+import MeshMembership
 import MeshNode
 
 /// A minimal HTTP/1.1 endpoint on loopback for the operator's monitoring: `GET /metrics` in the
@@ -220,6 +221,13 @@ enum MetricsText {
             "# HELP computemesh_ledger_commit_seconds Time of each durable ledger transaction (group commit, fsync included).\n"
         out += "# TYPE computemesh_ledger_commit_seconds histogram\n"
         out += s.commitSeconds.lines("computemesh_ledger_commit_seconds")
+        out +=
+            "# HELP computemesh_probe_round_trip_seconds Time from this node's membership probe (PING) to the first ack of it "
+            + "(millisecond resolution): path=direct acked before the probe timeout; path=indirect acked only after indirect "
+            + "probes went out, timed from the first probe.\n"
+        out += "# TYPE computemesh_probe_round_trip_seconds histogram\n"
+        out += s.probeRoundTrips.direct.lines("computemesh_probe_round_trip_seconds", labels: "path=\"direct\"")
+        out += s.probeRoundTrips.indirect.lines("computemesh_probe_round_trip_seconds", labels: "path=\"indirect\"")
         metric(
             "computemesh_ready", "gauge", "1 when the node takes traffic (GET /readyz), else 0.",
             [("", s.notReadyBecause == nil ? 1 : 0)])

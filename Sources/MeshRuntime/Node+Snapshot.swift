@@ -1,6 +1,6 @@
 import Foundation
 public import MeshCore
-import MeshMembership
+public import MeshMembership
 public import MeshNode
 public import MeshPlacement
 
@@ -35,6 +35,8 @@ public struct NodeSnapshot: Sendable {
     public var ledgerBatches: Int
     /// How long durable transactions took.
     public var commitSeconds: LatencyHistogram
+    /// How long this node's membership probes took to be acknowledged (direct and indirect).
+    public var probeRoundTrips: ProbeRoundTrips
     /// Whether the node is ready for traffic, and if not, why (`GET /readyz`).
     public var notReadyBecause: String?
     public var mailboxDepth: Int
@@ -57,7 +59,8 @@ extension Node {
             requester: core.requester.counters,
             inFlight: core.requester.inFlightCount, inDoubt: core.requester.inDoubtCount,
             abandonedLeases: core.owner.abandonedLeases, core: core.counters, ledgerCommits: stats.transactions,
-            ledgerBatches: stats.batches, commitSeconds: stats.commitSeconds, notReadyBecause: notReadyBecause(stats),
+            ledgerBatches: stats.batches, commitSeconds: stats.commitSeconds,
+            probeRoundTrips: core.gossip.membership.probeRoundTrips, notReadyBecause: notReadyBecause(stats),
             mailboxDepth: mailbox.depth, mailboxDropped: mailbox.dropped)
     }
 }

@@ -69,7 +69,9 @@ public final class Node: @unchecked Sendable {
         self.logger = logger
         let now = NodeStartup.wallClock()
         let nodeConfig = NodeConfig()
-        let startup = try NodeStartup.open(c, block: nodeConfig.incarnationBlock, now: now)
+        // Disk keeps as many explanations as memory does: WHY answers the same after a restart.
+        let startup = try NodeStartup.open(
+            c, block: nodeConfig.incarnationBlock, explanationLimit: nodeConfig.placement.maxExplanations, now: now)
         nodeID = startup.nodeID
         directory = startup.directory
         trustRoot = startup.trustRoot
@@ -109,6 +111,7 @@ public final class Node: @unchecked Sendable {
             core = try NodeCore(
                 identity: identity, config: nodeConfig, incarnation: startup.incarnation,
                 durableIncarnation: startup.durableIncarnation, ledger: startup.ledger, decisions: startup.decisions,
+                explanations: startup.explanations,
                 seeds: c.seeds, backbone: c.backbone, now: now, rng: &rng)
         } catch {
             transport.shutdown()

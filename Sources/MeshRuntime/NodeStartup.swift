@@ -25,12 +25,17 @@ struct NodeStartup {
     var ledger: LedgerSnapshot
     /// The decisions for idempotency keys this node still remembers.
     var decisions: [KeyDecision]
+    /// The explanations the ledger kept for WHY, oldest first.
+    var explanations: [Explanation]
     /// The incarnation this run starts with, and the ceiling stored durably above it.
     var incarnation: UInt64
     var durableIncarnation: UInt64
 
-    /// Opens the data directory, the identity and the ledger, and stores the next incarnation.
-    static func open(_ c: ResolvedConfiguration, block: UInt64, now: MeshInstant) throws(RuntimeError) -> NodeStartup {
+    /// Opens the data directory, the identity and the ledger (keeping at most `explanationLimit`
+    /// explanations), and stores the next incarnation.
+    static func open(
+        _ c: ResolvedConfiguration, block: UInt64, explanationLimit: Int, now: MeshInstant
+    ) throws(RuntimeError) -> NodeStartup {
         // Lock first: nothing in a directory another node is using is read or written.
         let directory = try DataDirectory(path: c.dataDirectory)
         // Identity: the certified key, or (plaintext only) a key kept in the data directory.
@@ -88,11 +93,13 @@ struct NodeStartup {
         let ledger: LedgerSnapshot
         let stored: UInt64
         let decisions: [KeyDecision]
+        let explanations: [Explanation]
         do {
-            store = try SQLiteLedgerStore(path: path)
+            store = try SQLiteLedgerStore(path: path, explanationLimit: explanationLimit)
             ledger = try store.load()
             stored = try store.incarnation()
             decisions = try store.decisions(at: now)
+            explanations = try store.explanations()
         } catch {
             throw RuntimeError("cannot open the ledger \(path): \(error)")
         }
@@ -114,6 +121,7 @@ struct NodeStartup {
             directory: directory, nodeID: key.nodeID, tls: tls, trustRoot: root, certificateExpiry: expiry, store: store,
             ledger: ledger,
             decisions: decisions,
+            explanations: explanations,
             incarnation: incarnation,
             durableIncarnation: ceiling)
     }

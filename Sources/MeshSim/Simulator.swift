@@ -236,7 +236,8 @@ public final class Simulator {
         do {
             core = try NodeCore(
                 identity: identity, config: nodeConfig, incarnation: incarnation, durableIncarnation: ceiling,
-                ledger: try stores[i].load(), decisions: try stores[i].decisions(at: now), members: peers,
+                ledger: try stores[i].load(), decisions: try stores[i].decisions(at: now),
+                explanations: try stores[i].explanations(), members: peers,
                 backboneMembers: backbone, now: now, rng: &nodeRng)
         } catch {
             preconditionFailure("node \(i) cannot start from its own ledger: \(error)")

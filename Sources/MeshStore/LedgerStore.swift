@@ -50,7 +50,16 @@ public protocol LedgerStore {
     func decisions(at now: MeshInstant) throws(StoreError) -> [KeyDecision]
     /// The most recent `limit` audit records, oldest first.
     func audit(limit: Int) throws(StoreError) -> [AuditRecord]
+    /// The explanations kept for WHY, oldest first: the most recent ``explanationLimit`` of those
+    /// committed (a request's explanation keeps the place of its first one).
+    func explanations() throws(StoreError) -> [Explanation]
+    /// The most explanations the store keeps; every commit forgets the oldest beyond it.
+    var explanationLimit: Int { get }
 }
+
+/// The bound on kept explanations a store has unless told otherwise: the default of
+/// `PlacementConfig.maxExplanations`, so that disk keeps what memory keeps.
+public let defaultExplanationLimit = 4_096
 
 extension LedgerStore {
     /// Applies one batch of changes as one transaction stamped `ledgerVersion`.
@@ -69,6 +78,12 @@ public struct InMemoryLedgerStore: LedgerStore, Sendable {
     private var leases: [LeaseID: ActiveLease] = [:]
     private var leasedHolds: Set<HoldID> = []
     private var keyDecisions: [String: KeyDecision] = [:]
+    /// Kept explanations by sequence (contiguous from `oldestExplanation`), and each request's sequence.
+    private var explanationsBySequence: [UInt64: Explanation] = [:]
+    private var explanationSequence: [RequestID: UInt64] = [:]
+    private var oldestExplanation: UInt64 = 1
+    private var nextExplanation: UInt64 = 1
+    public let explanationLimit: Int
     private var auditTrail: [AuditRecord] = []
     /// Every committed batch, in order, when `keepsHistory` is true.
     public private(set) var history: [(ledgerVersion: UInt64, changes: [LedgerChange])] = []
@@ -79,9 +94,11 @@ public struct InMemoryLedgerStore: LedgerStore, Sendable {
     public private(set) var commitCount = 0
     private var auditSequence: UInt64 = 0
 
-    public init(keepsHistory: Bool = false, auditLimit: Int = 10_000) {
+    public init(keepsHistory: Bool = false, auditLimit: Int = 10_000, explanationLimit: Int = defaultExplanationLimit) {
+        precondition(explanationLimit > 0, "a store keeps at least one explanation")
         self.keepsHistory = keepsHistory
         self.auditLimit = auditLimit
+        self.explanationLimit = explanationLimit
     }
 
     public mutating func commit(_ batches: [PersistBatch], at: MeshInstant) throws(StoreError) {
@@ -101,6 +118,7 @@ public struct InMemoryLedgerStore: LedgerStore, Sendable {
             if let version = batch.ledgerVersion { ledgerVersion = version }
             if let incarnation = batch.incarnation { storedIncarnation = incarnation }
             for decision in batch.decisions { keyDecisions[decision.tenant.name + "/" + decision.key] = decision }
+            for explanation in batch.explanations { keep(explanation) }
             for change in batch.changes {
                 auditSequence += 1
                 auditTrail.append(
@@ -111,6 +129,26 @@ public struct InMemoryLedgerStore: LedgerStore, Sendable {
             if keepsHistory && !batch.changes.isEmpty { history.append((ledgerVersion, batch.changes)) }
         }
         if auditTrail.count > auditLimit * 2 { auditTrail.removeFirst(auditTrail.count - auditLimit) }
+    }
+
+    private mutating func keep(_ explanation: Explanation) {
+        if let sequence = explanationSequence[explanation.requestID] {
+            explanationsBySequence[sequence] = explanation
+            return
+        }
+        explanationSequence[explanation.requestID] = nextExplanation
+        explanationsBySequence[nextExplanation] = explanation
+        nextExplanation += 1
+        while nextExplanation - oldestExplanation > UInt64(explanationLimit) {
+            if let oldest = explanationsBySequence.removeValue(forKey: oldestExplanation) {
+                explanationSequence[oldest.requestID] = nil
+            }
+            oldestExplanation += 1
+        }
+    }
+
+    public func explanations() throws(StoreError) -> [Explanation] {
+        (oldestExplanation..<nextExplanation).compactMap { explanationsBySequence[$0] }
     }
 
     private enum Undo {

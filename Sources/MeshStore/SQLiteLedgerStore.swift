@@ -12,14 +12,18 @@ public import MeshCore
 /// Tables: `pools` (registered pools), `holds` and `leases` (every reservation with its state:
 /// active rows have state 1 = held or 2 = leased; ended leases 3 released, 4 expired, 5 abandoned
 /// because never acknowledged; `acknowledge_by` is NULL once the holder acknowledged), `audit`
-/// (every change ever committed, in order) and `meta` (the ledger version and the incarnation). `leases.hold_id` is UNIQUE: one hold can never become two
-/// leases, even across a crash and a retried confirm.
+/// (every change ever committed, in order), `decisions` (idempotency keys), `explanations` (the
+/// most recent ``explanationLimit`` explanations for WHY, by first-recorded order in `seq`) and
+/// `meta` (the ledger version and the incarnation). `leases.hold_id` is UNIQUE: one hold can never
+/// become two leases, even across a crash and a retried confirm.
 public final class SQLiteLedgerStore: LedgerStore {
     private var db: OpaquePointer?
     public let path: String
     private var statements: [String: OpaquePointer] = [:]
     private let encoder = JSONEncoder()
     private let decoder = JSONDecoder()
+    /// The most explanations kept: each commit that adds one forgets the oldest beyond it.
+    public let explanationLimit: Int
 
     static let schema = """
         CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
@@ -44,13 +48,18 @@ public final class SQLiteLedgerStore: LedgerStore {
         CREATE TABLE IF NOT EXISTS decisions (
             tenant TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL, expires_at INTEGER NOT NULL,
             PRIMARY KEY (tenant, key)) STRICT;
+        CREATE TABLE IF NOT EXISTS explanations (
+            seq INTEGER PRIMARY KEY, request_id TEXT NOT NULL UNIQUE, decided_at INTEGER NOT NULL, body TEXT NOT NULL) STRICT;
         INSERT OR IGNORE INTO meta(key, value) VALUES ('ledger_version', 0);
         INSERT OR IGNORE INTO meta(key, value) VALUES ('incarnation', 0);
         """
 
-    /// Opens (creating if needed) the ledger at `path` with the durable settings.
-    public init(path: String) throws(StoreError) {
+    /// Opens (creating if needed) the ledger at `path` with the durable settings, keeping at most
+    /// `explanationLimit` explanations.
+    public init(path: String, explanationLimit: Int = defaultExplanationLimit) throws(StoreError) {
+        precondition(explanationLimit > 0, "a store keeps at least one explanation")
         self.path = path
+        self.explanationLimit = explanationLimit
         var handle: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &handle, flags, nil)
@@ -70,7 +79,9 @@ public final class SQLiteLedgerStore: LedgerStore {
     }
 
     /// Brings a ledger written by an earlier version up to this schema: leases gained
-    /// `acknowledge_by` (leases stored before acknowledgements existed count as acknowledged).
+    /// `acknowledge_by` (leases stored before acknowledgements existed count as acknowledged), and
+    /// `explanations` is created empty by the schema's `CREATE TABLE IF NOT EXISTS` (a ledger from
+    /// before it has no explanations to restore).
     private func migrate() throws(StoreError) {
         let columns = try query("PRAGMA table_info(leases)", bind: []) { row in row.text(1) }
         if !columns.contains("acknowledge_by") { try exec("ALTER TABLE leases ADD COLUMN acknowledge_by INTEGER") }
@@ -122,6 +133,7 @@ public final class SQLiteLedgerStore: LedgerStore {
                         [.text(decision.tenant.name), .text(decision.key), .text(json), .int(decision.expiresAt.milliseconds)])
                 }
             }
+            try keep(batches.flatMap(\.explanations))
             if let version { try run("UPDATE meta SET value = ? WHERE key = 'ledger_version'", [.int(version)]) }
             if let incarnation { try run("UPDATE meta SET value = ? WHERE key = 'incarnation'", [.int(incarnation)]) }
             try exec("COMMIT")
@@ -138,6 +150,43 @@ public final class SQLiteLedgerStore: LedgerStore {
                 throw StoreError(.corrupt, "a key decision does not decode: \(error)")
             }
         }
+    }
+
+    /// Stores explanations (a request's replaces its earlier one in place) and forgets the oldest
+    /// beyond ``explanationLimit``. Rows are only ever deleted oldest first, so `seq` has no gaps
+    /// and the newest `explanationLimit` are exactly those above `MAX(seq) - explanationLimit`.
+    private func keep(_ explanations: [Explanation]) throws(StoreError) {
+        guard !explanations.isEmpty else { return }
+        for explanation in explanations {
+            let json: String
+            do { json = String(decoding: try encoder.encode(explanation), as: UTF8.self) } catch {
+                throw StoreError(.inconsistent, "an explanation does not encode: \(error)")
+            }
+            try run(
+                """
+                INSERT INTO explanations(request_id, decided_at, body) VALUES (?, ?, ?)
+                ON CONFLICT(request_id) DO UPDATE SET decided_at = excluded.decided_at, body = excluded.body
+                """,
+                [.text(explanation.requestID.description), .int(explanation.decidedAt.milliseconds), .text(json)])
+        }
+        try run(
+            "DELETE FROM explanations WHERE seq <= (SELECT MAX(seq) FROM explanations) - ?", [.int(UInt64(explanationLimit))])
+    }
+
+    public func explanations() throws(StoreError) -> [Explanation] {
+        let newestFirst = try query(
+            "SELECT body FROM explanations ORDER BY seq DESC LIMIT ?", bind: [.int(UInt64(explanationLimit))]
+        ) { row throws(StoreError) in
+            do { return try decoder.decode(Explanation.self, from: Data(row.text(0).utf8)) } catch {
+                throw StoreError(.corrupt, "an explanation does not decode: \(error)")
+            }
+        }
+        return newestFirst.reversed()
+    }
+
+    /// The number of explanation rows on disk (for tests of the bound).
+    public func explanationRowCount() throws(StoreError) -> Int {
+        try query("SELECT COUNT(*) FROM explanations", bind: []) { row in Int(row.int(0)) }.first ?? 0
     }
 
     /// Applies one batch of changes as one transaction stamped `ledgerVersion`.
@@ -372,7 +421,7 @@ public final class SQLiteLedgerStore: LedgerStore {
         }
     }
 
-    private func query<T>(_ sql: String, bind values: [Value], _ make: (Row) throws(StoreError) -> T) throws(StoreError) -> [T] {
+    func query<T>(_ sql: String, bind values: [Value], _ make: (Row) throws(StoreError) -> T) throws(StoreError) -> [T] {
         let statement = try prepared(sql)
         bind(statement, values)
         defer { sqlite3_reset(statement) }

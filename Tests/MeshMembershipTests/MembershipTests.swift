@@ -77,6 +77,29 @@ struct MembershipTests {
         #expect(later.contains(.disconnect(target)))
     }
 
+    @Test mutating func aDirectAckIsTimedFromTheProbeAndCountedOnce() throws {
+        var core = Fixture.core(members: 5)
+        let target = try #require(core.onTick(now: Fixture.at(1_000), rng: &rng).probes.first?.target)
+        _ = core.onProbeAck(target: target, incarnation: 0, updates: [], now: Fixture.at(1_003), rng: &rng)
+        _ = core.onProbeAck(target: target, incarnation: 0, updates: [], now: Fixture.at(1_009), rng: &rng)
+        #expect(core.probeRoundTrips.direct.count == 1, "a repeated ack is not a second round trip")
+        #expect(core.probeRoundTrips.direct.sum == 0.003)
+        #expect(core.probeRoundTrips.indirect.count == 0)
+        // An ack for a member this node did not probe (relayed for a helper, say) is not timed.
+        let other = [Fixture.id(2), Fixture.id(3), Fixture.id(4), Fixture.id(5)].first { $0 != target }!
+        _ = core.onProbeAck(target: other, incarnation: 0, updates: [], now: Fixture.at(1_010), rng: &rng)
+        #expect(core.probeRoundTrips.direct.count == 1)
+    }
+
+    @Test mutating func anAckAfterIndirectProbesIsTimedAsIndirectFromTheFirstProbe() throws {
+        var core = Fixture.core(members: 5)
+        let target = try #require(core.onTick(now: .zero, rng: &rng).probes.first?.target)
+        #expect(!core.onTick(now: Fixture.at(500), rng: &rng).indirectProbes.isEmpty)
+        _ = core.onProbeAck(target: target, incarnation: 0, updates: [], now: Fixture.at(700), rng: &rng)
+        #expect(core.probeRoundTrips.indirect.count == 1 && core.probeRoundTrips.indirect.sum == 0.7)
+        #expect(core.probeRoundTrips.direct.count == 0)
+    }
+
     @Test mutating func ackFromHelperKeepsTheTargetAlive() {
         var core = Fixture.core(members: 5)
         let target = try! #require(core.onTick(now: .zero, rng: &rng).probes.first?.target)

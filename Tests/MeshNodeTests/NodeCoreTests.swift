@@ -18,6 +18,8 @@ struct Bench {
     var sent: [(from: NodeID, to: NodeID, message: WireMessage)] = []
     /// Persist directives not yet committed, by node, when commits are held.
     var uncommitted: [NodeID: [UInt64]] = [:]
+    /// Every batch each node asked to persist, in order.
+    var persisted: [NodeID: [PersistBatch]] = [:]
     var holdCommits = false
     /// Nodes whose frames are lost (down, or cut off).
     var unreachable: Set<NodeID> = []
@@ -80,7 +82,8 @@ struct Bench {
             case .answer(let message, let correlationID, let session): answers.append((session, correlationID, message))
             case .log(let line): logs.append((node, line))
             case .push, .connect, .disconnect, .applyRevocations, .goAway, .emit, .scheduleTick: break
-            case .persist(_, let token):
+            case .persist(let batch, let token):
+                persisted[node, default: []].append(batch)
                 if holdCommits {
                     uncommitted[node, default: []].append(token)
                 } else {

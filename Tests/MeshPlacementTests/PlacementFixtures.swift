@@ -112,7 +112,7 @@ struct MiniMesh {
                 case .node(let peer): queue.append((node, peer, .outcome(outcome)))
                 }
             case .remember(let decision): remembered[node, default: []].append(decision)
-            case .scheduleTick: break
+            case .explained, .scheduleTick: break
             }
         }
     }

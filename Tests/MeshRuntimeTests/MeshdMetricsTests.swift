@@ -87,4 +87,50 @@ struct MeshdMetricsTests {
         let check = try await runProcess("/bin/sh", ["-c", "/usr/bin/promtool check metrics < '\(file)'"])
         #expect(check.status == 0, "\(check.output)")
     }
+
+    /// The value of the first sample line that starts with `prefix` (-1 when absent).
+    static func sample(_ text: String, _ prefix: String) -> Double {
+        let line = text.split(separator: "\n").first { $0.hasPrefix(prefix) }
+        return line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? -1
+    }
+
+    @Test func theProbeRoundTripHistogramMovesOnALiveFederationAndPassesPromtool() async throws {
+        let dir = try testDirectory("meshd-probe")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let metrics = NetAddress(host: "127.0.0.1", port: try Self.freePort())
+        let regional = try await MeshdProcess(
+            "r", config: #""role": "regional", "region": "cn-north", "metrics": "\#(metrics)""#, in: dir)
+        defer { regional.stop() }
+        let industry = try await MeshdProcess(
+            "i", config: #""role": "industry", "region": "cn-north", "sectors": ["finance"], "seeds": ["\#(regional.address)"]"#,
+            in: dir)
+        defer { industry.stop() }
+        let direct = "computemesh_probe_round_trip_seconds_count{path=\"direct\"}"
+        var first = ""
+        try await eventually(within: 20, "the regional node's probes of the industry node are acked") {
+            first = try await NodeIntegrationTests.get(metrics, "/metrics")
+            return Self.sample(first, direct) >= 1
+        }
+        var later = ""
+        try await eventually(within: 20, "more probes are acked") {
+            later = try await NodeIntegrationTests.get(metrics, "/metrics")
+            return Self.sample(later, direct) > Self.sample(first, direct)
+        }
+        let inf = "computemesh_probe_round_trip_seconds_bucket{path=\"direct\",le=\"+Inf\"}"
+        #expect(Self.sample(later, inf) == Self.sample(later, direct), "+Inf counts every round trip")
+        #expect(Self.sample(later, "computemesh_probe_round_trip_seconds_sum{path=\"direct\"}") >= 0)
+        #expect(later.contains("computemesh_probe_round_trip_seconds_count{path=\"indirect\"}"), "\(later)")
+        print(
+            "probe round trips: \(later.split(separator: "\n").filter { $0.hasPrefix("computemesh_probe_round_trip") }.joined(separator: "\n"))"
+        )
+        let body = String(later[later.range(of: "\r\n\r\n")!.upperBound...])
+        let file = dir.appendingPathComponent("metrics.txt").path
+        try body.write(toFile: file, atomically: true, encoding: .utf8)
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool") else {
+            Issue.record("promtool is missing: apt-get install prometheus (CI installs it)")
+            return
+        }
+        let check = try await runProcess("/bin/sh", ["-c", "/usr/bin/promtool check metrics < '\(file)'"])
+        #expect(check.status == 0, "\(check.output)")
+    }
 }
