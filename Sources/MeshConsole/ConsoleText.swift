@@ -48,7 +48,7 @@ public enum ConsoleText {
             if case .availability(let a)? = row.availability?.body { free = a }
             let accelerators = d.accelerators.enumerated().map { i, g in
                 let freeCount = free.flatMap { i < $0.freeAccelerators.count ? $0.freeAccelerators[i] : nil }
-                return "\(freeCount.map { "\($0)/" } ?? "")\(g.count) \(g.vendor)/\(g.model)"
+                return "\(freeCount.map { "\($0)/" } ?? "")\(g.count) " + (width == nil ? "\(g.vendor)/\(g.model)" : g.model)
             }.joined(separator: "; ")
             rows.append([
                 names.pool(d.id), d.id.owner.short, d.residency.code,
@@ -66,7 +66,7 @@ public enum ConsoleText {
                 TextTable(
                     [
                         .init("pool"), .init("owner id", priority: 3), .init("region", priority: 1),
-                        .init("accelerators free/total", flexible: true), .init("units free/total"),
+                        .init("accelerators", flexible: true), .init("units"),
                         .init("¥/unit·h", alignRight: true), .init("green", priority: 2, alignRight: true),
                         .init("certified", priority: 2, flexible: true), .init("accepts", priority: 3, flexible: true),
                         .init("age", priority: 4),
@@ -74,13 +74,13 @@ public enum ConsoleText {
                 ).render(width: width))
         }
         if !inventory.summaries.isEmpty {
-            out.append("  other regions (signed summaries):")
+            out.append("  other regions (signed summaries; units and accelerators free/total):")
             out.append(
                 TextTable(
                     [
                         .init("region"), .init("from", priority: 3), .init("nodes", priority: 2, alignRight: true),
-                        .init("pools", priority: 1, alignRight: true), .init("units free/total"),
-                        .init("accelerators free/total", priority: 1, flexible: true),
+                        .init("pools", priority: 1, alignRight: true), .init("units"),
+                        .init("accelerators", priority: 1, flexible: true),
                         .init("from ¥/unit·h", alignRight: true), .init("green", priority: 2, alignRight: true),
                         .init("certified", priority: 3, flexible: true),
                     ],
@@ -89,7 +89,10 @@ public enum ConsoleText {
                             s.region.code, names.label(s.origin), String(s.nodeCount), String(s.poolCount),
                             "\(s.freeComputeUnits)/\(s.totalComputeUnits)",
                             TextFormat.orDash(
-                                s.accelerators.map { "\($0.free)/\($0.total) \($0.vendor)/\($0.model)" }.joined(separator: "; ")),
+                                s.accelerators.map {
+                                    "\($0.free)/\($0.total) " + (width == nil ? "\($0.vendor)/\($0.model)" : $0.model)
+                                }
+                                .joined(separator: "; ")),
                             TextFormat.price(s.minPricePerUnitHour), "\(s.greenEnergyPermille / 10)%",
                             TextFormat.orDash(s.certifications.map(\.name).joined(separator: ",")),
                         ]
@@ -108,7 +111,7 @@ public enum ConsoleText {
         if leases.isEmpty { return "  (no leases)" }
         return TextTable(
             [
-                .init("lease"), .init("pool"), .init("tenant", priority: 1, flexible: true),
+                .init("lease"), .init("pool"), .init("tenant", priority: 1),
                 .init("units", alignRight: true), .init("accel", priority: 2, alignRight: true),
                 .init("memory", priority: 2, alignRight: true), .init("¥/unit·h", priority: 1, alignRight: true),
                 .init("expires (UTC)"),
@@ -117,7 +120,8 @@ public enum ConsoleText {
                 [
                     width == nil ? l.leaseID.description : String(l.leaseID.description.suffix(8)), names.pool(l.pool),
                     l.tenant.name, String(l.computeUnits), String(l.acceleratorCount), TextFormat.memory(l.memoryMiB),
-                    TextFormat.price(l.pricePerUnitHour), TextFormat.instant(l.expiresAt),
+                    TextFormat.price(l.pricePerUnitHour),
+                    width == nil ? TextFormat.instant(l.expiresAt) : String(TextFormat.instant(l.expiresAt).prefix(16)),
                 ]
             }
         ).render(width: width)
