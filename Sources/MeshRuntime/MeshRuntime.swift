@@ -11,9 +11,9 @@ public import MeshTransport
 /// prints exactly one line to standard output,
 /// `meshd: NAME listening on HOST:PORT as ROLE node NODEID in REGION`, and flushes it. Logs go to
 /// standard error. SIGTERM or SIGINT make it leave the mesh gracefully and exit 0; SIGHUP reloads
-/// the configuration file (pools, the revocation list; it names what needs a restart); SIGUSR1
-/// logs a state summary. A bad
-/// configuration or credentials: one paragraph on standard error naming the file and the field,
+/// the configuration file (pools, the revocation list, log settings, a renewed certificate; it
+/// names what needs a restart); SIGUSR1 logs a state summary. A bad configuration or
+/// credentials: one paragraph on standard error naming the file and the field,
 /// exit 2.
 public enum MeshDaemon {
     /// Runs the daemon on `arguments` (after the program's name); returns the exit status.
@@ -29,9 +29,11 @@ public struct MeshdCommand: ParsableCommand {
         abstract: "Runs one ComputeMesh node (regional or industry) from a JSON configuration file.",
         discussion: """
             See deploy/examples/ and README.md for configurations. Stops gracefully on SIGTERM or SIGINT;
-            SIGHUP reloads the configuration (pools, revocations, log level and format); SIGUSR1 logs a
+            SIGHUP reloads the configuration (pools, revocations, log level and format, a certificate
+            renewed for the same key); SIGUSR1 logs a
             state summary. MESH_NAME, MESH_LISTEN, MESH_SEEDS, MESH_BACKBONE, MESH_DATA_DIRECTORY,
             MESH_METRICS and MESH_RANDOM_SEED override the file's fields.
+
             exit status: 0 stopped cleanly or a clean configuration; 2 a bad command line, configuration
             or credentials, or a data directory in use or of another node; 3 the ledger failed (halted).
             """,

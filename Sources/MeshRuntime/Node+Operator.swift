@@ -14,8 +14,9 @@ extension Node {
     /// SIGUSR1: one log line with what the node holds now. Runs on the node's loop.
     public func requestSummary() { mailbox.post(.summary) }
 
-    /// Applies what can change while the node runs (pools, the revocation list file) and names
-    /// every other setting that differs from the running one: those need a restart.
+    /// Applies what can change while the node runs (pools, the revocation list file, a renewed
+    /// certificate for the same key and root) and names every other setting that differs from the
+    /// running one: those need a restart.
     func reload(_ next: ResolvedConfiguration) {
         let running = configuration
         var restart: [String] = []
@@ -27,11 +28,7 @@ extension Node {
         if next.seeds != running.seeds { restart.append("seeds") }
         if next.backbone != running.backbone { restart.append("backbone") }
         if next.dataDirectory != running.dataDirectory { restart.append("dataDirectory") }
-        if next.keyPath != running.keyPath || next.certificatePath != running.certificatePath
-            || next.rootPath != running.rootPath
-        {
-            restart.append("credentials")
-        }
+        renewCertificate(next, restart: &restart)
         if next.revocationsPath != running.revocationsPath { restart.append("credentials.revocations") }
         if next.plaintext != running.plaintext { restart.append("plaintext") }
         if next.metrics != running.metrics { restart.append("metrics") }
@@ -45,6 +42,41 @@ extension Node {
         // The revocation list file is read again even if its modification time did not move.
         revocationStamp = nil
         checkRevocationFile()
+    }
+
+    /// Reads the credentials `next` names and, when they certify this node's key under the same
+    /// root, gives their chain to every connection made from now on (a renewal needs no restart);
+    /// a new key or root is a new identity, which `restart` records.
+    private func renewCertificate(_ next: ResolvedConfiguration, restart: inout [String]) {
+        guard configuration.keyPath != nil else {
+            if next.keyPath != nil { restart.append("credentials") }
+            return
+        }
+        let credentials: NodeCredentials?
+        do { credentials = try NodeCredentials.load(next) } catch {
+            logger.warning("reload: credentials not renewed, the node keeps its certificate: \(error)")
+            return
+        }
+        guard let credentials else {
+            restart.append("credentials")
+            return
+        }
+        guard credentials.key.nodeID == nodeID, (try? credentials.root.publicKey.nodeID) == (try? trustRoot?.publicKey.nodeID)
+        else {
+            restart.append("credentials (a new key or federation root is a new identity)")
+            return
+        }
+        let previous = certificateExpiry.value
+        transport.replaceTLS(credentials.tls)
+        certificateExpiry.value = credentials.expiry
+        guard credentials.expiry != previous else {
+            logger.debug("reload: the certificate is unchanged")
+            return
+        }
+        let until = credentials.expiry.map { ISO8601DateFormatter().string(from: $0) } ?? "?"
+        logger.info(
+            "reload: certificate renewed (serial \(credentials.serial.map(String.init) ?? "?"), valid until \(until)); "
+                + "new connections use it, open ones keep theirs")
     }
 
     /// One info line: membership, links, pools, holds and leases, placements, the ledger and the

@@ -8,6 +8,7 @@ public import MeshPlacement
 import MeshStore
 public import MeshTransport
 import MeshWire
+import Synchronization
 
 /// The node process (DESIGN.md §2): the shell around one ``NodeCore``, which decides everything.
 /// This class only carries inputs in and performs directives: a ``LinkTable`` maps them onto the
@@ -41,8 +42,10 @@ public final class Node: @unchecked Sendable {
     let logger: TransportLogger
     let transport: Transport
     let trustRoot: Certificate?
-    /// When this node's certificate expires (nil: plaintext), for `computemesh_certificate_expiry_timestamp_seconds`.
-    let certificateExpiry: Date?
+    /// When this node's certificate expires (nil: plaintext), for
+    /// `computemesh_certificate_expiry_timestamp_seconds`; a renewal at SIGHUP moves it, and the
+    /// metrics thread reads it.
+    let certificateExpiry: CertificateExpiry
     let store: StoreWorker
     /// The locked data directory; released when the store has finished.
     var directory: DataDirectory?
@@ -75,7 +78,7 @@ public final class Node: @unchecked Sendable {
         nodeID = startup.nodeID
         directory = startup.directory
         trustRoot = startup.trustRoot
-        certificateExpiry = startup.certificateExpiry
+        certificateExpiry = CertificateExpiry(startup.certificateExpiry)
         var seed = c.randomSeed ?? UInt64.random(in: 1...UInt64.max)
         if seed == 0 { seed = 1 }
         rng = SeededRandom(seed: seed)
@@ -141,7 +144,9 @@ public final class Node: @unchecked Sendable {
             let endpoint = try MetricsEndpoint(
                 address: address,
                 inspect: { reply in if !mailbox.post(.inspect(reply)) { reply(nil) } },
-                render: { MetricsText.render($0, node: id, role: role, region: region, certificateExpiry: expiry) })
+                render: {
+                    MetricsText.render($0, node: id, role: role, region: region, certificateExpiry: expiry.value)
+                })
             endpoint.start()
             metrics = endpoint
         }

@@ -45,26 +45,12 @@ struct NodeStartup {
         var root: Certificate?
         var expiry: Date?
         do {
-            if let keyPath = c.keyPath, let certificatePath = c.certificatePath, let rootPath = c.rootPath {
-                key = try Ed25519PrivateKey(contentsOf: keyPath)
-                keySource = keyPath
-                let chain = try Certificate.load(certificatePath)
-                guard let r = try Certificate.load(rootPath).first else { throw RuntimeError("\(rootPath) holds no certificate") }
-                root = r
-                guard let binding = try chain.first?.nodeBinding else {
-                    throw RuntimeError(
-                        "\(certificatePath) is not a node certificate (no node binding): issue one with `meshctl cert issue`")
-                }
-                guard binding.nodeID == key.nodeID else {
-                    throw RuntimeError("\(certificatePath) certifies node \(binding.nodeID.hex), not the key in \(keyPath)")
-                }
-                guard binding.role == c.role, binding.region == c.region else {
-                    throw RuntimeError(
-                        "the configuration says \(c.role) in \(c.region) but \(certificatePath) certifies \(binding.role) in \(binding.region)"
-                    )
-                }
-                tls = try TLSSetup(identity: TLSIdentity(key: key, chain: chain), trust: FederationTrust(root: r))
-                expiry = chain.first?.notAfter
+            if let credentials = try NodeCredentials.load(c) {
+                key = credentials.key
+                keySource = c.keyPath ?? ""
+                root = credentials.root
+                tls = credentials.tls
+                expiry = credentials.expiry
             } else {
                 let path = c.dataDirectory + "/node.key"
                 keySource = path

@@ -91,6 +91,9 @@ public final class Transport: @unchecked Sendable {
     @exclusivity(unchecked) private var lastSendID = ConnectionID(rawValue: 0)
     /// The trust in force (nil in plaintext mode); revocations update it.
     var currentTrust: FederationTrust?
+    /// The TLS contexts new connections use: the configuration's, until ``replaceTLS(_:)`` swaps
+    /// in a renewed certificate. Loop thread only.
+    var tlsContexts: TLSSetup?
     /// The serial of the revocation list in force (0: none yet).
     var revocationSerial: UInt64 = 0
     let readBuffer: UnsafeMutableRawBufferPointer
@@ -132,6 +135,7 @@ public final class Transport: @unchecked Sendable {
         self.logger = logger
         route = EventRoute(onEvent: onEvent, onEventBatch: onEventBatch)
         currentTrust = configuration.tls?.trust
+        tlsContexts = configuration.tls
         readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
         loop = try EventLoop(name: "mesh-transport", tickMilliseconds: configuration.tickMilliseconds)
         // Unowned without reference counting: the loop thread stops in shutdown(), before the
@@ -215,7 +219,7 @@ public final class Transport: @unchecked Sendable {
                 continue
             }
             Sockets.tune(fd, configuration)
-            let tls = configuration.tls.map { TLSEngine(context: $0.server, allowedPeerRoles: configuration.acceptedPeerRoles) }
+            let tls = tlsContexts.map { TLSEngine(context: $0.server, allowedPeerRoles: configuration.acceptedPeerRoles) }
             let connection = Connection(
                 id: makeID(), fd: fd, inbound: true, transport: self, remote: remote, tls: tls, now: monotonicMilliseconds())
             connections[connection.id] = connection
@@ -262,7 +266,7 @@ public final class Transport: @unchecked Sendable {
             _ = Glibc.close(fd)
             return outcome(.failure(.connectFailed(address, text)))
         }
-        let tls = configuration.tls.map { TLSEngine(context: $0.client, allowedPeerRoles: Role.allCases) }
+        let tls = tlsContexts.map { TLSEngine(context: $0.client, allowedPeerRoles: Role.allCases) }
         let now = monotonicMilliseconds()
         let connection = Connection(id: id, fd: fd, inbound: false, transport: self, remote: address, tls: tls, now: now)
         connection.onOutcome = outcome
@@ -339,6 +343,19 @@ public final class Transport: @unchecked Sendable {
     /// Closes a connection now.
     public func close(_ id: ConnectionID, reason: String = "closed by the owner") {
         onLoop { [self] in connections[id]?.closeAfterFlush(reason) }
+    }
+
+    // MARK: - Credentials
+
+    /// Renewed credentials for every connection made from now on: the same key (the node's
+    /// identity) under a new certificate chain, and the same federation root. Open connections keep
+    /// the certificate they were made with. Revocations stay in force (they are the transport's,
+    /// not the contexts').
+    ///
+    /// - Precondition: TLS is on (a plaintext transport has no certificate to renew).
+    public func replaceTLS(_ setup: TLSSetup) {
+        precondition(configuration.tls != nil, "replaceTLS on a plaintext transport")
+        onLoop { [self] in tlsContexts = setup }
     }
 
     // MARK: - Revocation

@@ -23,22 +23,25 @@ final class MeshdProcess: @unchecked Sendable {
     private(set) var address = NetAddress(host: "127.0.0.1", port: 0)
     private(set) var nodeID = NodeID(w0: 0, w1: 0, w2: 0, w3: 0)
 
-    /// Starts meshd with `config` (a JSON object without `listen`, `dataDirectory`, `plaintext`)
-    /// in `directory`, and waits for its readiness line.
+    /// Starts meshd with `config` (a JSON object without `listen`, `dataDirectory`, and without
+    /// `plaintext` unless `plaintext` is false: then `config` names its credentials) in
+    /// `directory`, and waits for its readiness line.
     /// The configuration file it was started with.
     let configPath: String
     /// Where its standard error goes (its log).
     let logPath: String
 
     init(
-        _ name: String, config: String, in directory: URL, arguments: [String] = [], environment: [String: String] = [:]
+        _ name: String, config: String, in directory: URL, arguments: [String] = [], environment: [String: String] = [:],
+        plaintext: Bool = true
     ) async throws {
         self.name = name
         let path = directory.appendingPathComponent("\(name).json").path
         configPath = path
         logPath = directory.appendingPathComponent("\(name).log").path
         FileManager.default.createFile(atPath: logPath, contents: nil)
-        let json = #"{"name": "\#(name)", "listen": "127.0.0.1:0", "dataDirectory": "\#(name)", "plaintext": true, \#(config)}"#
+        let json =
+            #"{"name": "\#(name)", "listen": "127.0.0.1:0", "dataDirectory": "\#(name)", "plaintext": \#(plaintext), \#(config)}"#
         try Data(json.utf8).write(to: URL(fileURLWithPath: path))
         process.executableURL = URL(fileURLWithPath: builtProduct("meshd"))
         process.arguments = ["--config", path] + arguments
