@@ -76,16 +76,7 @@ struct MeshdMetricsTests {
             after.contains("computemesh_placement_seconds_count{role=\"origin\",result=\"placed\"} 3"),
             "the latency histogram did not move")
 
-        // promtool (Debian's prometheus package) checks the exposition format.
-        let body = String(after[after.range(of: "\r\n\r\n")!.upperBound...])
-        let file = dir.appendingPathComponent("metrics.txt").path
-        try body.write(toFile: file, atomically: true, encoding: .utf8)
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool") else {
-            Issue.record("promtool is missing: apt-get install prometheus (CI installs it)")
-            return
-        }
-        let check = try await runProcess("/bin/sh", ["-c", "/usr/bin/promtool check metrics < '\(file)'"])
-        #expect(check.status == 0, "\(check.output)")
+        try await Self.promtoolAccepts(after, in: dir)
     }
 
     /// The value of the first sample line that starts with `prefix` (-1 when absent).
@@ -123,7 +114,13 @@ struct MeshdMetricsTests {
         print(
             "probe round trips: \(later.split(separator: "\n").filter { $0.hasPrefix("computemesh_probe_round_trip") }.joined(separator: "\n"))"
         )
-        let body = String(later[later.range(of: "\r\n\r\n")!.upperBound...])
+        try await Self.promtoolAccepts(later, in: dir)
+    }
+
+    /// promtool (Debian's prometheus package) checks the exposition format of a scrape (`response`:
+    /// the HTTP answer, headers included).
+    static func promtoolAccepts(_ response: String, in dir: URL) async throws {
+        let body = String(response[response.range(of: "\r\n\r\n")!.upperBound...])
         let file = dir.appendingPathComponent("metrics.txt").path
         try body.write(toFile: file, atomically: true, encoding: .utf8)
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool") else {
