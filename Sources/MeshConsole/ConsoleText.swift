@@ -205,10 +205,12 @@ public enum ConsoleText {
         var out: [String] = []
         switch o.result {
         case .placed(let leases):
-            out.append("  PLACED: \(leases.count) lease(s), key \(o.idempotencyKey)")
+            out.append(
+                wrapped("PLACED request \(o.requestID): \(leases.count) lease(s), key \(o.idempotencyKey)", width: width))
             out.append(self.leases(leases, names: names, width: width))
         case .refused(let reason, let message):
-            out.append(keyValueLines([("REFUSED", "\(reason): \(message) (key \(o.idempotencyKey))")], width: width))
+            out.append(
+                wrapped("REFUSED request \(o.requestID): \(reason): \(message) (key \(o.idempotencyKey))", width: width))
         }
         out.append(explanation(o.explanation, names: names, width: width))
         return out.joined(separator: "\n")

@@ -93,20 +93,25 @@ public struct TextTable: Sendable {
 public func keyValueLines(_ pairs: [(String, String)], width: Int?, indent: String = "  ") -> String {
     let keyWidth = pairs.map(\.0.count).max() ?? 0
     return pairs.map { key, value in
-        let lead = indent + key + String(repeating: " ", count: keyWidth - key.count + 2)
-        guard let width, lead.count + value.count > width else { return lead + value }
-        var lines: [String] = []
-        var current = lead
-        let continuation = String(repeating: " ", count: lead.count)
-        for word in value.split(separator: " ") {
-            if current.count + 1 + word.count > width && current.count > lead.count {
-                lines.append(current)
-                current = continuation + word
-            } else {
-                current += (current.count > lead.count ? " " : "") + word
-            }
-        }
-        lines.append(current)
-        return lines.joined(separator: "\n")
+        wrapped(value, width: width, lead: indent + key + String(repeating: " ", count: keyWidth - key.count + 2))
     }.joined(separator: "\n")
+}
+
+/// `text` after `lead`, wrapped at spaces within `width` (nil: one line), continued under its
+/// first word.
+public func wrapped(_ text: String, width: Int?, lead: String = "  ") -> String {
+    guard let width, lead.count + text.count > width else { return lead + text }
+    var lines: [String] = []
+    var current = lead
+    let continuation = String(repeating: " ", count: lead.count)
+    for word in text.split(separator: " ") {
+        if current.count + 1 + word.count > width && current.count > lead.count {
+            lines.append(current)
+            current = continuation + word
+        } else {
+            current += (current.count > lead.count ? " " : "") + word
+        }
+    }
+    lines.append(current)
+    return lines.joined(separator: "\n")
 }
