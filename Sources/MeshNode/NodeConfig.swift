@@ -60,6 +60,13 @@ public struct NodeConfig: Sendable {
     /// still filling, so it could neither pick a key's home as its peers do nor see the pools a
     /// decision needs (a final "no candidates" from an empty view would be wrong).
     public var warmupMilliseconds: UInt64
+    /// Explanations (kept for WHY after a restart) wait to ride along with the next commit the node
+    /// makes anyway; with none, they are committed on their own once this many wait or the oldest
+    /// has waited ``explanationFlushMilliseconds``. Nothing waits for them, and a commit of their
+    /// own would hold every answer behind it and, on a failing disk, halt the node for a record
+    /// nobody was promised: a crash loses at most these.
+    public var explanationFlushCount: Int
+    public var explanationFlushMilliseconds: UInt64
 
     public init(
         membership: MembershipConfig = .computeMesh, gossip: GossipConfig = .computeMesh,
@@ -73,8 +80,10 @@ public struct NodeConfig: Sendable {
         refreshIntervalMilliseconds: UInt64 = 20_000, backboneRedialMilliseconds: UInt64 = 5_000, maxConsoleRows: Int = 256,
         maxConsoleWaits: Int = 4_096, consoleGraceMilliseconds: UInt64 = 5_000, relayTimeoutMilliseconds: UInt64 = 3_000,
         maxLeaseRoutes: Int = 200_000, maxEventsKept: Int = 1_024, maxDrainMilliseconds: UInt64 = 10_000,
-        incarnationBlock: UInt64 = 1_024, homeGraceMilliseconds: UInt64 = 60_000, warmupMilliseconds: UInt64 = 2_000
+        incarnationBlock: UInt64 = 1_024, homeGraceMilliseconds: UInt64 = 60_000, warmupMilliseconds: UInt64 = 2_000,
+        explanationFlushCount: Int = 64, explanationFlushMilliseconds: UInt64 = 1_000
     ) {
+        precondition(explanationFlushCount > 0, "explanationFlushCount must be positive")
         self.membership = membership
         self.gossip = gossip
         self.digestIntervalMilliseconds = digestIntervalMilliseconds
@@ -99,5 +108,7 @@ public struct NodeConfig: Sendable {
         self.incarnationBlock = incarnationBlock
         self.homeGraceMilliseconds = homeGraceMilliseconds
         self.warmupMilliseconds = warmupMilliseconds
+        self.explanationFlushCount = explanationFlushCount
+        self.explanationFlushMilliseconds = explanationFlushMilliseconds
     }
 }

@@ -31,8 +31,10 @@ extension NodeCore {
                 stepBatch.decisions.append(decision)
                 remembered = true
             case .explained(let explanation):
-                // Kept for WHY after a restart; nothing waits for it (not `remembered`).
-                stepBatch.explanations.append(explanation)
+                // Kept for WHY after a restart; nothing waits for it, so it waits for a commit
+                // (NodeConfig.explanationFlushCount).
+                if pendingExplanations.isEmpty { pendingExplanationsSince = now }
+                pendingExplanations.append(explanation)
             case .deliver(let outcome, let destination, let path):
                 switch destination {
                 case .tenant(let ticket):

@@ -141,6 +141,9 @@ public struct NodeCore: Sendable {
     // MARK: The current step
     var out: [NodeDirective] = []
     var stepBatch = PersistBatch()
+    /// Explanations not yet given to a batch, and when the oldest arrived.
+    var pendingExplanations: [Explanation] = []
+    var pendingExplanationsSince: MeshInstant?
     var stepHeld: [NodeDirective] = []
     /// Whether the node started into an existing mesh (see ``NodeConfig/warmupMilliseconds``).
     var joinsMesh = false
@@ -383,6 +386,14 @@ public struct NodeCore: Sendable {
     }
 
     mutating func endStep(_ now: MeshInstant) -> [NodeDirective] {
+        if let since = pendingExplanationsSince,
+            !stepBatch.isEmpty || stopping || pendingExplanations.count >= config.explanationFlushCount
+                || now >= since + .milliseconds(config.explanationFlushMilliseconds)
+        {
+            stepBatch.explanations.append(contentsOf: pendingExplanations)
+            pendingExplanations = []
+            pendingExplanationsSince = nil
+        }
         if !stepBatch.isEmpty {
             let token = nextToken
             nextToken += 1
@@ -467,6 +478,7 @@ public struct NodeCore: Sendable {
         if let at = tickets.values.map(\.answerBy).min() { next = min(next, at) }
         if let at = routes.nextTimeout { next = min(next, at) }
         if let at = drainBy, !drained { next = min(next, at) }
+        if let since = pendingExplanationsSince { next = min(next, since + .milliseconds(config.explanationFlushMilliseconds)) }
         next = max(next, now)
         announcedWake = next
         out.append(.scheduleTick(at: next))
@@ -547,7 +559,7 @@ public struct NodeCore: Sendable {
     mutating func checkDrain(_ now: MeshInstant) {
         guard stopping, !drained, let by = drainBy else { return }
         let idle =
-            requester.inFlightCount == 0 && held.isEmpty && stepBatch.isEmpty && tickets.isEmpty
+            requester.inFlightCount == 0 && held.isEmpty && stepBatch.isEmpty && pendingExplanations.isEmpty && tickets.isEmpty
             && routes.waitingCount == 0
         guard idle || now >= by else { return }
         drained = true

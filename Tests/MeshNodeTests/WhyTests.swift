@@ -46,6 +46,29 @@ struct WhyTests {
                 .answer(.why(Why(explanation: outcome.explanation, focus: nil)), correlationID: 7, session: Bench.session)))
     }
 
+    /// An explanation is not promised to anyone: it rides along with a commit the node makes
+    /// anyway, and makes one of its own (which would hold every answer behind it) only once it has
+    /// waited a second.
+    @Test func anExplanationRidesAlongWithACommitOrWaitsASecondForOneOfItsOwn() throws {
+        var bench = Bench.regionalAndIndustry()
+        bench.console(.place(bench.request(1, key: "placed", at: industry)), correlationID: 1, at: industry)
+        bench.console(.place(bench.request(2, key: "too-big", units: 1_000, at: industry)), correlationID: 2, at: industry)
+        let explained = [try #require(bench.outcome(1)).explanation, try #require(bench.outcome(2)).explanation]
+        func alone(_ node: NodeID) -> [PersistBatch] {
+            bench.persisted[node, default: []].filter {
+                !$0.explanations.isEmpty && $0.changes.isEmpty && $0.decisions.isEmpty && $0.incarnation == nil
+            }
+        }
+        for node in [r1, industry] { #expect(alone(node).isEmpty, "\(node.short) committed explanations on their own at once") }
+        bench.tick(to: bench.now + .milliseconds(1_001))
+        bench.commitAll()
+        for node in [r1, industry] {
+            let kept = bench.persisted[node, default: []].flatMap(\.explanations)
+            #expect(Set(kept.map(\.requestID)) == Set(explained.map(\.requestID)), "\(node.short) kept \(kept.map(\.requestID))")
+        }
+        print("explanation-only commits after a second: r1 \(alone(r1).count), industry \(alone(industry).count)")
+    }
+
     @Test func anOwnerThatDidNotDecideNamesTheDecidingNodeAndItsAddress() throws {
         var bench = Bench()
         bench.add(1, role: .regional)
