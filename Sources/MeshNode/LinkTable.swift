@@ -67,11 +67,11 @@ public struct LinkTable: Sendable {
     /// is the address it dialled; `name` is what the peer's HELLO or WELCOME declared.
     public mutating func opened(
         _ id: LinkID, peer: PeerCredentials, listenAddress: NetAddress?, incarnation: UInt64, inbound: Bool,
-        name: NodeName? = nil
+        name: NodeName? = nil, terms: SessionTerms = SessionTerms()
     ) -> (inputs: [NodeInput], actions: [LinkAction]) {
         if peer.role == .operatorConsole {
             links[id] = Link(peer: peer, console: true)
-            return ([.sessionOpened(SessionID(id.rawValue), operator: peer.node)], [])
+            return ([.sessionOpened(SessionID(id.rawValue), operator: peer.node, terms: terms)], [])
         }
         links[id] = Link(peer: peer, console: false)
         var purpose: ConnectPurpose? = nil
@@ -105,6 +105,18 @@ public struct LinkTable: Sendable {
         }
         preferred[link.peer.node] = nil
         return [.peerUnlinked(link.peer.node)]
+    }
+
+    /// PING is the link's keepalive (SPEC §6.3.6) from any peer, member or console: answered on
+    /// the link it came on with PONG echoing its nonce, sentAt and correlation ID (§3.4). The core
+    /// never sees it (its messages to members carry no correlation ID to echo).
+    public func pong(_ ping: Ping, correlationID: UInt64, on id: LinkID) -> [LinkAction] {
+        guard links[id] != nil else { return [] }
+        return [
+            .send(
+                .pong(Pong(nonce: ping.nonce, sentAt: ping.sentAt)), correlationID: correlationID, on: id, respondsToRequest: true
+            )
+        ]
     }
 
     /// A frame arrived on a connection.
