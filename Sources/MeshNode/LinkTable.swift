@@ -138,6 +138,17 @@ public struct LinkTable: Sendable {
         }
     }
 
+    /// A dial was refused with REJECT duplicate-node (SPEC §8.1.4): the peer already has a
+    /// connection from this node open, so this is no failure of the peer and the core hears
+    /// nothing of it. What waited for the dial goes over the open link, or waits for it.
+    public mutating func dialDuplicate(_ address: NetAddress) -> [LinkAction] {
+        guard let dial = dialing.removeValue(forKey: address) else { return [] }
+        guard case .member(let node) = dial, let id = preferred[node] else { return [] }
+        return (pending.removeValue(forKey: node) ?? []).map {
+            .send($0, correlationID: 0, on: id, respondsToRequest: false)
+        }
+    }
+
     // MARK: - The core's directives
 
     /// What a directive means for connections; directives that are not about links give none.

@@ -228,6 +228,11 @@ public final class Node: @unchecked Sendable {
             }
             feed(input)
         case .dialFailed(let address, let error):
+            if case .rejected(.duplicateNode, _) = error {
+                logger.debug("dial of \(address) refused as a duplicate: a connection to that node is open")
+                perform(links.dialDuplicate(address))
+                return
+            }
             var failure = ProbeFailure.timeout
             if case .connectFailed(_, let text) = error, text.lowercased().contains("refused") { failure = .connectionRefused }
             links.dialFailed(address, failure).forEach(feed)

@@ -50,4 +50,18 @@ struct LinkPingTests {
             ])
         #expect(table.pong(ping, correlationID: 11, on: LinkID(8)).isEmpty)
     }
+
+    @Test func aDialRefusedAsDuplicateIsNoFailureOfThePeer() throws {
+        let me = NodeIdentity(
+            node: NodeID(w0: 1, w1: 0, w2: 0, w3: 0), role: .regional, region: try Region("cn-north"),
+            address: NetAddress(host: "127.0.0.1", port: 1))
+        var table = LinkTable(identity: me, ownAddresses: [])
+        let peer = NodeID(w0: 2, w1: 0, w2: 0, w3: 0)
+        let address = NetAddress(host: "127.0.0.1", port: 2)
+        let ping = WireMessage.ping(Ping(nonce: 1, sentAt: .zero))
+        #expect(table.route(.send(ping, to: peer, address: address, lane: .bulk)) == [.dial(address)])
+        // The peer answered REJECT duplicate-node: the core is not told the peer is unreachable.
+        _ = table.dialDuplicate(address)
+        #expect(table.dialFailed(address, .timeout).isEmpty)
+    }
 }

@@ -323,12 +323,12 @@ enum InvalidVectors {
             preface + rawFrame(type: 0x0500, flags: 0x01, body: [0x00]) + hello, metadata: [("role", "regional")])
         add(
             "invalid-session-role-before-in-flight", .session, .error(.unauthorized, offset: 0),
-            "With at most 1 in flight and one STATUS_REQUEST unanswered, a console's QUOTE_REQUEST is refused as unauthorized, not overloaded: role is checked before the in-flight bound (§8.7).",
+            "With at most 1 in flight and one STATUS_REQUEST unanswered, a console's QUOTE_REQUEST is refused as unauthorized, not overloaded: role is checked before the in-flight bound (§8.5.1).",
             preface + Fixtures.frame(named: "hello-console") + statusRequest(2) + Fixtures.frame(named: "quote-request"),
             metadata: [("role", "operator"), ("gate", "max-in-flight=1 error-budget=10")])
         add(
             "invalid-session-decode-before-role", .session, .error(.truncated, offset: 16),
-            "A console's PROBE with an empty body: refused for its bytes (truncated), not for the console's role: decoding comes first (§8.7).",
+            "A console's PROBE with an empty body: refused for its bytes (truncated), not for the console's role: decoding comes first (§8.5.1).",
             preface + Fixtures.frame(named: "hello-console") + rawFrame(type: 0x0100, correlationID: 5, body: []),
             metadata: [("role", "operator")])
         return out
