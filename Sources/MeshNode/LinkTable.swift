@@ -67,11 +67,11 @@ public struct LinkTable: Sendable {
     /// is the address it dialled; `name` is what the peer's HELLO or WELCOME declared.
     public mutating func opened(
         _ id: LinkID, peer: PeerCredentials, listenAddress: NetAddress?, incarnation: UInt64, inbound: Bool,
-        name: NodeName? = nil
+        name: NodeName? = nil, terms: SessionTerms = SessionTerms()
     ) -> (inputs: [NodeInput], actions: [LinkAction]) {
         if peer.role == .operatorConsole {
             links[id] = Link(peer: peer, console: true)
-            return ([.sessionOpened(SessionID(id.rawValue), operator: peer.node)], [])
+            return ([.sessionOpened(SessionID(id.rawValue), operator: peer.node, terms: terms)], [])
         }
         links[id] = Link(peer: peer, console: false)
         var purpose: ConnectPurpose? = nil
@@ -107,6 +107,18 @@ public struct LinkTable: Sendable {
         return [.peerUnlinked(link.peer.node)]
     }
 
+    /// PING is the link's keepalive (SPEC §6.3.6) from any peer, member or console: answered on
+    /// the link it came on with PONG echoing its nonce, sentAt and correlation ID (§3.4). The core
+    /// never sees it (its messages to members carry no correlation ID to echo).
+    public func pong(_ ping: Ping, correlationID: UInt64, on id: LinkID) -> [LinkAction] {
+        guard links[id] != nil else { return [] }
+        return [
+            .send(
+                .pong(Pong(nonce: ping.nonce, sentAt: ping.sentAt)), correlationID: correlationID, on: id, respondsToRequest: true
+            )
+        ]
+    }
+
     /// A frame arrived on a connection.
     public func frame(_ message: WireMessage, correlationID: UInt64, on id: LinkID) -> NodeInput? {
         guard let link = links[id] else { return nil }
@@ -123,6 +135,17 @@ public struct LinkTable: Sendable {
         case .member(let node):
             let dropped = pending.removeValue(forKey: node) ?? []
             return [.unreachable(node, failure, dropped: dropped)]
+        }
+    }
+
+    /// A dial was refused with REJECT duplicate-node (SPEC §8.1.4): the peer already has a
+    /// connection from this node open, so this is no failure of the peer and the core hears
+    /// nothing of it. What waited for the dial goes over the open link, or waits for it.
+    public mutating func dialDuplicate(_ address: NetAddress) -> [LinkAction] {
+        guard let dial = dialing.removeValue(forKey: address) else { return [] }
+        guard case .member(let node) = dial, let id = preferred[node] else { return [] }
+        return (pending.removeValue(forKey: node) ?? []).map {
+            .send($0, correlationID: 0, on: id, respondsToRequest: false)
         }
     }
 

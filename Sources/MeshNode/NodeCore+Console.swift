@@ -11,6 +11,9 @@ extension NodeCore {
     ) {
         counters.consoleRequests += 1
         func answer(_ response: WireMessage) { out.append(.answer(response, correlationID: correlationID, session: session)) }
+        // Every answer fits the frame limit the session negotiated (SPEC §3.2, §8.2): paged
+        // answers carry fewer rows (and set `more`), WHY fewer verdicts.
+        let maxFrameBytes = sessionTerms[session]?.maxFrameBytes ?? WireLimits.defaultMaxFrameBytes
         switch message {
         case .statusRequest:
             answer(.status(status(now: now)))
@@ -24,44 +27,63 @@ extension NodeCore {
                     sinceChange: update.node == node ? now.since(startedAt) : now.since(memberChangedAt[update.node] ?? startedAt)
                 )
             }
-            answer(.members(Members(members: Array(rows), more: after.count > limit)))
+            answer(
+                Self.fitted(rows.count, maxFrameBytes: maxFrameBytes) { n in
+                    .members(Members(members: Array(rows.prefix(n)), more: after.count > n))
+                })
         case .inventoryRequest(let r):
             answer(
                 .inventory(
-                    inventoryPage(region: r.region, after: r.after, limit: min(Int(r.limit), config.maxConsoleRows), now: now)))
+                    inventoryPage(
+                        region: r.region, after: r.after, limit: min(Int(r.limit), config.maxConsoleRows), now: now,
+                        maxFrameBytes: maxFrameBytes)))
         case .placementsRequest(let r):
             let limit = min(Int(r.limit), config.maxConsoleRows)
-            let leases = owner.activeLeases.filter { r.tenant == nil || $0.tenant == r.tenant! }
+            // Leases in force now: one past its expiry is not listed, even before the ledger's
+            // sweep has removed it (SPEC §6.7.7).
+            let leases = owner.activeLeases.filter { (r.tenant == nil || $0.tenant == r.tenant!) && $0.expiresAt > now }
             let page = Array(leases.prefix(limit))
             answer(
-                .placements(
-                    Placements(leases: page, more: leases.count > limit, names: nameDirectory(page.map(\.pool.owner)))))
+                Self.fitted(page.count, maxFrameBytes: maxFrameBytes) { n in
+                    let rows = Array(page.prefix(n))
+                    return .placements(
+                        Placements(leases: rows, more: leases.count > n, names: nameDirectory(rows.map(\.pool.owner))))
+                })
         case .whyRequest(let r):
             guard let explanation = requester.explanations.why(r.requestID) else {
                 return refuseConsole(
-                    .invalidValue, whereToAskWhy(r.requestID), correlationID: correlationID, session: session,
+                    .notFound, whereToAskWhy(r.requestID), correlationID: correlationID, session: session,
                     type: message.type)
+            }
+            // Verdicts are cut to fit the frame limit (an Explanation may keep fewer verdicts
+            // than it considered, §5.4.19); the focus verdict, if asked for, always stays.
+            func why(_ focus: CandidateVerdict?) -> WireMessage {
+                Self.fitted(explanation.verdicts.count, maxFrameBytes: maxFrameBytes) { n in
+                    var cut = explanation
+                    cut.verdicts = Array(explanation.verdicts.prefix(n))
+                    return .why(Why(explanation: cut, focus: focus, names: nameDirectory(mentionedBy: cut)))
+                }
             }
             if let pool = r.pool {
                 guard let verdict = requester.explanations.whyNot(r.requestID, pool: pool) else {
                     let cut = explanation.verdicts.count < Int(explanation.consideredCount)
                     return refuseConsole(
-                        .invalidValue,
+                        .notFound,
                         "request \(r.requestID) has no verdict on pool \(pool): "
                             + (cut
                                 ? "either it was not a candidate or its verdict was cut (the explanation keeps \(explanation.verdicts.count) of \(explanation.consideredCount) verdicts)"
                                 : "it was not among the \(explanation.consideredCount) candidates considered"),
                         correlationID: correlationID, session: session, type: message.type)
                 }
-                answer(.why(Why(explanation: explanation, focus: verdict, names: nameDirectory(mentionedBy: explanation))))
+                answer(why(verdict))
             } else {
-                answer(.why(Why(explanation: explanation, focus: nil, names: nameDirectory(mentionedBy: explanation))))
+                answer(why(nil))
             }
         case .registerPool(let r):
             let d = r.descriptor
             guard d.id.owner == node else {
                 return refuseConsole(
-                    .invalidValue,
+                    .notOwner,
                     "the pool's ComputeID names owner \(d.id.owner.short), not this node (\(node.short)): ask STATUS for the node ID",
                     correlationID: correlationID, session: session, type: message.type)
             }
@@ -76,12 +98,12 @@ extension NodeCore {
                         correlationID: correlationID, session: session))
             } catch {
                 refuseConsole(
-                    .invalidValue, error.description, correlationID: correlationID, session: session, type: message.type)
+                    .refusedValue, error.description, correlationID: correlationID, session: session, type: message.type)
             }
         case .place(let request):
             do { try request.validate() } catch {
                 return refuseConsole(
-                    .invalidValue, "\(error)", correlationID: correlationID, session: session, type: message.type)
+                    .refusedValue, "\(error)", correlationID: correlationID, session: session, type: message.type)
             }
             if stopping {
                 return answer(.outcome(refusal(of: request, .overloaded, "node \(node.short) is stopping; place elsewhere")))
@@ -106,11 +128,18 @@ extension NodeCore {
         case .release(let r):
             guard case .lease(let leaseID) = r.reservation else {
                 return refuseConsole(
-                    .invalidValue, "a console releases leases, not holds", correlationID: correlationID, session: session,
+                    .refusedValue, "a console releases leases, not holds", correlationID: correlationID, session: session,
                     type: message.type)
             }
             leaseRequest(.release(r), lease: leaseID, route: r.route, correlationID: correlationID, session: session, now: now)
         case .subscribe(let s):
+            // The event stream is a feature (SPEC §8.2): without it in force, SUBSCRIBE is refused
+            // (a request refusal: answered, not counted against the error budget).
+            guard sessionTerms[session]?.features.contains(.eventStream) ?? true else {
+                return refuseConsole(
+                    .featureNotNegotiated, "the event-stream feature is not in force on this connection",
+                    correlationID: correlationID, session: session, type: message.type)
+            }
             for event in events.subscribe(session, kinds: s.kinds, fromSequence: s.fromSequence) {
                 out.append(.push(.event(event), session: session))
             }
@@ -152,7 +181,7 @@ extension NodeCore {
         }
         guard route.count > 1 else {
             return refuseConsole(
-                .invalidValue,
+                .notFound,
                 "lease \(lease) is not held here and was not placed through this node: send its route, or ask where it was placed",
                 correlationID: correlationID, session: session, type: PlacementWire.wire(message).type)
         }
@@ -310,7 +339,15 @@ extension NodeCore {
     }
 
     /// This node's view: full records of its region's pools, summaries of the other regions.
-    func inventoryPage(region: Region?, after: ComputeID?, limit: Int, now: MeshInstant) -> Inventory {
+    ///
+    /// Pools in ComputeID order after `after`, at most `limit`, of `region` when given: a pool
+    /// matches when its residency is that region (SPEC §6.7.5). Summaries (of other regions, of
+    /// `region` when given) travel on the first page only, the one without `after`. The answer
+    /// fits `maxFrameBytes`: summaries take at most half of it, pools the rest.
+    func inventoryPage(
+        region: Region?, after: ComputeID?, limit: Int, now: MeshInstant,
+        maxFrameBytes: Int = WireLimits.defaultMaxFrameBytes
+    ) -> Inventory {
         let newest = newestPoolRecords(now: now)
         let ids = newest.descriptors.keys.sorted().filter { id in
             (region == nil || newest.descriptors[id]!.1.residency == region!) && (after == nil || id > after!)
@@ -320,12 +357,53 @@ extension NodeCore {
             let a = newest.availability[id]?.0
             return PoolRow(descriptor: d, availability: a, age: now.since(max(d.issuedAt, a?.issuedAt ?? d.issuedAt)))
         }
-        let summaries = gossip.summaries.summaries.filter {
-            $0.region != identity.region && (region == nil || $0.region == region!)
+        let held =
+            after != nil
+            ? []
+            : gossip.summaries.summaries.filter {
+                $0.region != identity.region && (region == nil || $0.region == region!)
+            }
+        func page(_ pools: Int, _ summaries: Int) -> Inventory {
+            let rowsHere = Array(rows.prefix(pools))
+            let summariesHere = Array(held.prefix(summaries))
+            return Inventory(
+                pools: rowsHere, summaries: summariesHere, more: ids.count > pools,
+                names: nameDirectory(rowsHere.map(\.descriptor.origin) + summariesHere.map(\.origin)))
         }
-        let page = Array(summaries.prefix(64))
-        return Inventory(
-            pools: Array(rows), summaries: page, more: ids.count > limit,
-            names: nameDirectory(rows.map(\.descriptor.origin) + page.map(\.origin)))
+        let summaryCount: Int
+        if case .inventory(let fitted) = Self.fitted(
+            min(held.count, 64), maxFrameBytes: maxFrameBytes / 2,
+            { n in
+                .inventory(page(0, n))
+            })
+        {
+            summaryCount = fitted.summaries.count
+        } else {
+            summaryCount = 0
+        }
+        guard
+            case .inventory(let fitted) = Self.fitted(
+                rows.count, maxFrameBytes: maxFrameBytes, { n in .inventory(page(n, summaryCount)) })
+        else { preconditionFailure("fitted changed the message type") }
+        return fitted
+    }
+
+    /// The answer `page(n)` with the most rows `n ≤ count` whose frame fits `maxFrameBytes`;
+    /// at least one row when there is any (a single row that does not fit is left for the
+    /// transport, which answers ERROR internal-error instead of sending it).
+    static func fitted(_ count: Int, maxFrameBytes: Int, _ page: (Int) -> WireMessage) -> WireMessage {
+        var n = count
+        while true {
+            let message = page(n)
+            let size = answerBytes(message)
+            if size <= maxFrameBytes || n <= 1 { return message }
+            // A proportional guess, always smaller: converges in a few encodings.
+            n = min(n - 1, max(1, n * maxFrameBytes / size))
+        }
+    }
+
+    /// The size of `message` as a frame.
+    static func answerBytes(_ message: WireMessage) -> Int {
+        (try? FrameEncoder.frame(message, correlationID: 1).count) ?? Int.max
     }
 }

@@ -96,6 +96,8 @@ public struct NodeCore: Sendable {
     // MARK: Console
     /// Operator sessions, by session.
     var sessions: [SessionID: NodeID] = [:]
+    /// The terms each session was opened on: its answers fit the frame limit (SPEC §8.2).
+    var sessionTerms: [SessionID: SessionTerms] = [:]
     /// When a failed dial of each configured address was last logged as a warning, and how many
     /// failures have been quiet since (bounded by the configured seeds and backbone).
     var dialWarnings: [NetAddress: (at: MeshInstant, quiet: Int)] = [:]
@@ -354,11 +356,13 @@ public struct NodeCore: Sendable {
         case .connectFailed(let address, let purpose, let failure): onConnectFailed(address, purpose, failure, now: now)
         case .peerMessage(let message, let from): onPeerMessage(message, from: from, now: now, rng: &rng)
         case .unreachable(let peer, let failure, let dropped): onUnreachable(peer, failure, dropped: dropped, now: now, rng: &rng)
-        case .sessionOpened(let session, let operatorID):
+        case .sessionOpened(let session, let operatorID, let terms):
             sessions[session] = operatorID
+            sessionTerms[session] = terms
             log(.info, "console \(session) connected", peer: operatorID)
         case .sessionClosed(let session):
             sessions[session] = nil
+            sessionTerms[session] = nil
             events.unsubscribe(session)
             routes.forget(session)
         case .consoleRequest(let message, let correlationID, let session):

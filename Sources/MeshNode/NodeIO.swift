@@ -15,6 +15,18 @@ public struct SessionID: Hashable, Comparable, Sendable, CustomStringConvertible
     public var description: String { "console-\(rawValue)" }
 }
 
+/// The terms a console session was opened on (SPEC §8.2): every answer the node sends it fits
+/// `maxFrameBytes`, and only features in `features` are used.
+public struct SessionTerms: Hashable, Sendable {
+    public var maxFrameBytes: Int
+    public var features: FeatureSet
+
+    public init(maxFrameBytes: Int = WireLimits.defaultMaxFrameBytes, features: FeatureSet = .all) {
+        self.maxFrameBytes = maxFrameBytes
+        self.features = features
+    }
+}
+
 /// What the handshake proved about a peer node: who it is, its role and its region.
 public struct PeerCredentials: Hashable, Sendable {
     public var node: NodeID
@@ -78,7 +90,7 @@ public enum NodeInput: Hashable, Sendable {
     /// Messages to a peer were dropped because it could not be reached (a failed dial).
     case unreachable(NodeID, ProbeFailure, dropped: [WireMessage])
     /// An operator console connected or went away.
-    case sessionOpened(SessionID, operator: NodeID)
+    case sessionOpened(SessionID, operator: NodeID, terms: SessionTerms = SessionTerms())
     case sessionClosed(SessionID)
     /// A request from a console session.
     case consoleRequest(WireMessage, correlationID: UInt64, session: SessionID)

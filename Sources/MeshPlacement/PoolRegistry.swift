@@ -145,7 +145,8 @@ public struct PoolRegistry: Sendable {
             }
             seenClasses.append(group.className)
         }
-        if case .unknown(let code) = spec.architecture { throw RegistrationError("unknown architecture code \(code)") }
+        // An unknown architecture code is kept (SPEC §4.12: open enumerations accept every value);
+        // such a pool matches no request that names architectures.
         let descriptor = spec.descriptor(id: id)
         do { try descriptor.validate() } catch { throw RegistrationError(error.description) }
         sequence += 1

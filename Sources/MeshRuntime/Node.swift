@@ -206,12 +206,17 @@ public final class Node: @unchecked Sendable {
         case .event(.opened(let id, let peer)):
             let (inputs, actions) = links.opened(
                 LinkID(id.rawValue), peer: PeerCredentials(node: peer.nodeID, role: peer.role, region: peer.region),
-                listenAddress: peer.listenAddress, incarnation: peer.incarnation, inbound: peer.inbound, name: peer.name)
+                listenAddress: peer.listenAddress, incarnation: peer.incarnation, inbound: peer.inbound, name: peer.name,
+                terms: SessionTerms(maxFrameBytes: peer.maxFrameBytes, features: peer.features))
             perform(actions)
             inputs.forEach(feed)
         case .event(.closed(let id, _)):
             links.closed(LinkID(id.rawValue)).forEach(feed)
         case .event(.frame(let id, let message, let correlationID, _)):
+            if case .ping(let ping) = message {
+                perform(links.pong(ping, correlationID: correlationID, on: LinkID(id.rawValue)))
+                return
+            }
             guard let input = links.frame(message, correlationID: correlationID, on: LinkID(id.rawValue)) else { return }
             if case .peerMessage(.revocationList(let list), let from) = input {
                 // Authentication is the shell's: only a list the federation root signed goes in.
@@ -223,6 +228,11 @@ public final class Node: @unchecked Sendable {
             }
             feed(input)
         case .dialFailed(let address, let error):
+            if case .rejected(.duplicateNode, _) = error {
+                logger.debug("dial of \(address) refused as a duplicate: a connection to that node is open")
+                perform(links.dialDuplicate(address))
+                return
+            }
             var failure = ProbeFailure.timeout
             if case .connectFailed(_, let text) = error, text.lowercased().contains("refused") { failure = .connectionRefused }
             links.dialFailed(address, failure).forEach(feed)

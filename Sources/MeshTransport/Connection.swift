@@ -59,6 +59,8 @@ final class Connection: EventLoopHandler {
     /// Set by a GOAWAY we sent: requests above it are refused.
     @exclusivity(unchecked) var goAwayLastCorrelationID: UInt64? = nil
     @exclusivity(unchecked) var highestDeliveredCorrelationID: UInt64 = 0
+    /// The correlation ID of the peer's HELLO, which WELCOME or REJECT echoes (SPEC §8.1.5).
+    var helloCorrelationID: UInt64 = 1
     var peer: PeerInfo? = nil
     var closeReason = ""
     @exclusivity(unchecked) var framesDelivered = 0
@@ -257,7 +259,8 @@ final class Connection: EventLoopHandler {
                 guard let next = try decoder.nextInPlace() else { break }
                 located = next
             } catch {
-                judge(inbound ? gate.onDecodeError(error, correlationID: 0, at: instant) : nil, error, 0)
+                // A framing error: the header could not be read, so ERROR names no type (SPEC §7.3).
+                judge(inbound ? gate.onDecodeError(error, correlationID: 0, at: instant) : nil, error, 0, type: nil)
                 return
             }
             // Decoded messages are switched on directly (not bound to a variable first), judged
@@ -291,22 +294,26 @@ final class Connection: EventLoopHandler {
                     }
                 }
             } catch {
-                let correlationID = FrameHeader(reading: bytes, at: located.start).correlationID
-                let verdict = inbound ? gate.onDecodeError(error, correlationID: correlationID, at: instant) : nil
-                judge(verdict, error, correlationID)
+                // The header was read (the frame is whole): ERROR echoes its correlation ID and
+                // names its type, known or not (SPEC §6.3.5, §7.3).
+                let header = FrameHeader(reading: bytes, at: located.start)
+                let verdict = inbound ? gate.onDecodeError(error, correlationID: header.correlationID, at: instant) : nil
+                judge(verdict, error, header.correlationID, type: header.type)
                 continue
             }
         }
         partialFrameSince = decoder.bufferedByteCount > 0 ? (partialFrameSince ?? now) : nil
     }
 
-    private func judge(_ verdict: ConnectionGate.Verdict?, _ error: WireError, _ correlationID: UInt64) {
+    private func judge(
+        _ verdict: ConnectionGate.Verdict?, _ error: WireError, _ correlationID: UInt64, type: MessageType?
+    ) {
         guard let verdict else {
-            refuseFrame(error, correlationID: correlationID, type: nil, close: true)
+            refuseFrame(error, correlationID: correlationID, type: type, close: true)
             return
         }
         switch verdict {
-        case .refuse(let e, let c, let close): refuseFrame(e, correlationID: c, type: nil, close: close)
+        case .refuse(let e, let c, let close): refuseFrame(e, correlationID: c, type: type, close: close)
         case .deliver, .skip: preconditionFailure("a decode error produced \(verdict)")
         }
     }
@@ -323,6 +330,7 @@ final class Connection: EventLoopHandler {
     private func deliverInbound(_ message: WireMessage, correlationID: UInt64, type: MessageType, frame: Frame?) {
         // Pattern matches are behind type checks: a match copies the whole message.
         if type == .hello, case .hello(let hello) = message {
+            helloCorrelationID = correlationID
             admit(hello)
             return
         }
@@ -354,7 +362,8 @@ final class Connection: EventLoopHandler {
                 let info = PeerInfo(
                     nodeID: welcome.nodeID, role: welcome.role, region: welcome.region, address: remote, inbound: false,
                     certificate: tls?.peer?.binding, listenAddress: remote.map { NetAddress(host: $0.host, port: $0.port) },
-                    incarnation: welcome.incarnation, name: welcome.name)
+                    incarnation: welcome.incarnation, name: welcome.name, maxFrameBytes: Int(welcome.maxFrameBytes),
+                    features: welcome.features)
                 opened(info)
             case .reject(let reject):
                 fail(.rejected(reject.reason, reject.message))
@@ -426,11 +435,18 @@ final class Connection: EventLoopHandler {
         if reason == nil, let revoked = transport.currentTrust?.revoked[hello.nodeID] {
             (reason, text) = (.revoked, "node \(hello.nodeID.short) is revoked (\(revoked))")
         }
+        if reason == nil, configuration.refusesDuplicateNodes, transport.hasOpenInbound(from: hello.nodeID, other: self) {
+            (reason, text) = (
+                .duplicateNode,
+                "a connection from node \(hello.nodeID.short) is already open here; close it first, or retry once it has gone"
+            )
+        }
         if let reason {
             route.counters.refusedHandshakes += 1
+            let retryAfter: MeshDuration = reason == .duplicateNode ? .milliseconds(1_000) : .zero
             appendFrame(
-                .reject(Reject(reason: reason, message: text.truncated(toUTF8Bytes: 512))), correlationID: 1, priority: .control,
-                force: true)
+                .reject(Reject(reason: reason, message: text.truncated(toUTF8Bytes: 512), retryAfter: retryAfter)),
+                correlationID: helloCorrelationID, priority: .control, force: true)
             gate.close()
             closeAfterFlush("HELLO rejected (\(reason)): \(text)")
             return
@@ -441,14 +457,14 @@ final class Connection: EventLoopHandler {
             nodeID: id.nodeID, role: id.role, region: id.region, maxFrameBytes: maxFrame,
             features: id.features.intersection(hello.features), serverTime: MeshInstant(milliseconds: wallClockMilliseconds()),
             incarnation: id.incarnation, software: id.software, name: id.name)
-        appendFrame(.welcome(welcome), correlationID: 1, priority: .control, force: true)
+        appendFrame(.welcome(welcome), correlationID: helloCorrelationID, priority: .control, force: true)
         gate.admit(role: hello.role)
         decoder.limits.maxFrameBytes = Int(maxFrame)
         opened(
             PeerInfo(
                 nodeID: hello.nodeID, role: hello.role, region: hello.region, address: remote, inbound: true,
                 certificate: certificate, listenAddress: hello.listenAddress, incarnation: hello.incarnation,
-                name: hello.name))
+                name: hello.name, maxFrameBytes: Int(maxFrame), features: welcome.features))
     }
 
     private func opened(_ info: PeerInfo) {
@@ -473,6 +489,21 @@ final class Connection: EventLoopHandler {
             preconditionFailure("our own \(message.type) does not fit a frame: \(error)")
         }
         return appendBytes(bytes, priority: priority, force: force)
+    }
+
+    /// A frame larger than the limit in force is never sent (SPEC §3.2): the owner should have
+    /// paged it. A response is replaced by ERROR `internal-error` with its correlation ID, so the
+    /// request is still answered; anything else is dropped and logged.
+    func oversized(_ bytes: [UInt8], responds: Bool) -> SendResult {
+        let header = FrameHeader(reading: bytes, at: 0)
+        let limit = decoder.limits.maxFrameBytes
+        logger.warning("\(header.type) of \(bytes.count) bytes not sent: the frame limit in force is \(limit)")
+        guard responds else { return .notOpen }
+        let error = WireError(
+            .internalError, at: 0,
+            "the answer (\(bytes.count) bytes) exceeds the frame limit in force (\(limit)); ask for a smaller page or negotiate a larger limit"
+        )
+        return appendFrame(.error(ErrorMessage(error, frameType: nil)), correlationID: header.correlationID, priority: .bulk)
     }
 
     /// Queues encoded frame bytes.

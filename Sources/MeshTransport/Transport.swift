@@ -287,7 +287,7 @@ public final class Transport: @unchecked Sendable {
         -> SendResult
     {
         let bytes: [UInt8]
-        do { bytes = try FrameEncoder.frame(message, correlationID: correlationID) } catch {
+        do { bytes = try FrameEncoder.frame(message, correlationID: correlationID, flags: message.type.sentFlags) } catch {
             logger.warning("not sent: \(error)")
             return .queueFull
         }
@@ -322,6 +322,9 @@ public final class Transport: @unchecked Sendable {
     ) -> SendResult {
         guard connection.phase == .open else { return .notOpen }
         if responds && connection.gate.inFlight > 0 { connection.gate.responseSent() }
+        if bytes.count > connection.decoder.limits.maxFrameBytes {
+            return connection.oversized(bytes, responds: responds)
+        }
         return connection.appendBytes(bytes, priority: priority)
     }
 
@@ -421,6 +424,12 @@ public final class Transport: @unchecked Sendable {
                 + "each is logged at debug level")
         inboundFailures = 0
         lastInboundWarning = now
+    }
+
+    /// Whether another inbound connection from `node` is open (SPEC §8.1.4: the second is
+    /// refused with duplicate-node). Handshakes only: not on the per-frame path.
+    func hasOpenInbound(from node: NodeID, other connection: Connection) -> Bool {
+        connections.values.contains { $0 !== connection && $0.inbound && $0.phase == .open && $0.peer?.nodeID == node }
     }
 
     func forget(_ connection: Connection) {

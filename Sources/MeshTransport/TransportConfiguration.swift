@@ -89,6 +89,10 @@ public struct TransportConfiguration: Sendable {
     public var keepAliveIntervalSeconds = 10
     public var keepAliveProbeCount = 3
     public var tcpUserTimeoutMilliseconds = 30_000
+    /// Whether a HELLO from a NodeID that already has an open inbound connection here is
+    /// refused with REJECT duplicate-node (SPEC §8.1.4). On by default; load generators that open
+    /// many connections under one identity turn it off.
+    public var refusesDuplicateNodes = true
     /// How often the reactor checks deadlines.
     public var tickMilliseconds: UInt64 = 50
     /// Whether ``TransportEvent/frame(_:_:correlationID:frame:)`` carries each frame's raw bytes
@@ -144,6 +148,10 @@ public struct PeerInfo: Sendable, Equatable {
     /// The name the peer declared in its HELLO or WELCOME: self-declared, so a label only (the
     /// certificate binds the NodeID, role and region, not the name).
     public var name: NodeName? = nil
+    /// The frame limit in force on the connection since WELCOME, in both directions (SPEC §8.2).
+    public var maxFrameBytes: Int = WireLimits.defaultMaxFrameBytes
+    /// The features in force on the connection (WELCOME's intersection).
+    public var features: FeatureSet = .all
 }
 
 /// What the transport reports to its owner, on the reactor thread.

@@ -100,9 +100,18 @@ public struct ConnectionGate: Sendable {
     /// without the message (the caller still holds it in `frame`).
     public mutating func decide(_ frame: DecodedFrame, at now: MeshInstant) -> Decision {
         switch frame {
-        case .skipped:
-            return state == .closed
-                ? refusalDecision(.unexpectedMessage, 0, "the connection is closed", now, forceClose: true) : .skip
+        case .skipped(let type, _, let correlationID):
+            switch state {
+            case .closed:
+                return refusalDecision(.unexpectedMessage, correlationID, "the connection is closed", now, forceClose: true)
+            case .awaitingHello, .awaitingAdmission:
+                // Nothing but HELLO before WELCOME, not even a frame that would be skipped once
+                // open (SPEC §3.5, §8.1).
+                return refusalDecision(
+                    .notWelcomed, correlationID, "an ignorable frame of type \(type) before WELCOME", now, forceClose: true)
+            case .open:
+                return .skip
+            }
         case .message(let message, let correlationID, _):
             return judge(message, correlationID: correlationID, at: now)
         }

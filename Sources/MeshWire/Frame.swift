@@ -140,3 +140,10 @@ public struct MessageType: RawRepresentable, Hashable, Comparable, Sendable, Cus
         return "0x" + String(repeating: "0", count: 4 - hex.count) + hex
     }
 }
+
+extension MessageType {
+    /// The flags a sender sets on frames of this type: EVENT is advisory and flagged ignorable
+    /// (SPEC §6.7.12), so a console that does not know a later type version skips it; every other
+    /// v1 type is sent without flags.
+    public var sentFlags: FrameFlags { self == .event ? .ignorable : [] }
+}

@@ -59,6 +59,18 @@ public enum WireErrorCode: UInt16, Sendable, CaseIterable, CustomStringConvertib
     /// The receiver failed for a reason of its own; the request may be retried.
     case internalError = 69
 
+    // MARK: Request refusals
+    /// The request names something the receiver does not hold (a request ID it has no
+    /// explanation of, a pool it has no verdict on, a lease it neither holds nor can route).
+    case notFound = 128
+    /// The request is about something another node owns (REGISTER_POOL for a foreign owner).
+    case notOwner = 129
+    /// A well-formed value that the receiver's rules refuse (a pool with no compute units, a
+    /// placement request that breaks its own constraints).
+    case refusedValue = 130
+    /// The message belongs to a feature that is not in force on the connection (§8.2).
+    case featureNotNegotiated = 131
+
     public var description: String {
         switch self {
         case .truncated: "truncated"
@@ -85,6 +97,10 @@ public enum WireErrorCode: UInt16, Sendable, CaseIterable, CustomStringConvertib
         case .overloaded: "overloaded"
         case .tooManyErrors: "too-many-errors"
         case .internalError: "internal-error"
+        case .notFound: "not-found"
+        case .notOwner: "not-owner"
+        case .refusedValue: "refused-value"
+        case .featureNotNegotiated: "feature-not-negotiated"
         }
     }
 
@@ -96,6 +112,11 @@ public enum WireErrorCode: UInt16, Sendable, CaseIterable, CustomStringConvertib
 
     /// Whether the code describes malformed bytes (as opposed to a protocol violation).
     public var isDecodingError: Bool { rawValue < 64 }
+
+    /// Whether the code is a request refusal (128–191): a well-formed, permitted request that the
+    /// receiver declines on its merits. Request refusals answer a request, do not count against
+    /// the sender's error budget and leave the connection open (SPEC §7.3).
+    public var isRequestRefusal: Bool { (128..<192).contains(rawValue) }
 }
 
 /// A refusal of wire input: what was wrong, and where.

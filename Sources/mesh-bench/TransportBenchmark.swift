@@ -419,6 +419,8 @@ enum TransportBenchmark {
             identity: try pki?.serverIdentity ?? plainIdentity(),
             tls: try pki.map { try TLSSetup(identity: $0.server, trust: $0.trust) }, allowPlaintext: pki == nil)
         serverConfig.gate = ConnectionGate.Configuration(maxInFlight: max(64, depth * 2))
+        // Every benchmark connection comes from the one client identity.
+        serverConfig.refusesDuplicateNodes = false
         let server = try Transport(configuration: serverConfig, logger: .silent) { event in
             guard case .frame(let id, .ping, _, _) = event else { return }
             serverBox.transport!._withUnsafeGuaranteedRef {

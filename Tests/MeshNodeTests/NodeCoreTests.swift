@@ -258,6 +258,40 @@ struct NodeCoreTests {
         #expect(bench.answer(9) == .pong(Pong(nonce: 42, sentAt: .zero)))
     }
 
+    @Test func subscribeWithoutTheEventStreamFeatureIsRefusedAndNoEventFollows() {
+        var bench = Bench()
+        bench.add(1, role: .regional, pools: [Bench.pool("gpu")])
+        bench.deliver(
+            .sessionOpened(Bench.session, operator: Bench.id(99), terms: SessionTerms(features: [.regionSummaries])), to: r1)
+        bench.run()
+        bench.console(.subscribe(Subscribe(kinds: EventKind.lifecycle.mask, fromSequence: 1)), correlationID: 0, at: r1)
+        guard case .error(let refusal)? = bench.answer(0) else {
+            Issue.record("SUBSCRIBE without event-stream was not refused: \(String(describing: bench.answer(0)))")
+            return
+        }
+        #expect(refusal.code == WireErrorCode.featureNotNegotiated.rawValue)
+        #expect(refusal.frameType == MessageType.subscribe.rawValue)
+        #expect(bench.nodes[r1]!.events.subscribers.isEmpty)
+    }
+
+    @Test func pagedAnswersFitTheSessionsFrameLimit() {
+        var bench = Bench()
+        bench.add(1, role: .regional, pools: (1...40).map { Bench.pool("pool-with-a-rather-long-name-\($0)") })
+        bench.deliver(.sessionOpened(Bench.session, operator: Bench.id(99), terms: SessionTerms(maxFrameBytes: 4096)), to: r1)
+        bench.run()
+        bench.console(.inventoryRequest(InventoryRequest(limit: 1024)), correlationID: 5, at: r1)
+        guard case .inventory(let page)? = bench.answer(5) else {
+            Issue.record("no INVENTORY")
+            return
+        }
+        let size = try! FrameEncoder.frame(.inventory(page), correlationID: 5).count
+        #expect(size <= 4096, "\(size) bytes")
+        #expect(page.more && !page.pools.isEmpty && page.pools.count < 40)
+        bench.console(.inventoryRequest(InventoryRequest(limit: 0)), correlationID: 6, at: r1)
+        guard case .inventory(let empty)? = bench.answer(6) else { return }
+        #expect(empty.pools.isEmpty && empty.more)
+    }
+
     @Test func aLedgerOfAnotherNodeIsRefusedWithoutATrap() {
         var rng = SeededRandom(seed: 1)
         let foreign = RegisteredPool(

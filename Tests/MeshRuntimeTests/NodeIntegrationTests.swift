@@ -31,7 +31,14 @@ final class TestConsole: Sendable {
         transport = try Transport(
             configuration: TransportConfiguration(identity: identity, tls: tls, allowPlaintext: tls == nil),
             logger: .silent, onEvent: feed)
-        (connection, _) = try await transport.connect(to: SocketAddress(host: address.host, port: address.port))
+        do {
+            (connection, _) = try await transport.connect(to: SocketAddress(host: address.host, port: address.port))
+        } catch {
+            // A refused connection (e.g. REJECT duplicate-node): the transport's loop must stop
+            // before it is released.
+            transport.shutdown()
+            throw error
+        }
         let inbox = self.inbox
         Task {
             for await event in stream {

@@ -96,6 +96,42 @@ struct NodeSecurityTests {
         await mesh.stop()
     }
 
+    /// SPEC §8.1.4 over TLS: a second console session under the same certificate (the same
+    /// NodeID) is rejected with duplicate-node while the first is open, and welcomed once it closed.
+    @Test func aSecondTLSConsoleWithTheSameCertificateIsRejectedAsDuplicateNode() async throws {
+        let mesh = try TestMesh()
+        do { try await secondConsoleIsRejected(in: mesh) } catch {
+            await mesh.stop()
+            throw error
+        }
+        await mesh.stop()
+    }
+
+    func secondConsoleIsRejected(in mesh: TestMesh) async throws {
+        let node = try mesh.start(try regional("east-dup", seeds: [], in: mesh))
+        let identity = try pki.node(role: .operatorConsole)
+        let first = try await TestConsole(connectingTo: node.boundAddress, certificate: identity, trust: pki.trust)
+        _ = try await first.status()
+        do {
+            let second = try await TestConsole(connectingTo: node.boundAddress, certificate: identity, trust: pki.trust)
+            second.close()
+            Issue.record("a second session of the same console was welcomed")
+        } catch let error as TransportError {
+            guard case .rejected(let reason, _) = error else {
+                Issue.record("the second session failed otherwise: \(error)")
+                return
+            }
+            #expect(reason == .duplicateNode)
+        }
+        first.close()
+        try await eventually(within: 5, "a new session once the first closed") {
+            guard let again = try? await TestConsole(connectingTo: node.boundAddress, certificate: identity, trust: pki.trust)
+            else { return false }
+            again.close()
+            return true
+        }
+    }
+
     @Test func aConsoleRegisteredPoolAndAnAcknowledgedLeaseSurviveARestart() async throws {
         let mesh = try TestMesh()
         do {

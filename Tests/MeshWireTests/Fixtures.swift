@@ -324,14 +324,14 @@ enum Fixtures {
         Case(
             name: "subscribe",
             message: .subscribe(Subscribe(kinds: EventKind.membership.mask | EventKind.placement.mask, fromSequence: 0)),
-            correlationID: 45),
+            correlationID: 0),
         Case(
             name: "event",
             message: .event(
                 Event(
                     sequence: 812, at: t0, kind: .membership, severity: .warning, subject: nodeB.short,
                     detail: "suspected by 3 members")), flags: .ignorable),
-        Case(name: "unsubscribe", message: .unsubscribe(Unsubscribe()), correlationID: 46),
+        Case(name: "unsubscribe", message: .unsubscribe(Unsubscribe()), correlationID: 0),
         Case(name: "register-pool", message: .registerPool(RegisterPool(descriptor: descriptor)), correlationID: 47),
         Case(
             name: "pool-registered", message: .poolRegistered(PoolRegistered(id: pool, epoch: 2, sequence: 299)),

@@ -301,6 +301,36 @@ enum InvalidVectors {
                     $0
                 },
             metadata: [("role", "industry"), ("gate", "max-in-flight=64 error-budget=2")])
+        // Issue 16: the order of checks, correlation ID 0, PING from a console, frames before HELLO.
+        add(
+            "session-console-ping", .session, .ok,
+            "An operator console sends PING (a control message, open to every role, SPEC §8.4).",
+            preface + Fixtures.frame(named: "hello-console") + Fixtures.frame(named: "ping"), metadata: [("role", "operator")])
+        add(
+            "session-request-correlation-zero", .session, .ok,
+            "Three STATUS_REQUESTs with correlation ID 0 and at most 1 in flight: processed, never counted in flight (§3.4).",
+            preface + Fixtures.frame(named: "hello-console") + statusRequest(0) + statusRequest(0) + statusRequest(0),
+            metadata: [("role", "operator"), ("gate", "max-in-flight=1 error-budget=10")])
+        add(
+            "session-one-way-correlation", .session, .ok,
+            "SUBSCRIBE and UNSUBSCRIBE (one-way) with non-zero correlation IDs: the IDs are ignored, nothing is refused (§3.4).",
+            preface + Fixtures.frame(named: "hello-console")
+                + rawFrame(type: 0x040A, correlationID: 45, body: Array(Fixtures.frame(named: "subscribe")[16...]))
+                + rawFrame(type: 0x040C, correlationID: 46, body: [0x00]), metadata: [("role", "operator")])
+        add(
+            "invalid-session-ignorable-before-hello", .session, .error(.notWelcomed, offset: 0),
+            "An unknown frame flagged ignorable before HELLO: refused, not skipped, and the connection closes (§3.5, §8.1).",
+            preface + rawFrame(type: 0x0500, flags: 0x01, body: [0x00]) + hello, metadata: [("role", "regional")])
+        add(
+            "invalid-session-role-before-in-flight", .session, .error(.unauthorized, offset: 0),
+            "With at most 1 in flight and one STATUS_REQUEST unanswered, a console's QUOTE_REQUEST is refused as unauthorized, not overloaded: role is checked before the in-flight bound (§8.5.1).",
+            preface + Fixtures.frame(named: "hello-console") + statusRequest(2) + Fixtures.frame(named: "quote-request"),
+            metadata: [("role", "operator"), ("gate", "max-in-flight=1 error-budget=10")])
+        add(
+            "invalid-session-decode-before-role", .session, .error(.truncated, offset: 16),
+            "A console's PROBE with an empty body: refused for its bytes (truncated), not for the console's role: decoding comes first (§8.5.1).",
+            preface + Fixtures.frame(named: "hello-console") + rawFrame(type: 0x0100, correlationID: 5, body: []),
+            metadata: [("role", "operator")])
         return out
     }
 }
