@@ -15,7 +15,7 @@ struct E2ECommand: BenchCommand {
         discussion: """
             Starts five node processes (this executable's `node` command, which is meshd) with mutual TLS
             on 127.0.0.1: cn-north with two regional nodes and an industry node, cn-east with one regional
-            node and an industry node. An operator console (4 connections to each industry node) sends
+            node and an industry node. Four operator consoles (each with one connection to each industry node) send
             requests on a schedule (open loop: arrivals do not wait for answers) at each rate in turn:
             80 % PLACE (1 compute unit, 60 s lease), 10 % RENEW and 10 % RELEASE of leases placed
             earlier. Latency runs from the scheduled send to the answer, so a late answer delays no
@@ -203,18 +203,17 @@ final class E2EDriver: @unchecked Sendable {
         let state = Mutex(State())
     }
 
-    let transport: Transport
+    /// One transport per console identity.
+    let transports: [Transport]
     let shared = Shared()
     /// Per industry node: its NodeID, the first regional node of its region, and the connections.
-    private(set) var entries: [(node: NodeID, regional: NodeID, connections: [ConnectionID])] = []
+    private(set) var entries: [(node: NodeID, regional: NodeID, connections: [(Transport, ConnectionID)])] = []
     private var nextCorrelation: UInt64 = 1
     private var sequence = 0
 
     init(federation: E2EFederation) throws {
         let shared = self.shared
-        var configuration = TransportConfiguration(identity: federation.consoleIdentity, tls: federation.console)
-        configuration.connectTimeoutMilliseconds = 5_000
-        transport = try Transport(configuration: configuration, logger: .silent) { event in
+        let onEvent: @Sendable (TransportEvent) -> Void = { event in
             guard case .frame(_, let message, let correlationID, _) = event, correlationID != 0 else { return }
             let now = monotonicNanoseconds()
             shared.state.withLock { s in
@@ -234,21 +233,26 @@ final class E2EDriver: @unchecked Sendable {
                 }
             }
         }
+        transports = try federation.consoles.map { console in
+            var configuration = TransportConfiguration(identity: console.identity, tls: console.tls)
+            configuration.connectTimeoutMilliseconds = 5_000
+            return try Transport(configuration: configuration, logger: .silent, onEvent: onEvent)
+        }
         for industry in federation.members where industry.role == .industry {
             guard let regional = federation.members.first(where: { $0.role == .regional && $0.region == industry.region }) else {
                 continue
             }
-            var connections: [ConnectionID] = []
-            for _ in 0..<4 {
+            var connections: [(Transport, ConnectionID)] = []
+            for transport in transports {
                 let address = SocketAddress(host: industry.address.host, port: industry.address.port)
-                let (id, _) = try runBlocking { try await self.transport.connect(to: address) }
-                connections.append(id)
+                let (id, _) = try runBlocking { try await transport.connect(to: address) }
+                connections.append((transport, id))
             }
             entries.append((industry.nodeID, regional.nodeID, connections))
         }
     }
 
-    func close() { transport.shutdown() }
+    func close() { transports.forEach { $0.shutdown() } }
 
     /// Places one request a second until one is placed (the mesh has formed), for `within` seconds.
     func warmUp(within seconds: Double) -> Bool {
@@ -325,7 +329,8 @@ final class E2EDriver: @unchecked Sendable {
             message = .renew(Renew(leaseID: unknown, extendBy: .seconds(1), route: [entry.node, entry.regional]))
         }
         shared.state.withLock { $0.pending[correlation] = Pending(kind: kind, scheduled: scheduled, entry: index) }
-        transport.send(message, correlationID: correlation, on: entry.connections[sequence % entry.connections.count])
+        let (transport, connection) = entry.connections[sequence % entry.connections.count]
+        transport.send(message, correlationID: correlation, on: connection)
     }
 
     private func waitUntil(_ instant: UInt64) {

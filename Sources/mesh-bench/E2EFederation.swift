@@ -21,9 +21,10 @@ final class E2EFederation {
 
     let directory: String
     private(set) var members: [Member] = []
-    /// The operator console's identity: what the load generator connects with.
-    let console: TLSSetup
-    let consoleIdentity: LocalIdentity
+    /// Operator console identities for the load generator: one per connection, since a node
+    /// refuses a second session of the same NodeID (`duplicate-node`).
+    private(set) var consoles: [(tls: TLSSetup, identity: LocalIdentity)] = []
+    static let consoleCount = 4
 
     /// Compute units of each regional node's pool: far above what a run holds at once.
     static let poolUnits: UInt64 = 100_000_000
@@ -47,10 +48,15 @@ final class E2EFederation {
                 publicKey: key.publicKey, binding: node, operatorCertificate: operatorCertificate, operatorKey: operatorKey)
             return (key, [certificate, operatorCertificate])
         }
-        let (consoleKey, consoleChain) = try issue(.operatorConsole, "cn-north", sectors: [])
-        console = try TLSSetup(identity: TLSIdentity(key: consoleKey, chain: consoleChain), trust: FederationTrust(root: root))
-        consoleIdentity = LocalIdentity(
-            nodeID: consoleKey.nodeID, role: .operatorConsole, region: try Region("cn-north"), software: "mesh-bench/e2e")
+        for _ in 0..<Self.consoleCount {
+            let (key, chain) = try issue(.operatorConsole, "cn-north", sectors: [])
+            consoles.append(
+                (
+                    try TLSSetup(identity: TLSIdentity(key: key, chain: chain), trust: FederationTrust(root: root)),
+                    LocalIdentity(
+                        nodeID: key.nodeID, role: .operatorConsole, region: try Region("cn-north"), software: "mesh-bench/e2e")
+                ))
+        }
 
         let plan: [(String, Role, String)] = [
             ("north-1", .regional, "cn-north"), ("north-2", .regional, "cn-north"), ("east-1", .regional, "cn-east"),

@@ -46,8 +46,9 @@ struct CommandLineTests {
         var seen = 0
         while let path = pending.popLast() {
             let run = try await runProcess(builtProduct(binary), path + ["--help"])
-            // `meshctl node` hands every argument to the node's own parser: its --help is meshd's.
-            let passthrough = binary == "meshctl" && path == ["node"]
+            // `meshctl node` and `mesh-bench node` hand every argument to the node's own parser: their
+            // --help is meshd's.
+            let passthrough = binary != "meshd" && path == ["node"]
             let usage = passthrough ? "usage: meshd" : "usage: \(([binary] + path).joined(separator: " "))"
             #expect(run.status == 0, "\(binary) \(path) --help: \(run.output)")
             #expect(run.output.hasPrefix(usage), "\(run.output)")
@@ -67,7 +68,7 @@ struct CommandLineTests {
                 pending.append(path + [String(word)])
             }
         }
-        let expected = ["meshd": 1, "meshctl": 22, "mesh-bench": 7][binary] ?? 0
+        let expected = ["meshd": 1, "meshctl": 22, "mesh-bench": 9][binary] ?? 0
         #expect(seen == expected, "\(binary): \(seen) commands answered --help")
     }
 
