@@ -52,7 +52,11 @@ let package = Package(
 
         // MARK: - Shells
         .target(name: "MeshCommandLine", dependencies: ["MeshCore"], swiftSettings: swiftSettings),
-        .target(name: "MeshConsole", dependencies: ["MeshCore", "MeshWire"], swiftSettings: swiftSettings),
+        .target(
+            name: "MeshConsole",
+            dependencies: ["MeshCore", "MeshWire", "MeshTransport", "MeshCrypto", "MeshRuntime", "MeshCommandLine"],
+            swiftSettings: swiftSettings
+        ),
         .target(name: "MeshCrypto", dependencies: ["MeshCore", "COpenSSL"], swiftSettings: swiftSettings),
         .target(name: "MeshStore", dependencies: ["MeshCore", "MeshPlacement", "CSQLite"], swiftSettings: swiftSettings),
         .target(

@@ -139,135 +139,6 @@ enum DemoMesh {
         mode: "gang", maxPools: nil, constraints: nil, weights: nil, leaseSeconds: 3_600, deadlineSeconds: 8)
 }
 
-// MARK: - Child processes
-
-/// A child process started with posix_spawn: standard output and error go to files.
-final class ChildProcess: @unchecked Sendable {
-    let pid: pid_t
-    let name: String
-    let stdoutPath: String
-    let stderrPath: String
-    private(set) var exitStatus: Int32?
-    private(set) var exitSignal: Int32?
-
-    private init(pid: pid_t, name: String, stdoutPath: String, stderrPath: String) {
-        self.pid = pid
-        self.name = name
-        self.stdoutPath = stdoutPath
-        self.stderrPath = stderrPath
-    }
-
-    static func spawn(
-        name: String, executable: String, arguments: [String], stdoutPath: String, stderrPath: String
-    ) throws -> ChildProcess {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        var argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) }
-        argv.append(nil)
-        defer { for p in argv { free(p) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, &actions, nil, argv, environ)
-        guard rc == 0 else {
-            throw ConsoleError("cannot start \(executable): \(String(cString: strerror(rc)))")
-        }
-        let child = ChildProcess(pid: pid, name: name, stdoutPath: stdoutPath, stderrPath: stderrPath)
-        DemoChildren.shared.withLock { $0.append(pid) }
-        return child
-    }
-
-    /// Whether it has exited (reaps it; records the status).
-    @discardableResult
-    func poll() -> Bool {
-        if exitStatus != nil || exitSignal != nil { return true }
-        var status: Int32 = 0
-        let rc = waitpid(pid, &status, WNOHANG)
-        guard rc == pid else { return false }
-        if status & 0x7f == 0 { exitStatus = (status >> 8) & 0xff } else { exitSignal = status & 0x7f }
-        DemoChildren.shared.withLock { $0.removeAll { $0 == pid } }
-        return true
-    }
-
-    /// Waits up to `seconds` for the exit.
-    func wait(seconds: Double) async -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if poll() { return true }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return poll()
-    }
-
-    var exitDescription: String {
-        if let s = exitStatus { return "exit status \(s)" }
-        if let s = exitSignal { return "killed by signal \(s)" }
-        return "still running"
-    }
-
-    func signal(_ number: Int32) { if !poll() { kill(pid, number) } }
-
-    var standardOutput: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
-    var standardError: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
-}
-
-/// Children still running, so that Ctrl-C or a failure stops them.
-enum DemoChildren {
-    static let shared = Mutex<[pid_t]>([])
-
-    /// SIGTERM to every child, then up to `seconds` for them to go, then SIGKILL.
-    static func stopAll(seconds: Double) {
-        let pids = shared.withLock { $0 }
-        for pid in pids { kill(pid, SIGTERM) }
-        let deadline = Date().addingTimeInterval(seconds)
-        var left = pids
-        while !left.isEmpty && Date() < deadline {
-            left.removeAll { pid in
-                var status: Int32 = 0
-                return waitpid(pid, &status, WNOHANG) == pid
-            }
-            usleep(20_000)
-        }
-        for pid in left {
-            kill(pid, SIGKILL)
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
-        }
-        shared.withLock { $0.removeAll() }
-    }
-}
-
-/// A free TCP port on 127.0.0.1: bind port 0, read it back, close.
-func freeLoopbackPort() throws -> UInt16 {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw ConsoleError("socket(): \(String(cString: strerror(errno)))") }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-    }
-    guard bound == 0 else { throw ConsoleError("bind 127.0.0.1:0: \(String(cString: strerror(errno)))") }
-    let named = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    guard named == 0 else { throw ConsoleError("getsockname: \(String(cString: strerror(errno)))") }
-    return UInt16(bigEndian: address.sin_port)
-}
-
-/// The path of the running executable.
-func ownExecutable() -> String {
-    var buffer = [CChar](repeating: 0, count: 4096)
-    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-    if n > 0 { return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
-    return URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
-}
-
 // MARK: - Command line
 
 /// `meshctl demo`: 0 when every step did what it claims, 1 when a step failed, 2 on misuse.
@@ -310,7 +181,7 @@ func runDemo(dir: String?, keep: Bool) throws -> Int32 {
     }
     installDemoInterrupt(root: root, keep: keep)
     let ok = try runBlocking { await DemoRun(root: root, meshctl: executable, meshd: meshd).run() }
-    DemoChildren.stopAll(seconds: 5)
+    RunningChildren.stopAll(seconds: 5)
     if keep {
         print("kept \(root) (configurations, certificates, node logs: nodes/*.log)")
     } else {
@@ -327,7 +198,7 @@ func installDemoInterrupt(root: String, keep: Bool) {
         let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
         source.setEventHandler {
             print("\ninterrupted: stopping the nodes")
-            DemoChildren.stopAll(seconds: 5)
+            RunningChildren.stopAll(seconds: 5)
             if !keep { try? FileManager.default.removeItem(atPath: root) }
             exit(130)
         }
