@@ -54,7 +54,9 @@ let package = Package(
         .target(name: "MeshCommandLine", dependencies: ["MeshCore"], swiftSettings: swiftSettings),
         .target(
             name: "MeshConsole",
-            dependencies: ["MeshCore", "MeshWire", "MeshTransport", "MeshCrypto", "MeshRuntime", "MeshCommandLine"],
+            dependencies: [
+                "MeshCore", "MeshWire", "MeshTransport", "MeshCrypto", "MeshRuntime", "MeshCommandLine", "CLinuxShim",
+            ],
             swiftSettings: swiftSettings
         ),
         .target(name: "MeshCrypto", dependencies: ["MeshCore", "COpenSSL"], swiftSettings: swiftSettings),

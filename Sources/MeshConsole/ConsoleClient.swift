@@ -170,11 +170,15 @@ public final class ConsoleClient: Sendable {
         value == value.rounded() ? "\(Int(value)) s" : String(format: "%.1f s", value)
     }
 
-    /// Starts the event subscription; events arrive on the returned stream until the node closes.
-    public func subscribe(kinds: UInt32) -> AsyncStream<Event> {
+    /// Starts the event subscription to `kinds` (a mask of ``EventKind/mask`` bits), replaying
+    /// the node's buffered events from `fromSequence` on (0: only new ones). Events arrive on the
+    /// returned stream until the node closes; a replay may repeat events already seen, so callers
+    /// SHOULD skip sequences they have.
+    public func subscribe(kinds: UInt32, fromSequence: UInt64 = 0) -> AsyncStream<Event> {
         let (stream, continuation) = AsyncStream<Event>.makeStream(bufferingPolicy: .bufferingNewest(4096))
         router.state.withLock { $0.events = continuation }
-        transport.send(.subscribe(Subscribe(kinds: kinds)), correlationID: 0, on: connection)
+        transport.send(
+            .subscribe(Subscribe(kinds: kinds, fromSequence: fromSequence)), correlationID: 0, on: connection)
         return stream
     }
 

@@ -16,12 +16,15 @@ import MeshWire
 
 // MARK: - Commands
 
-/// `meshctl console`: one-shot commands against a running node.
+/// `meshctl console`: the live console on a running node, or one-shot commands for scripts.
 struct ConsoleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "console",
         abstract: "inspect and drive a running node over its console",
         discussion: """
+            Without a subcommand: the live console, full screen (members, inventory, placement flow, \
+            events; ? shows the keys, q quits; NO_COLOR is honoured).
+
             DIR holds node.key, node.pem and root.pem from `meshctl cert issue --role operator`.
 
             exit status: 0 done; 1 the node refused the request (or the placement was refused); 2 bad \
@@ -32,6 +35,12 @@ struct ConsoleCommand: ParsableCommand {
             ConsoleStatus.self, ConsoleMembers.self, ConsoleInventory.self, ConsolePlacements.self, ConsoleWhy.self,
             ConsoleRegister.self, ConsolePlace.self, ConsoleWatch.self,
         ])
+    @OptionGroup var connection: ConsoleConnection
+
+    /// No subcommand: the live console, full screen, until q, Ctrl-C or SIGTERM.
+    func run() throws -> Int32 {
+        try LiveConsoleShell.run(address: connection.node, credentials: connection.consoleCredentials)
+    }
 }
 
 /// How every console command reaches its node, and how it prints.
@@ -75,9 +84,12 @@ struct ConsoleConnection: ParsableArguments {
         }
     }
 
+    /// The credentials the options name.
+    var consoleCredentials: ConsoleCredentials { credentials.map { .directory($0) } ?? .plaintext }
+
     /// Connects, runs `body` against the node and closes; the exit status is `body`'s.
     func run(_ body: @escaping @Sendable (ConsoleClient) async throws -> Int32) throws -> Int32 {
-        let credentials: ConsoleCredentials = self.credentials.map { .directory($0) } ?? .plaintext
+        let credentials = consoleCredentials
         let node = self.node
         return try runBlocking {
             let client = try await ConsoleClient.connect(to: node, credentials: credentials)

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 
 /// The epoll event mask bits as plain integers (the header defines them as enum + macro pairs).
 static inline uint32_t cmesh_epollin(void) { return EPOLLIN; }
@@ -24,6 +25,16 @@ static inline int cmesh_tcp_user_timeout(void) {
     return TCP_USER_TIMEOUT;
 #else
     return 18;
+/// The terminal size of `fd` (ioctl TIOCGWINSZ; Swift cannot call the variadic ioctl): 0 and the
+/// size, or -1 when `fd` is not a terminal.
+static inline int cmesh_terminal_size(int fd, unsigned short *columns, unsigned short *rows) {
+    struct winsize size;
+    if (ioctl(fd, TIOCGWINSZ, &size) != 0) return -1;
+    *columns = size.ws_col;
+    *rows = size.ws_row;
+    return 0;
+}
+
 #endif
 }
 
@@ -42,5 +53,15 @@ static inline int cmesh_epoll_get_fd(const struct epoll_event *e) { return e->da
 /// accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC (glibc declares accept4 only under _GNU_SOURCE).
 extern int accept4(int, struct sockaddr *, socklen_t *, int);
 static inline int cmesh_accept_nonblocking(int fd) { return accept4(fd, 0, 0, SOCK_NONBLOCK | SOCK_CLOEXEC); }
+
+/// The terminal size of `fd` (ioctl TIOCGWINSZ; Swift cannot call the variadic ioctl): 0 and the
+/// size, or -1 when `fd` is not a terminal.
+static inline int cmesh_terminal_size(int fd, unsigned short *columns, unsigned short *rows) {
+    struct winsize size;
+    if (ioctl(fd, TIOCGWINSZ, &size) != 0) return -1;
+    *columns = size.ws_col;
+    *rows = size.ws_row;
+    return 0;
+}
 
 #endif
