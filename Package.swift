@@ -70,7 +70,7 @@ let package = Package(
             name: "MeshRuntime",
             dependencies: [
                 "MeshCore", "MeshWire", "MeshMembership", "MeshGossip", "MeshPlacement", "MeshNode", "MeshTransport",
-                "MeshStore", "MeshCrypto", "MeshCommandLine",
+                "MeshStore", "MeshCrypto", "MeshCommandLine", "CLinuxShim",
             ],
             swiftSettings: swiftSettings
         ),

@@ -138,10 +138,11 @@ final class Session: Sendable {
                 self.feed.yield(.console(.tick(wallClockNow())))
             }
         }
+        // The terminal is restored first on the way out; the connection closes with the process
+        // (closing it here could keep a quitting operator waiting on a node that is stuck).
         defer {
             link.cancel()
             clock.cancel()
-            client.withLock { $0 }?.close()
         }
         var drawn: Screen?
         var drawnSize = (size.columns, size.rows)

@@ -1,20 +1,21 @@
 // Child processes for the demo and the tests: one supervisor (posix_spawn, output to files, poll
 // and wait without blocking the cooperative pool) and one free-port helper, so neither is written
 // twice (issue 17).
+import CLinuxShim
 import Foundation
 public import Glibc
 import Synchronization
 
 /// A child process started with posix_spawn: standard output and error go to files.
 public final class ChildProcess: @unchecked Sendable {
-    public let pid: pid_t
+    public let pid: Int32
     public let name: String
     public let stdoutPath: String
     public let stderrPath: String
     public private(set) var exitStatus: Int32?
     public private(set) var exitSignal: Int32?
 
-    private init(pid: pid_t, name: String, stdoutPath: String, stderrPath: String) {
+    private init(pid: Int32, name: String, stdoutPath: String, stderrPath: String) {
         self.pid = pid
         self.name = name
         self.stdoutPath = stdoutPath
@@ -30,11 +31,27 @@ public final class ChildProcess: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        // Nothing else of ours leaks into the child (a pipe another thread is reading, a socket),
+        // and it starts with default signal dispositions and no blocked signals: a daemon it
+        // forks (tmux's server) must not inherit an ignored SIGTERM or an open pipe.
+        cmesh_spawn_close_from(&actions, 3)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        var all = sigset_t()
+        sigfillset(&all)
+        sigdelset(&all, SIGKILL)
+        sigdelset(&all, SIGSTOP)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) }
         argv.append(nil)
         defer { for p in argv { free(p) } }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
         guard rc == 0 else {
             throw RuntimeError("cannot start \(executable): \(String(cString: strerror(rc)))")
         }

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
+#include <spawn.h>
 
 /// The epoll event mask bits as plain integers (the header defines them as enum + macro pairs).
 static inline uint32_t cmesh_epollin(void) { return EPOLLIN; }
@@ -33,6 +34,13 @@ static inline int cmesh_terminal_size(int fd, unsigned short *columns, unsigned 
     *columns = size.ws_col;
     *rows = size.ws_row;
     return 0;
+}
+
+/// posix_spawn_file_actions_addclosefrom_np(3) (glibc 2.34; declared only under _GNU_SOURCE): the
+/// child closes every descriptor from `from` on.
+extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *, int);
+static inline int cmesh_spawn_close_from(posix_spawn_file_actions_t *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
 }
 
 #endif
@@ -62,6 +70,13 @@ static inline int cmesh_terminal_size(int fd, unsigned short *columns, unsigned 
     *columns = size.ws_col;
     *rows = size.ws_row;
     return 0;
+}
+
+/// posix_spawn_file_actions_addclosefrom_np(3) (glibc 2.34; declared only under _GNU_SOURCE): the
+/// child closes every descriptor from `from` on.
+extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *, int);
+static inline int cmesh_spawn_close_from(posix_spawn_file_actions_t *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
 }
 
 #endif
