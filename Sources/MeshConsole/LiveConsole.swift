@@ -125,10 +125,10 @@ public struct LiveConsole: Sendable {
     public static let minimumRows = 8
 
     /// The subscription to ask for after (re)connecting: every kind, from the event after the
-    /// last one seen (0, only new events, on the first connection).
+    /// last one seen; on the first connection from 1, so that the node's buffered history (the
+    /// placements just made, the members that just left) is on screen from the start.
     public var subscription: Subscribe {
-        Subscribe(
-            kinds: EventKind.allCases.reduce(0) { $0 | $1.mask }, fromSequence: lastSequence == 0 ? 0 : lastSequence + 1)
+        Subscribe(kinds: EventKind.allCases.reduce(0) { $0 | $1.mask }, fromSequence: lastSequence + 1)
     }
 
     // MARK: - Inputs
@@ -145,7 +145,12 @@ public struct LiveConsole: Sendable {
             self.now = now
         case .link(let link):
             self.link = link
-            if case .live = link { asked = asked.filter { id in flow.contains { $0.requestID == id && $0.why == nil } } }
+            // Answers in flight on a lost connection never come: ask again on the new one.
+            if case .live = link {
+                asked = []
+                clampSelection()
+                return askNext()
+            }
         case .status(let status):
             self.status = status
             names.add(status.nodeID, status.name)
@@ -164,9 +169,11 @@ public struct LiveConsole: Sendable {
                 flow[index].why = why
                 flow[index].whyError = nil
             }
+            return askNext()
         case .whyFailed(let id, let reason):
             asked.remove(id)
             if let index = flow.firstIndex(where: { $0.requestID == id }) { flow[index].whyError = reason }
+            return askNext()
         }
         clampSelection()
         return []
@@ -183,10 +190,31 @@ public struct LiveConsole: Sendable {
         guard placed || event.detail.hasPrefix("refused") else { return [] }
         // Keep the selection on the same request when a new one arrives on top.
         if pane == .flow && !flow.isEmpty { selected[Pane.flow.rawValue] += 1 }
-        flow.insert(FlowEntry(requestID: id, at: event.at, placed: placed, detail: event.detail), at: 0)
+        flow.insert(FlowEntry(requestID: id, at: event.at, placed: placed, detail: Self.outcomeText(event.detail)), at: 0)
         if flow.count > Self.maxFlow { flow.removeLast(flow.count - Self.maxFlow) }
         clampSelection()
         return ask(id)
+    }
+
+    /// The newest placement still waiting for its explanation, once one is answered: a replay
+    /// can bring more placements than ``maxExplanationsInFlight``.
+    private mutating func askNext() -> [Directive] {
+        guard let next = flow.first(where: { $0.why == nil && $0.whyError == nil && !asked.contains($0.requestID) })
+        else { return [] }
+        return ask(next.requestID)
+    }
+
+    /// `refused (no-candidates): message` for the node's `refused: refused(no-candidates, message: "…")`.
+    static func outcomeText(_ detail: String) -> String {
+        let prefix = "refused: refused("
+        guard detail.hasPrefix(prefix), let comma = detail.firstIndex(of: ",") else { return detail }
+        let reason = detail[detail.index(detail.startIndex, offsetBy: prefix.count)..<comma]
+        var message = detail[comma...].dropFirst().drop(while: { $0 == " " })
+        if message.hasPrefix("message: ") { message = message.dropFirst("message: ".count) }
+        if message.hasSuffix(")") { message = message.dropLast() }
+        message = message.drop(while: { $0 == "\"" })
+        if message.hasSuffix("\"") { message = message.dropLast() }
+        return "refused (\(reason)): \(message)"
     }
 
     private mutating func ask(_ id: RequestID) -> [Directive] {

@@ -17,18 +17,28 @@ public enum LiveConsoleShell {
     static let firstBackoffMilliseconds: UInt64 = 500
     static let maxBackoffMilliseconds: UInt64 = 8_000
 
-    /// Opens the console on `address` and returns 0 after `q`, Ctrl-C or SIGTERM; the terminal is
-    /// restored on each of them and on errors. Standard input and output MUST be a terminal.
-    public static func run(address: String, credentials: ConsoleCredentials) throws -> Int32 {
+    /// Opens the console on `address` and returns 0 after `q` or Ctrl-C; the terminal is restored
+    /// on each of them and on errors. Standard input and output MUST be a terminal.
+    ///
+    /// With `exitOnSignals` (meshctl console), SIGTERM, SIGINT and SIGHUP restore the terminal and
+    /// exit 0. A caller with its own handlers (the demo, which must stop its nodes) passes false;
+    /// its handlers MUST call ``restoreTerminal()`` first.
+    public static func run(address: String, credentials: ConsoleCredentials, exitOnSignals: Bool = true) throws -> Int32 {
         guard isatty(0) == 1, isatty(1) == 1 else {
             throw ConsoleError(
                 "the live console needs a terminal; in scripts use a subcommand (status, members, inventory, watch, …)")
         }
         let color = (ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
-        RawTerminal.enter()
+        RawTerminal.enter(exitOnSignals: exitOnSignals)
         defer { RawTerminal.restore() }
         return try runBlocking { await Session(address: address, credentials: credentials, color: color).run() }
     }
+}
+
+extension LiveConsoleShell {
+    /// Puts the terminal back as it was before ``run(address:credentials:exitOnSignals:)``: main
+    /// screen, cursor shown, modes restored. Idempotent, and a no-op when no console is open.
+    public static func restoreTerminal() { RawTerminal.restore() }
 }
 
 // MARK: - Terminal
@@ -38,7 +48,7 @@ public enum LiveConsoleShell {
 enum RawTerminal {
     private static let saved = Mutex<termios?>(nil)
 
-    static func enter() {
+    static func enter(exitOnSignals: Bool) {
         var original = termios()
         guard tcgetattr(0, &original) == 0 else { return }
         var raw = original
@@ -51,7 +61,7 @@ enum RawTerminal {
         saved.withLock { $0 = original }
         tcsetattr(0, TCSAFLUSH, &raw)
         write(ANSI.enter)
-        for number in [SIGTERM, SIGINT, SIGHUP] {
+        for number in [SIGTERM, SIGINT, SIGHUP] where exitOnSignals {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {

@@ -113,9 +113,20 @@ struct LiveConsoleTests {
         #expect(console.explaining == nil)
     }
 
+    @Test func aRefusalReadsAsItsReasonAndMessage() {
+        var console = LiveConsole(address: "a", now: Self.start)
+        let detail = #"refused: refused(no-candidates, message: "no pool in view passed the filters")"#
+        _ = console.handle(
+            .event(
+                Event(
+                    sequence: 1, at: Self.start, kind: .placement, severity: .warning,
+                    subject: RequestID(value: 7).description, detail: detail)))
+        #expect(console.flow.first?.detail == "refused (no-candidates): no pool in view passed the filters")
+    }
+
     @Test func aReconnectSubscribesFromTheEventAfterTheLastOneSeenAndSkipsRepeats() {
         var console = LiveConsole(address: "a", now: Self.start)
-        #expect(console.subscription.fromSequence == 0)
+        #expect(console.subscription.fromSequence == 1, "the first subscription replays the node's buffer")
         for sequence: UInt64 in [1, 2, 3] {
             _ = console.handle(
                 .event(Event(sequence: sequence, at: Self.start, kind: .lifecycle, severity: .info, subject: "s", detail: "d")))

@@ -26,23 +26,6 @@ static inline int cmesh_tcp_user_timeout(void) {
     return TCP_USER_TIMEOUT;
 #else
     return 18;
-/// The terminal size of `fd` (ioctl TIOCGWINSZ; Swift cannot call the variadic ioctl): 0 and the
-/// size, or -1 when `fd` is not a terminal.
-static inline int cmesh_terminal_size(int fd, unsigned short *columns, unsigned short *rows) {
-    struct winsize size;
-    if (ioctl(fd, TIOCGWINSZ, &size) != 0) return -1;
-    *columns = size.ws_col;
-    *rows = size.ws_row;
-    return 0;
-}
-
-/// posix_spawn_file_actions_addclosefrom_np(3) (glibc 2.34; declared only under _GNU_SOURCE): the
-/// child closes every descriptor from `from` on.
-extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *, int);
-static inline int cmesh_spawn_close_from(posix_spawn_file_actions_t *actions, int from) {
-    return posix_spawn_file_actions_addclosefrom_np(actions, from);
-}
-
 #endif
 }
 
