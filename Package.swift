@@ -110,7 +110,8 @@ let package = Package(
         .testTarget(name: "MeshCoreTests", dependencies: ["MeshCore"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshCommandLineTests", dependencies: ["MeshCommandLine"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "MeshConsoleTests", dependencies: ["MeshConsole", "MeshCore", "MeshWire"], exclude: ["golden"],
+            name: "MeshConsoleTests", dependencies: ["MeshConsole", "MeshCore", "MeshWire", "MeshTransport", "MeshCrypto"],
+            exclude: ["golden"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "MeshWireTests",

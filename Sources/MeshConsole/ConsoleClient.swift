@@ -59,6 +59,7 @@ public final class ConsoleClient: Sendable {
     public let connection: ConnectionID
     public let peer: PeerInfo
     private let nextCorrelationID = Atomic<UInt64>(1)
+    private let closed = Atomic<Bool>(false)
 
     /// The longest wait for an answer.
     public static let answerTimeoutSeconds: Double = 10
@@ -185,8 +186,11 @@ public final class ConsoleClient: Sendable {
     /// Why the node closed the connection; nil while it is open.
     public var closedReason: String? { router.state.withLock { $0.closedReason } }
 
-    /// Closes the connection and stops the transport's thread.
+    /// Closes the connection and stops the transport's thread. Idempotent: a second call (the
+    /// live console's link task and its quit path may both close) returns at once, where it would
+    /// otherwise wait forever on the stopped loop. A client MUST be closed before it is released.
     public func close() {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         transport.close(connection, reason: "console done")
         transport.shutdown()
     }

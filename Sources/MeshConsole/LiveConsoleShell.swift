@@ -30,8 +30,13 @@ public enum LiveConsoleShell {
         }
         let color = (ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
         RawTerminal.enter(exitOnSignals: exitOnSignals)
-        defer { RawTerminal.restore() }
-        return try runBlocking { await Session(address: address, credentials: credentials, color: color).run() }
+        let session = Session(address: address, credentials: credentials, color: color)
+        defer {
+            // The terminal first: a quitting operator never waits on the node.
+            RawTerminal.restore()
+            session.client.withLock { $0 }?.close()
+        }
+        return try runBlocking { await session.run() }
     }
 }
 
@@ -148,8 +153,6 @@ final class Session: Sendable {
                 self.feed.yield(.console(.tick(wallClockNow())))
             }
         }
-        // The terminal is restored first on the way out; the connection closes with the process
-        // (closing it here could keep a quitting operator waiting on a node that is stuck).
         defer {
             link.cancel()
             clock.cancel()
