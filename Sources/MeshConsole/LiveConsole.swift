@@ -152,6 +152,13 @@ public struct LiveConsole: Sendable {
                 return askNext()
             }
         case .status(let status):
+            // A node that restarted (or another node at the address) numbers its events from 1
+            // again: without this, every new event would look like a repeat.
+            if let old = self.status,
+                old.nodeID != status.nodeID || status.uptime.milliseconds < old.uptime.milliseconds
+            {
+                lastSequence = 0
+            }
             self.status = status
             names.add(status.nodeID, status.name)
         case .members(let rows):
@@ -181,7 +188,7 @@ public struct LiveConsole: Sendable {
 
     private mutating func onEvent(_ event: Event) -> [Directive] {
         // A replay after a reconnect may repeat events already seen; the sequence tells.
-        guard event.sequence > lastSequence || (lastSequence == 0 && events.isEmpty) else { return [] }
+        guard event.sequence > lastSequence else { return [] }
         lastSequence = event.sequence
         events.append(event)
         if events.count > Self.maxEvents { events.removeFirst(events.count - Self.maxEvents) }

@@ -120,6 +120,9 @@ enum RawTerminal {
 final class Session: Sendable {
     enum Input: Sendable {
         case console(LiveConsole.Input)
+        /// The link task asks what to subscribe to; answered after every input before it (the
+        /// fresh STATUS among them) has been applied.
+        case subscription(CheckedContinuation<Subscribe, Never>)
         case quit
     }
 
@@ -130,8 +133,6 @@ final class Session: Sendable {
     let feed: AsyncStream<Input>.Continuation
     /// The connected client, for explanations; nil while the link is down.
     let client = Mutex<ConsoleClient?>(nil)
-    /// The subscription a reconnect asks for (the loop keeps it current).
-    let subscription = Mutex(Subscribe(kinds: 0))
 
     init(address: String, credentials: ConsoleCredentials, color: Bool) {
         self.address = address
@@ -143,7 +144,6 @@ final class Session: Sendable {
     func run() async -> Int32 {
         let size = RawTerminal.size()
         var console = LiveConsole(address: address, columns: size.columns, rows: size.rows, now: wallClockNow())
-        subscription.withLock { $0 = console.subscription }
         startKeyboard()
         startResizes()
         let link = Task { await self.keepLinked() }
@@ -161,14 +161,20 @@ final class Session: Sendable {
         var drawnSize = (size.columns, size.rows)
         RawTerminal.write(ANSI.draw(console.screen(), color: color))
         for await input in inputs {
-            guard case .console(let event) = input else { return 0 }
+            let event: LiveConsole.Input
+            switch input {
+            case .quit: return 0
+            case .subscription(let answer):
+                answer.resume(returning: console.subscription)
+                continue
+            case .console(let input): event = input
+            }
             for directive in console.handle(event) {
                 switch directive {
                 case .quit: return 0
                 case .explain(let id): explain(id)
                 }
             }
-            subscription.withLock { $0 = console.subscription }
             let screen = console.screen()
             if (console.columns, console.rows) != drawnSize {
                 // A resize: clear what the old size left behind.
@@ -271,7 +277,7 @@ final class Session: Sendable {
         } catch {
             return Self.shortReason("\(error)")
         }
-        let wanted = subscription.withLock { $0 }
+        let wanted = await withCheckedContinuation { feed.yield(.subscription($0)) }
         let events = client.subscribe(kinds: wanted.kinds, fromSequence: wanted.fromSequence)
         feed.yield(.console(.link(.live)))
         let poller = Task {

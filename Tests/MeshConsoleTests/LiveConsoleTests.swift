@@ -142,6 +142,23 @@ struct LiveConsoleTests {
         #expect(console.events.map(\.sequence) == [1, 2, 3, 4])
     }
 
+    @Test func aNodeThatRestartedIsFollowedFromItsFirstEventAgain() throws {
+        guard case .status(let status) = try ConsoleRenderingTests.message("status-named") else { return }
+        var console = LiveConsole(address: "a", now: Self.start)
+        _ = console.handle(.status(status))
+        for sequence: UInt64 in [1, 2, 3] {
+            _ = console.handle(
+                .event(Event(sequence: sequence, at: Self.start, kind: .lifecycle, severity: .info, subject: "s", detail: "d")))
+        }
+        var restarted = status
+        restarted.uptime = .milliseconds(10)
+        _ = console.handle(.status(restarted))
+        #expect(console.subscription.fromSequence == 1)
+        _ = console.handle(
+            .event(Event(sequence: 1, at: Self.start, kind: .lifecycle, severity: .info, subject: "s", detail: "again")))
+        #expect(console.events.last?.detail == "again")
+    }
+
     @Test func theFilterKeepsMatchingRowsAndEscapeClearsIt() throws {
         var console = try Self.fixture(columns: 80, rows: 24)
         for key: LiveConsole.Key in [.character("/"), .character("m"), .character("a"), .character("n"), .enter] {

@@ -45,13 +45,15 @@ struct TmuxTerminal {
 }
 
 /// The live console as an operator meets it: meshctl in an 80×24 terminal (tmux) against a
-/// federation of real meshd processes (issue 17).
+/// federation of real meshd processes (issue 17). Reconnecting and replaying after the node comes
+/// back are tested on the value (LiveConsoleTests) and the client (ConsoleClientTests): a restarted
+/// meshd here would listen on another port.
 @Suite("live console in a terminal", .serialized, .timeLimit(.minutes(1)))
 struct LiveConsoleTmuxTests {
     static let pool =
         #""pools": [{"name": "cpu", "architecture": "x86_64", "computeUnits": 1000, "memoryMiB": 1048576, "pricePerUnitHour": 0.5}]"#
 
-    @Test func theConsoleListsTheMeshFollowsAPlacementExplainsItSeesANodeLeaveAndRestoresTheTerminal() async throws {
+    @Test func theConsoleListsTheMeshFollowsAPlacementExplainsItSeesNodesGoAndRestoresTheTerminal() async throws {
         let dir = try testDirectory("live-console")
         defer { try? FileManager.default.removeItem(at: dir) }
         let north1 = try await MeshdProcess(
@@ -128,6 +130,12 @@ struct LiveConsoleTmuxTests {
             try await terminal.screen().split(separator: "\n").contains {
                 $0.hasPrefix(" north-2 ") && ($0.contains(" left ") || $0.contains(" dead "))
             }
+        }
+
+        // The node the console is on goes away: the console says so and keeps dialling.
+        await north1.terminate()
+        try await eventually(within: 10, "the footer says the node is gone and when it dials again") {
+            try await terminal.screen().contains("NODE GONE")
         }
 
         // q: the console exits 0, the alternate screen is left and the cursor shown again.
