@@ -93,6 +93,19 @@ struct LiveConsoleTmuxTests {
         }
         #expect(try await terminal.pane("#{alternate_on}") == "1", "the console draws on the alternate screen")
 
+        // A resize redraws at the new size (SIGWINCH): at 132 columns the title has room for the
+        // member counts, at 80 it has not.
+        try await terminal.run(["resize-window", "-x", "132", "-y", "43"])
+        try await eventually(within: 5, "the console redraws at 132×43") {
+            let screen = try await terminal.screen()
+            return screen.contains("alive, 0 suspect")
+                && screen.split(separator: "\n", omittingEmptySubsequences: false).count >= 43
+        }
+        try await terminal.run(["resize-window", "-x", "80", "-y", "24"])
+        try await eventually(within: 5, "the console redraws at 80×24") {
+            try await !terminal.screen().contains("alive, 0 suspect")
+        }
+
         // A placement made now appears in the flow pane, and its explanation opens.
         let request = dir.appendingPathComponent("request.json")
         try Data(#"{"tenant": "acme-bank", "sector": "finance", "computeUnits": 10}"#.utf8).write(to: request)
