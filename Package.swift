@@ -52,7 +52,13 @@ let package = Package(
 
         // MARK: - Shells
         .target(name: "MeshCommandLine", dependencies: ["MeshCore"], swiftSettings: swiftSettings),
-        .target(name: "MeshConsole", dependencies: ["MeshCore", "MeshWire"], swiftSettings: swiftSettings),
+        .target(
+            name: "MeshConsole",
+            dependencies: [
+                "MeshCore", "MeshWire", "MeshTransport", "MeshCrypto", "MeshRuntime", "MeshCommandLine", "CLinuxShim",
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(name: "MeshCrypto", dependencies: ["MeshCore", "COpenSSL"], swiftSettings: swiftSettings),
         .target(name: "MeshStore", dependencies: ["MeshCore", "MeshPlacement", "CSQLite"], swiftSettings: swiftSettings),
         .target(
@@ -64,7 +70,7 @@ let package = Package(
             name: "MeshRuntime",
             dependencies: [
                 "MeshCore", "MeshWire", "MeshMembership", "MeshGossip", "MeshPlacement", "MeshNode", "MeshTransport",
-                "MeshStore", "MeshCrypto", "MeshCommandLine",
+                "MeshStore", "MeshCrypto", "MeshCommandLine", "CLinuxShim",
             ],
             swiftSettings: swiftSettings
         ),
@@ -104,7 +110,8 @@ let package = Package(
         .testTarget(name: "MeshCoreTests", dependencies: ["MeshCore"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshCommandLineTests", dependencies: ["MeshCommandLine"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "MeshConsoleTests", dependencies: ["MeshConsole", "MeshCore", "MeshWire"], exclude: ["golden"],
+            name: "MeshConsoleTests", dependencies: ["MeshConsole", "MeshCore", "MeshWire", "MeshTransport", "MeshCrypto"],
+            exclude: ["golden"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "MeshWireTests",

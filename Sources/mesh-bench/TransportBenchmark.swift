@@ -3,6 +3,7 @@ import Glibc
 import MeshCommandLine
 import MeshCore
 import MeshCrypto
+import MeshRuntime
 import MeshTransport
 import MeshWire
 import Synchronization
@@ -519,19 +520,7 @@ enum TransportBenchmark {
     }
 
     static func freePort() throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &a) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p in
-                bind(fd, p, length) == 0 && getsockname(fd, p, &length) == 0
-            }
-        }
-        guard ok else { throw BenchFailure("cannot find a free port: \(String(cString: strerror(errno)))") }
-        return UInt16(bigEndian: a.sin_port)
+        do { return try freeLoopbackPort() } catch { throw BenchFailure("\(error)") }
     }
 
     static func canConnect(_ port: UInt16) -> Bool {

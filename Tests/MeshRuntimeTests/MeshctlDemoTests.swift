@@ -159,11 +159,18 @@ enum Meshctl {
         #expect(run.status == 0, "\(run.output)")
         for line in [
             "listening on 127.0.0.1:", "nodes see every member of their region alive", "published as inventory record",
-            "PLACED request", "spilled over", "REFUSED request", "CHOSEN", "exit status 0",
+            "PLACED: 1 lease(s)", "spilled over", "REFUSED  no-candidates", "CHOSEN", "exit status 0",
             "13 of 13 steps did what they claim", "demo passed",
         ] {
             #expect(run.output.contains(line), "missing '\(line)' in:\n\(run.output)")
         }
         #expect(!FileManager.default.fileExists(atPath: dir + "/demo"), "the demo left its directory behind without --keep")
+        #expect(!run.output.contains("The live console on"), "output that is not a terminal keeps the demo headless")
+    }
+
+    @Test(.timeLimit(.minutes(1))) func theDemoOffersToStayHeadlessOnATerminal() async throws {
+        let help = try await Meshctl.run(["demo", "--help"])
+        #expect(help.status == 0)
+        #expect(help.output.contains("--no-console"), "\(help.output)")
     }
 }

@@ -9,22 +9,8 @@ import Testing
 /// A live node's monitoring endpoint as Prometheus and a load balancer use it.
 @Suite("meshd metrics", .serialized, .timeLimit(.minutes(1)))
 struct MeshdMetricsTests {
-    /// A port the kernel reports free on loopback.
-    static func freePort() throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        inet_pton(AF_INET, "127.0.0.1", &a.sin_addr)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &a) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p -> Bool in
-                bind(fd, p, length) == 0 && getsockname(fd, p, &length) == 0
-            }
-        }
-        guard bound else { throw RuntimeError("no free port") }
-        return UInt16(bigEndian: a.sin_port)
-    }
+    /// A port the kernel reports free on loopback (the demo's helper).
+    static func freePort() throws -> UInt16 { try freeLoopbackPort() }
 
     @Test func metricsPassPromtoolMoveWithPlacementsAndAnIdleConnectionStallsNoScrape() async throws {
         let dir = try testDirectory("meshd-metrics")

@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
+#include <spawn.h>
 
 /// The epoll event mask bits as plain integers (the header defines them as enum + macro pairs).
 static inline uint32_t cmesh_epollin(void) { return EPOLLIN; }
@@ -42,5 +44,22 @@ static inline int cmesh_epoll_get_fd(const struct epoll_event *e) { return e->da
 /// accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC (glibc declares accept4 only under _GNU_SOURCE).
 extern int accept4(int, struct sockaddr *, socklen_t *, int);
 static inline int cmesh_accept_nonblocking(int fd) { return accept4(fd, 0, 0, SOCK_NONBLOCK | SOCK_CLOEXEC); }
+
+/// The terminal size of `fd` (ioctl TIOCGWINSZ; Swift cannot call the variadic ioctl): 0 and the
+/// size, or -1 when `fd` is not a terminal.
+static inline int cmesh_terminal_size(int fd, unsigned short *columns, unsigned short *rows) {
+    struct winsize size;
+    if (ioctl(fd, TIOCGWINSZ, &size) != 0) return -1;
+    *columns = size.ws_col;
+    *rows = size.ws_row;
+    return 0;
+}
+
+/// posix_spawn_file_actions_addclosefrom_np(3) (glibc 2.34; declared only under _GNU_SOURCE): the
+/// child closes every descriptor from `from` on.
+extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *, int);
+static inline int cmesh_spawn_close_from(posix_spawn_file_actions_t *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
+}
 
 #endif
