@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import MeshCore
 import MeshCrypto
+import MeshRuntime
 import MeshTransport
 
 /// The federation `mesh-bench e2e` measures: real node processes (this executable's `node`
@@ -13,7 +14,7 @@ final class E2EFederation {
         var name: String
         var role: Role
         var region: String
-        var process: Process
+        var process: ChildProcess
         var address: NetAddress
         var nodeID: NodeID
         var logPath: String
@@ -94,30 +95,23 @@ final class E2EFederation {
     /// Starts one node and reads its readiness line (`meshd: NAME listening on HOST:PORT as ROLE
     /// node NODEID in REGION`) within 20 s.
     static func start(name: String, role: Role, region: String, config: String, log: String) throws -> Member {
-        let process = Process()
-        process.executableURL = URL(
-            fileURLWithPath: CommandLine.arguments[0].hasPrefix("/")
-                ? CommandLine.arguments[0] : FileManager.default.currentDirectoryPath + "/" + CommandLine.arguments[0])
-        process.arguments = ["node", "--config", config]
-        let output = Pipe()
-        process.standardOutput = output
-        FileManager.default.createFile(atPath: log, contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: log)
-        try process.run()
-        var line = ""
+        let readiness = log + ".out"
+        let process = try ChildProcess.spawn(
+            name: name, executable: ownExecutable(), arguments: ["node", "--config", config], stdoutPath: readiness,
+            stderrPath: log)
         let deadline = Date().addingTimeInterval(20)
-        while !line.contains("\n") && Date() < deadline {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line += String(decoding: chunk, as: UTF8.self)
+        var line = ""
+        while !line.contains("\n") && Date() < deadline && !process.poll() {
+            usleep(20_000)
+            line = process.standardOutput
         }
         let words = line.split(separator: " ")
         guard let on = words.firstIndex(of: "on"), on + 1 < words.count, let at = words.firstIndex(of: "node"),
             at + 1 < words.count, let address = try? NetAddress(parsing: String(words[on + 1])),
             let nodeID = try? NodeID(hex: String(words[at + 1]))
         else {
-            process.terminate()
-            throw BenchFailure("node \(name) did not start: \(line.isEmpty ? "see \(log)" : line)")
+            process.signal(SIGKILL)
+            throw BenchFailure("node \(name) did not start (\(process.exitDescription)): see \(log)")
         }
         return Member(
             name: name, role: role, region: region, process: process, address: address, nodeID: nodeID, logPath: log)
@@ -125,17 +119,18 @@ final class E2EFederation {
 
     /// SIGTERM to every node, then waits up to 10 s for each; what did not exit is killed.
     func stop() {
-        for member in members where member.process.isRunning { member.process.terminate() }
+        for member in members { member.process.signal(SIGTERM) }
         let deadline = Date().addingTimeInterval(10)
         for member in members {
-            while member.process.isRunning && Date() < deadline { usleep(20_000) }
-            if member.process.isRunning { kill(member.process.processIdentifier, SIGKILL) }
+            while !member.process.poll() && Date() < deadline { usleep(20_000) }
+            member.process.signal(SIGKILL)
+            member.process.poll()
         }
     }
 
     /// Resident memory of a node process, in bytes (from /proc).
-    static func residentBytes(_ process: Process) -> UInt64 {
-        guard let text = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/statm", encoding: .utf8),
+    static func residentBytes(_ process: ChildProcess) -> UInt64 {
+        guard let text = try? String(contentsOfFile: "/proc/\(process.pid)/statm", encoding: .utf8),
             let pages = text.split(separator: " ").dropFirst().first.flatMap({ UInt64($0) })
         else { return 0 }
         return pages * UInt64(sysconf(Int32(_SC_PAGESIZE)))
