@@ -47,6 +47,11 @@ struct MemberTable: Sendable {
         /// Bumped each time the slot is freed, so that stale ``SlotRef``s resolve to nothing.
         var generation: UInt32
         var region: Region
+        /// The most recent direct-probe round trip to this member in milliseconds, or
+        /// ``unknownRoundTrip``: kept while the member is alive or suspect (issue 17).
+        var roundTripMilliseconds: UInt32 = Slot.unknownRoundTrip
+
+        static let unknownRoundTrip = UInt32.max
     }
 
     private var slots: [Slot] = []
@@ -185,6 +190,26 @@ struct MemberTable: Sendable {
         }
     }
 
+    // MARK: - Round trips
+
+    /// The most recent direct-probe round trip to `node`, if measured while it is live.
+    func roundTrip(of node: NodeID) -> MeshDuration? {
+        let (position, found) = position(of: node)
+        guard found else { return nil }
+        let milliseconds = slots[Int(sortedSlots[position])].roundTripMilliseconds
+        return milliseconds == Slot.unknownRoundTrip ? nil : .milliseconds(UInt64(milliseconds))
+    }
+
+    /// Records a direct-probe round trip to live member `node` (ignored for an unknown or gone
+    /// member); saturates just below the "unknown" marker.
+    mutating func setRoundTrip(_ roundTrip: MeshDuration, of node: NodeID) {
+        let (position, found) = position(of: node)
+        guard found else { return }
+        let index = Int(sortedSlots[position])
+        guard slots[index].status == .alive || slots[index].status == .suspect else { return }
+        slots[index].roundTripMilliseconds = UInt32(min(roundTrip.milliseconds, UInt64(Slot.unknownRoundTrip - 1)))
+    }
+
     // MARK: - Suspicions
 
     private func suspectPosition(of node: NodeID) -> (index: Int, found: Bool) {
@@ -216,8 +241,10 @@ struct MemberTable: Sendable {
         if found {
             index = Int(sortedSlots[position])
             removeFromStatusList(index)
-            let generation = slots[index].generation
+            let (generation, roundTrip) = (slots[index].generation, slots[index].roundTripMilliseconds)
             slots[index] = Slot(update, changedAt: changedAt, generation: generation)
+            // A round trip stays with a live member; a dead or left one's is stale.
+            if update.status == .alive || update.status == .suspect { slots[index].roundTripMilliseconds = roundTrip }
         } else {
             if let reused = freeSlots.popLast() {
                 index = Int(reused)

@@ -167,6 +167,13 @@ public struct Membership: Sendable {
     /// Alive and suspect members in node order.
     public var liveMembers: [NodeID] { members.liveNodes }
 
+    /// The most recent direct-probe round trip (PROBE to its PROBE_ACK, millisecond resolution)
+    /// to `node`, while it is alive or suspect; nil when never measured, or for this node, an
+    /// unknown member or a dead or left one (issue 17).
+    public func roundTrip(of node: NodeID) -> MeshDuration? {
+        node == me.node ? nil : members.roundTrip(of: node)
+    }
+
     /// How many updates wait for retransmission.
     public var pendingBroadcastCount: Int { broadcastCount }
 
@@ -257,6 +264,7 @@ public struct Membership: Sendable {
             if let probe = pending, probe.target == target, !probe.acked {
                 pending?.acked = true
                 probeRoundTrips.observe(now.since(probe.sentAt), indirect: probe.indirectSent)
+                if !probe.indirectSent { members.setRoundTrip(now.since(probe.sentAt), of: target) }
             }
             // Relay to those who asked us to probe `target`.
             var kept: [HelpRequest] = []

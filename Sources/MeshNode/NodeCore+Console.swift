@@ -29,7 +29,14 @@ extension NodeCore {
             }
             answer(
                 Self.fitted(rows.count, maxFrameBytes: maxFrameBytes) { n in
-                    .members(Members(members: Array(rows.prefix(n)), more: after.count > n))
+                    let page = Array(rows.prefix(n))
+                    // The rows are in NodeID order, so their round trips are too (issue 17).
+                    let roundTrips = page.compactMap { row in
+                        gossip.membership.roundTrip(of: row.update.node).map {
+                            MemberRoundTrip(node: row.update.node, roundTrip: $0)
+                        }
+                    }
+                    return .members(Members(members: page, more: after.count > n, roundTrips: roundTrips))
                 })
         case .inventoryRequest(let r):
             answer(

@@ -191,29 +191,105 @@ public struct MemberRow: Hashable, Sendable, Codable, WireCodable {
     }
 }
 
+/// The most recent direct-probe round trip the answering node measured to one member (MEMBERS
+/// tag 0, SPEC §6.7.4). No tagged section.
+public struct MemberRoundTrip: Hashable, Sendable, Codable, WireCodable {
+    public var node: NodeID
+    /// PROBE to PROBE_ACK, in microseconds (`uvarint32`).
+    public var microseconds: UInt32
+
+    public init(node: NodeID, microseconds: UInt32) {
+        self.node = node
+        self.microseconds = microseconds
+    }
+
+    /// The round trip of `roundTrip`, saturated at `UInt32.max` microseconds (about 71 minutes).
+    public init(node: NodeID, roundTrip: MeshDuration) {
+        let (micros, overflow) = roundTrip.milliseconds.multipliedReportingOverflow(by: 1_000)
+        self.init(node: node, microseconds: overflow ? .max : UInt32(clamping: micros))
+    }
+
+    public func encode(to writer: inout WireWriter) {
+        node.encode(to: &writer)
+        writer.writeUVarint(UInt64(microseconds))
+    }
+
+    public init(from reader: inout WireReader) throws(WireError) {
+        node = try NodeID(from: &reader)
+        microseconds = try reader.readUVarint32("round trip")
+    }
+}
+
+extension Array where Element == MemberRoundTrip {
+    /// The entry for `node`, by bisection (the list is in strictly increasing NodeID order).
+    public func roundTrip(of node: NodeID) -> MemberRoundTrip? {
+        let low = Bisection.partitionPoint(count: count) { self[$0].node < node }
+        return low < count && self[low].node == node ? self[low] : nil
+    }
+}
+
 /// One page of members; `more` says whether another page follows.
 public struct Members: WireMessageBody, Hashable, Codable {
     public static let messageType = MessageType.members
     public var members: [MemberRow]
     public var more: Bool
+    /// The answering node's latest direct-probe round trips to members of this page, in strictly
+    /// increasing NodeID order (tagged field 0; empty when none is known). Issue 17.
+    public var roundTrips: [MemberRoundTrip]
 
-    public init(members: [MemberRow], more: Bool) {
+    public init(members: [MemberRow], more: Bool, roundTrips: [MemberRoundTrip] = []) {
         self.members = members
         self.more = more
+        self.roundTrips = roundTrips
     }
+
+    /// The round trip to `node`, if the page carries one.
+    public func roundTrip(of node: NodeID) -> MemberRoundTrip? { roundTrips.roundTrip(of: node) }
 
     public func encode(to writer: inout WireWriter) {
         writer.writeArray(members, maxCount: FieldLimits.maxConsoleRows) { w, v in v.encode(to: &w) }
         writer.writeBool(more)
-        writer.writeNoTaggedFields()
+        if roundTrips.isEmpty {
+            writer.writeNoTaggedFields()
+            return
+        }
+        precondition(
+            zip(roundTrips, roundTrips.dropFirst()).allSatisfy { $0.node < $1.node },
+            "round trips are in strict NodeID order")
+        precondition(roundTrips.count <= members.count, "at most one round trip a row")
+        let roundTrips = roundTrips
+        writer.writeTaggedFields([
+            (0, { $0.writeArray(roundTrips, maxCount: FieldLimits.maxConsoleRows) { w, v in v.encode(to: &w) } })
+        ])
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
-        members = try reader.readArray(maxCount: FieldLimits.maxConsoleRows, minElementBytes: 41, "members") {
+        let members = try reader.readArray(maxCount: FieldLimits.maxConsoleRows, minElementBytes: 41, "members") {
             (r: inout WireReader) throws(WireError) in try MemberRow(from: &r)
         }
         more = try reader.readBool("more")
-        try reader.skipTaggedFields("members")
+        var roundTrips: [MemberRoundTrip] = []
+        try reader.readTaggedFields("members") { (tag, r: inout WireReader) throws(WireError) in
+            guard tag == 0 else { return false }
+            // At most one entry a row of the page, each naming a row, in strict NodeID order.
+            let count = try r.readCount(maxCount: members.count, minElementBytes: 33, "round trips")
+            let rows = Set(members.map(\.update.node))
+            roundTrips.reserveCapacity(count)
+            for _ in 0..<count {
+                let start = r.offset
+                let entry = try MemberRoundTrip(from: &r)
+                if let last = roundTrips.last, entry.node <= last.node {
+                    throw WireError(.invalidValue, at: start, "round trips are not in strictly increasing node order")
+                }
+                guard rows.contains(entry.node) else {
+                    throw WireError(.invalidValue, at: start, "a round trip names a node that is not a row of the page")
+                }
+                roundTrips.append(entry)
+            }
+            return true
+        }
+        self.members = members
+        self.roundTrips = roundTrips
     }
 }
 

@@ -91,6 +91,37 @@ struct MembershipTests {
         #expect(core.probeRoundTrips.direct.count == 1)
     }
 
+    @Test mutating func aMembersLatestDirectRoundTripIsKeptWhileItIsLive() throws {
+        var core = Fixture.core(members: 5)
+        let target = try #require(core.onTick(now: Fixture.at(1_000), rng: &rng).probes.first?.target)
+        #expect(core.roundTrip(of: target) == nil, "nothing measured before the ack")
+        _ = core.onProbeAck(target: target, incarnation: 0, updates: [], now: Fixture.at(1_003), rng: &rng)
+        #expect(core.roundTrip(of: target) == .milliseconds(3))
+        let n = try #require((2...5).first { Fixture.id(UInt64($0)) == target })
+        let others = (2...5).map { Fixture.id(UInt64($0)) }.filter { $0 != target }
+        #expect(others.allSatisfy { core.roundTrip(of: $0) == nil })
+        #expect(core.roundTrip(of: Fixture.id(1)) == nil, "no round trip to oneself")
+        // A newer fact about a live member keeps its round trip (issue 17).
+        _ = core.onProbe(
+            from: others[0], fromIncarnation: 0, target: Fixture.id(1),
+            updates: [Fixture.update(UInt64(n), incarnation: 1, status: .suspect)], now: Fixture.at(1_100), rng: &rng)
+        #expect(core.roundTrip(of: target) == .milliseconds(3))
+        // A dead member's round trip is dropped.
+        _ = core.onProbe(
+            from: others[0], fromIncarnation: 0, target: Fixture.id(1),
+            updates: [Fixture.update(UInt64(n), incarnation: 2, status: .dead)], now: Fixture.at(1_200), rng: &rng)
+        #expect(core.member(target)?.status == .dead)
+        #expect(core.roundTrip(of: target) == nil)
+    }
+
+    @Test mutating func anIndirectAckLeavesNoRoundTripForTheMember() throws {
+        var core = Fixture.core(members: 5)
+        let target = try #require(core.onTick(now: .zero, rng: &rng).probes.first?.target)
+        #expect(!core.onTick(now: Fixture.at(500), rng: &rng).indirectProbes.isEmpty)
+        _ = core.onProbeAck(target: target, incarnation: 0, updates: [], now: Fixture.at(700), rng: &rng)
+        #expect(core.roundTrip(of: target) == nil)
+    }
+
     @Test mutating func anAckAfterIndirectProbesIsTimedAsIndirectFromTheFirstProbe() throws {
         var core = Fixture.core(members: 5)
         let target = try #require(core.onTick(now: .zero, rng: &rng).probes.first?.target)

@@ -70,6 +70,36 @@ struct NodeNameTests {
         #expect(page.members.map(\.update.name) == [try NodeName("north-1"), try NodeName("north-2")])
     }
 
+    @Test mutating func membersCarryTheRoundTripOfAnAckedDirectProbe() throws {
+        try linkNamedPeer()
+        var at = now
+        var probed: MeshInstant?
+        for _ in 0..<200 where probed == nil {
+            at = at + .milliseconds(50)
+            for case .send(.probe(let p), to: Self.peer, _, _) in core.handle(.tick, now: at, rng: &rng)
+            where p.target == Self.peer {
+                probed = at
+            }
+        }
+        let sentAt = try #require(probed, "the node probes its only peer")
+        let ack = WireMessage.probeAck(ProbeAck(target: Self.peer, incarnation: 1, updates: []))
+        let credentials = PeerCredentials(node: Self.peer, role: .regional, region: Self.region)
+        _ = core.handle(.peerMessage(ack, from: credentials), now: sentAt + .milliseconds(4), rng: &rng)
+        var answer: WireMessage?
+        let request = WireMessage.membersRequest(MembersRequest())
+        for case .answer(let message, 5, Self.session) in core.handle(
+            .consoleRequest(request, correlationID: 5, session: Self.session), now: sentAt + .milliseconds(5), rng: &rng)
+        {
+            answer = message
+        }
+        guard case .members(let page) = answer else {
+            Issue.record("no MEMBERS")
+            return
+        }
+        // Issue 17: the peer's round trip, in microseconds; none for the node itself.
+        #expect(page.roundTrips == [MemberRoundTrip(node: Self.peer, microseconds: 4_000)])
+    }
+
     @Test mutating func theNodesOwnFactsCarryItsNameToPeers() throws {
         #expect(core.me.name == (try NodeName("north-1")))
     }

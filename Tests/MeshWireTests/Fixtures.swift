@@ -51,6 +51,11 @@ enum Fixtures {
         node: nodeB, address: NetAddress(host: "127.0.0.1", port: 7400), role: .regional, region: east, incarnation: 3,
         status: .suspect, suspectedBy: nodeA, name: nameB)
 
+    /// nodeA alive and named: the peer whose round trip MEMBERS tag 0 carries (issue 17).
+    static let namedPeer = MemberUpdate(
+        node: nodeA, address: NetAddress(host: "127.0.0.1", port: 7401), role: .regional, region: east, incarnation: 2,
+        status: .alive, name: nameA)
+
     /// The name directory of console answers that mention nodeA and nodeB (SPEC §5.4.22).
     static let names = [NamedNode(node: nodeA, name: nameA), NamedNode(node: nodeB, name: nameB)]
 
@@ -286,6 +291,15 @@ enum Fixtures {
             name: "members-named",
             message: .members(
                 Members(members: [MemberRow(update: namedMember, sinceChange: .milliseconds(1500))], more: false)),
+            correlationID: 41),
+        Case(
+            name: "members-rtt",
+            message: .members(
+                Members(
+                    members: [
+                        MemberRow(update: namedPeer, sinceChange: .seconds(40)),
+                        MemberRow(update: namedMember, sinceChange: .milliseconds(1500)),
+                    ], more: false, roundTrips: [MemberRoundTrip(node: nodeA, microseconds: 2_500)])),
             correlationID: 41),
         Case(
             name: "inventory-request", message: .inventoryRequest(InventoryRequest(region: east, after: nil, limit: 50)),

@@ -239,6 +239,35 @@ enum InvalidVectors {
                 h[at] = UInt8(ascii: "N")
                 return h
             }())
+        // MARK: Round trips (SPEC §6.7.4, issue 17)
+        let membersRows = bytes { w in
+            let rows = [
+                MemberRow(update: Fixtures.namedPeer, sinceChange: .seconds(40)),
+                MemberRow(update: Fixtures.namedMember, sinceChange: .milliseconds(1500)),
+            ]
+            w.writeArray(rows, maxCount: FieldLimits.maxConsoleRows) { w, v in v.encode(to: &w) }
+            w.writeBool(false)  // more
+        }
+        // rows, then tagged count 01, tag 00, length (one byte), the list's count 02, the first
+        // entry (32 bytes of NodeID and a 2-byte uvarint): the second entry is the step back.
+        add(
+            "invalid-round-trips-order", .frame, .error(.invalidValue, offset: 16 + membersRows.count + 3 + 1 + 34),
+            "MEMBERS whose round trips (tag 0) list nodeB before nodeA (not in NodeID order).",
+            rawFrame(
+                type: 0x0403, correlationID: 41,
+                body: membersRows
+                    + bytes { w in
+                        w.writeTaggedFields([
+                            (
+                                0,
+                                { w in
+                                    w.writeUVarint(2)
+                                    MemberRoundTrip(node: Fixtures.nodeB, microseconds: 1_000).encode(to: &w)
+                                    MemberRoundTrip(node: Fixtures.nodeA, microseconds: 2_500).encode(to: &w)
+                                }
+                            )
+                        ])
+                    }))
         add(
             "invalid-names-order", .frame, .error(.invalidValue, offset: 16 + 3 + 4 + 32 + 7),
             "INVENTORY whose name directory lists nodeB before nodeA (not in NodeID order).",
