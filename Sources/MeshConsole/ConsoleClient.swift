@@ -202,18 +202,23 @@ public final class ConsoleClient: Sendable {
         return s
     }
 
-    public func members() async throws -> [MemberRow] {
-        var rows: [MemberRow] = []
+    public func members() async throws -> [MemberRow] { try await memberList().members }
+
+    /// Every page of MEMBERS, as one answer (at most 64 pages), with the pages' round trips
+    /// (issue 17): pages follow each other in NodeID order, so the merged list stays in order.
+    public func memberList() async throws -> Members {
+        var list = Members(members: [], more: false)
         var after: NodeID?
         for _ in 0..<64 {
             guard case .members(let page) = try await request(.membersRequest(MembersRequest(after: after))) else {
                 throw unexpected("MEMBERS")
             }
-            rows += page.members
-            guard page.more, let last = page.members.last else { return rows }
+            list.members += page.members
+            list.roundTrips += page.roundTrips.filter { entry in list.roundTrips.last.map { $0.node < entry.node } ?? true }
+            guard page.more, let last = page.members.last else { return list }
             after = last.update.node
         }
-        return rows
+        return list
     }
 
     /// Every page of INVENTORY, as one answer (at most 64 pages); the name directories merged.

@@ -101,17 +101,23 @@ public struct MembersJSON: Encodable {
         public var incarnation: UInt64
         public var suspectedBy: NodeJSON?
         public var sinceChangeSeconds: Decimal
+        /// The answering node's latest direct-probe round trip to the member; absent when
+        /// unknown (issue 17).
+        public var roundTripMilliseconds: Decimal?
     }
     public var members: [Member]
 
-    public init(_ rows: [MemberRow]) {
-        let names = rows.directory
-        members = rows.map { r in
+    public init(_ rows: [MemberRow]) { self.init(Members(members: rows, more: false)) }
+
+    public init(_ list: Members) {
+        let names = list.members.directory
+        members = list.members.map { r in
             Member(
                 node: NodeJSON(r.update.node, names), role: r.update.role.description, region: r.update.region.code,
                 address: r.update.address.description, status: r.update.status.description, incarnation: r.update.incarnation,
                 suspectedBy: r.update.suspectedBy.map { NodeJSON($0, names) },
-                sinceChangeSeconds: ConsoleJSON.seconds(r.sinceChange))
+                sinceChangeSeconds: ConsoleJSON.seconds(r.sinceChange),
+                roundTripMilliseconds: list.roundTrip(of: r.update.node).map { Decimal($0.microseconds) / 1000 })
         }
     }
 }

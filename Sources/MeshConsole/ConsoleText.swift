@@ -20,19 +20,28 @@ public enum ConsoleText {
     }
 
     public static func members(_ rows: [MemberRow], width: Int?) -> String {
+        members(Members(members: rows, more: false), width: width)
+    }
+
+    /// The membership list with each member's latest round trip (`-` when unknown, issue 17).
+    public static func members(_ list: Members, width: Int?) -> String {
+        let rows = list.members
         if rows.isEmpty { return "  (no members)" }
         let names = rows.directory
         return TextTable(
             [
                 .init("node", flexible: true), .init("id"), .init("status"), .init("role", priority: 1),
-                .init("region", priority: 1), .init("address", priority: 1), .init("since change", priority: 2),
+                .init("region", priority: 1), .init("address", priority: 1),
+                // Shown at 80 columns when it fits without cutting names; dropped after "since change".
+                .init("rtt", priority: 2, alignRight: true), .init("since change", priority: 2),
                 .init("incarnation", priority: 3, alignRight: true),
             ],
             rows: rows.map { r in
                 let u = r.update
                 return [
-                    names.name(of: u.node)?.name ?? "-", u.node.short, u.status.description, u.role.description, u.region.code,
-                    u.address.description, TextFormat.duration(r.sinceChange), String(u.incarnation),
+                    names.name(of: u.node)?.name ?? "-", u.node.short, u.status.description, u.role.description,
+                    u.region.code, u.address.description, TextFormat.roundTrip(list.roundTrip(of: u.node)),
+                    TextFormat.duration(r.sinceChange), String(u.incarnation),
                 ]
             }
         ).render(width: width)

@@ -382,10 +382,11 @@ final class DemoRun: @unchecked Sendable {
                 .render(width: nil))
         say("north-1's membership list:")
         indent(
-            ConsoleText.members(try await console("north-1").members(), width: ConsoleText.defaultWidth - 2).replacingOccurrences(
-                of: "\n  ", with: "\n    "
-            )
-            .replacingFirst("  ", with: "    "))
+            ConsoleText.members(try await console("north-1").memberList(), width: ConsoleText.defaultWidth - 2)
+                .replacingOccurrences(
+                    of: "\n  ", with: "\n    "
+                )
+                .replacingFirst("  ", with: "    "))
         return "converged in \(Int(Date().timeIntervalSince(begin))) s"
     }
 

@@ -49,7 +49,8 @@ public struct LiveConsole: Sendable {
         case tick(MeshInstant)
         case link(Link)
         case status(Status)
-        case members([MemberRow])
+        /// The membership list and the node's latest round trips to its members (issue 17).
+        case members([MemberRow], roundTrips: [MemberRoundTrip] = [])
         case inventory(Inventory)
         case event(Event)
         case why(Why)
@@ -96,6 +97,8 @@ public struct LiveConsole: Sendable {
     public private(set) var link: Link = .connecting(attempt: 1)
     public private(set) var status: Status?
     public private(set) var members: [MemberRow] = []
+    /// The node's latest round trips to ``members``, in NodeID order.
+    public private(set) var memberRoundTrips: [MemberRoundTrip] = []
     public private(set) var inventory: Inventory?
     /// Events in sequence order, without repeats.
     public private(set) var events: [Event] = []
@@ -161,8 +164,9 @@ public struct LiveConsole: Sendable {
             }
             self.status = status
             names.add(status.nodeID, status.name)
-        case .members(let rows):
+        case .members(let rows, let roundTrips):
             members = rows
+            memberRoundTrips = roundTrips
             names.merge(rows.directory.entries)
         case .inventory(let inventory):
             self.inventory = inventory
@@ -504,7 +508,8 @@ public struct LiveConsole: Sendable {
             let u = r.update
             let cells = [
                 names.name(of: u.node)?.name ?? u.name?.name ?? "-", u.node.short, u.role.description, u.region.code,
-                u.status.description, String(u.incarnation), TextFormat.duration(r.sinceChange), u.address.description,
+                u.status.description, TextFormat.roundTrip(memberRoundTrips.roundTrip(of: u.node)), String(u.incarnation),
+                TextFormat.duration(r.sinceChange), u.address.description,
             ]
             guard keep(cells) else { return }
             rows.append(cells)
@@ -523,8 +528,8 @@ public struct LiveConsole: Sendable {
         var table = table(
             [
                 .init("node", flexible: true), .init("id"), .init("role", priority: 1), .init("region", priority: 2),
-                .init("state"), .init("inc", priority: 3, alignRight: true), .init("since change", priority: 4),
-                .init("address", priority: 5),
+                .init("state"), .init("rtt", priority: 2, alignRight: true), .init("inc", priority: 3, alignRight: true),
+                .init("since change", priority: 4), .init("address", priority: 5),
             ], rows, styles: styles, empty: "  (no members yet)")
         // The backbone peers of other regions follow the node's own region, under their own line.
         if homeCount < table.rows.count, let region {

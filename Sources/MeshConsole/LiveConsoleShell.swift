@@ -294,7 +294,8 @@ final class Session: Sendable {
 
     func refresh(_ client: ConsoleClient) async throws {
         feed.yield(.console(.status(try await client.status())))
-        feed.yield(.console(.members(try await client.members())))
+        let members = try await client.memberList()
+        feed.yield(.console(.members(members.members, roundTrips: members.roundTrips)))
         feed.yield(.console(.inventory(try await client.inventory(region: nil))))
     }
 

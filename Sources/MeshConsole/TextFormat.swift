@@ -15,6 +15,17 @@ public enum TextFormat {
         return "\(ms / 86_400_000) d \(ms % 86_400_000 / 3_600_000) h"
     }
 
+    /// A member's round trip: `0.8 ms`, `12 ms`, `1.5 s`; `-` when unknown (issue 17).
+    public static func roundTrip(_ entry: MemberRoundTrip?) -> String {
+        guard let micros = entry?.microseconds else { return "-" }
+        if micros < 10_000 {
+            let tenths = (micros + 50) / 100
+            return tenths % 10 == 0 ? "\(tenths / 10) ms" : "\(tenths / 10).\(tenths % 10) ms"
+        }
+        if micros < 1_000_000 { return "\((micros + 500) / 1000) ms" }
+        return String(format: "%.1f s", Double(micros) / 1_000_000)
+    }
+
     /// `2026-12-03 19:05:00` (UTC; the headers and sentences say so).
     public static func instant(_ t: MeshInstant) -> String {
         var seconds = time_t(t.milliseconds / 1000)

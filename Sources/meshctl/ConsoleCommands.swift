@@ -112,7 +112,7 @@ struct ConsoleMembers: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "members", abstract: "the node's membership list")
     @OptionGroup var connection: ConsoleConnection
     func run() throws -> Int32 {
-        try connection.show({ try await $0.members() }, json: { MembersJSON($0) }, text: ConsoleText.members)
+        try connection.show({ try await $0.memberList() }, json: { MembersJSON($0) }, text: ConsoleText.members)
     }
 }
 

@@ -26,13 +26,13 @@ struct ConsoleRenderingTests {
 
     /// Every answer a table is printed for, from its named vector, rendered at `width`.
     static func rendered(width: Int?) throws -> [(String, String)] {
-        guard case .status(let status) = try message("status-named"), case .members(let members) = try message("members-named"),
+        guard case .status(let status) = try message("status-named"), case .members(let members) = try message("members-rtt"),
             case .inventory(let inventory) = try message("inventory-named"),
             case .placements(let placements) = try message("placements-named"), case .why(let why) = try message("why-named")
         else { throw VectorError(vector: "a named console answer") }
         return [
             ("status", ConsoleText.status(status, width: width)),
-            ("members", ConsoleText.members(members.members, width: width)),
+            ("members", ConsoleText.members(members, width: width)),
             ("inventory", ConsoleText.inventory(inventory, width: width)),
             ("placements", ConsoleText.placements(placements, width: width)),
             ("why", ConsoleText.why(why, width: width)),
@@ -67,13 +67,24 @@ struct ConsoleRenderingTests {
 
     @Test func tablesNameNodesBesideTheirShortIDs() throws {
         let texts = Dictionary(uniqueKeysWithValues: try Self.rendered(width: 80))
-        guard case .members(let members) = try Self.message("members-named") else { return }
+        guard case .members(let members) = try Self.message("members-rtt") else { return }
         for row in members.members {
             guard let name = row.update.name else { continue }
             let line = texts["members"]!.split(separator: "\n").first { $0.contains(row.update.node.short) }
             #expect(line?.contains(name.name) == true, "members: \(name) not beside \(row.update.node.short)")
         }
         #expect(texts["why"]!.contains("/"), "why names its pools OWNER/POOL")
+    }
+
+    @Test func membersShowTheRoundTripAt80ColumnsWhenItFitsAndADashWhenUnknown() throws {
+        guard case .members(let named) = try Self.message("members-named") else { return }
+        let node = try #require(named.members.first?.update.node)
+        let known = Members(members: named.members, more: false, roundTrips: [MemberRoundTrip(node: node, microseconds: 1_500)])
+        let text = ConsoleText.members(known, width: ConsoleText.defaultWidth)
+        #expect(text.contains(" rtt") && text.contains("1.5 ms"), "issue 17: \(text)")
+        #expect(text.split(separator: "\n").allSatisfy { $0.count <= 80 }, "\(text)")
+        let unknown = ConsoleText.members(Members(members: named.members, more: false), width: nil)
+        #expect(unknown.split(separator: "\n").dropFirst().allSatisfy { $0.contains("  -  ") }, "\(unknown)")
     }
 
     /// Walks a JSON document: enumerations are strings, times RFC 3339 UTC, prices decimals.
@@ -106,13 +117,13 @@ struct ConsoleRenderingTests {
 
     @Test func jsonFormsUseStringEnumsRFC3339TimesAndDecimalPrices() throws {
         guard case .status(let status) = try Self.message("status-named"),
-            case .members(let members) = try Self.message("members-named"),
+            case .members(let members) = try Self.message("members-rtt"),
             case .inventory(let inventory) = try Self.message("inventory-named"),
             case .placements(let placements) = try Self.message("placements-named"),
             case .why(let why) = try Self.message("why-named")
         else { throw VectorError(vector: "a named console answer") }
         let documents = [
-            try ConsoleJSON.encode(StatusJSON(status)), try ConsoleJSON.encode(MembersJSON(members.members)),
+            try ConsoleJSON.encode(StatusJSON(status)), try ConsoleJSON.encode(MembersJSON(members)),
             try ConsoleJSON.encode(InventoryJSON(inventory)), try ConsoleJSON.encode(PlacementsJSON(placements)),
             try ConsoleJSON.encode(WhyJSON(why)),
         ]
@@ -121,6 +132,9 @@ struct ConsoleRenderingTests {
             Self.checkShape(parsed)
         }
         #expect(documents[0].contains("\"name\" : \"\(status.name?.name ?? "?")\""), "\(documents[0])")
+        // A known round trip is a decimal of milliseconds; an unknown one is absent (issue 17).
+        #expect(documents[1].contains("\"roundTripMilliseconds\" : 2.5"), "\(documents[1])")
+        #expect(documents[1].components(separatedBy: "roundTripMilliseconds").count == members.roundTrips.count + 1)
         let price = try #require(placements.leases.first?.pricePerUnitHour)
         let yuan = "\(Decimal(price.microYuan) / 1_000_000)"
         #expect(documents[3].contains("\"pricePerUnitHour\" : \(yuan)"), "\(documents[3])")

@@ -14,7 +14,7 @@ struct LiveConsoleTests {
     /// peer), events and one explained placement.
     static func fixture(columns: Int, rows: Int) throws -> LiveConsole {
         guard case .status(let status) = try ConsoleRenderingTests.message("status-named"),
-            case .members(let members) = try ConsoleRenderingTests.message("members-named"),
+            case .members(let members) = try ConsoleRenderingTests.message("members-rtt"),
             case .inventory(let inventory) = try ConsoleRenderingTests.message("inventory-named"),
             case .why(let why) = try ConsoleRenderingTests.message("why-named")
         else { throw ConsoleRenderingTests.VectorError(vector: "a named console answer") }
@@ -22,7 +22,7 @@ struct LiveConsoleTests {
         _ = console.handle(.link(.live))
         _ = console.handle(.status(status))
         var rows = members.members
-        var home = rows[0]
+        var home = rows[rows.count - 1]  // east-1, the answering node
         home.update.node = NodeID(w0: 0x7e57_0002_0000_0000, w1: 7, w2: 7, w3: 7)
         home.update.region = status.region
         home.update.name = try NodeName("east-2")
@@ -37,7 +37,9 @@ struct LiveConsoleTests {
         peer.update.region = try Region("cn-north")
         peer.update.name = try NodeName("north-1")
         rows += [home, gone, peer]
-        _ = console.handle(.members(rows))
+        // Round trips (issue 17): north-finance's from the vector, and north-1's.
+        let roundTrips = members.roundTrips + [MemberRoundTrip(node: peer.update.node, microseconds: 48_700)]
+        _ = console.handle(.members(rows, roundTrips: roundTrips))
         _ = console.handle(.inventory(inventory))
         let id = why.explanation.requestID
         let events = [
