@@ -91,6 +91,21 @@ struct MeshctlConsoleOutputTests {
         let lease = try #require((leasesJSON["leases"] as? [[String: Any]])?.first, "\(leasesJSON)")
         #expect((lease["pricePerUnitHour"] as? NSNumber)?.doubleValue == 0.5, "\(lease)")
         #expect((lease["expiresAt"] as? String)?.hasSuffix("Z") == true, "\(lease)")
+        // Issue 17: the industry node's direct probes of the regional node are acked, so its
+        // members answer carries their round trip: a decimal in JSON, an rtt cell in the table.
+        try await eventually(within: 30, "members show the regional node's round trip") {
+            let document = try json(try await console(industry, ["members", "--json"]))
+            let entries = document["members"] as? [[String: Any]] ?? []
+            let entry = entries.first { ($0["node"] as? [String: Any])?["id"] as? String == regional.nodeID.hex }
+            guard entry?["roundTripMilliseconds"] is NSNumber else { return false }
+            let table = try await console(industry, ["members", "--wide"])
+            let header = table.output.split(separator: "\n").first ?? ""
+            let line = table.output.split(separator: "\n").first { $0.contains(regional.nodeID.short) } ?? ""
+            return header.contains(" rtt ") && line.contains(" ms ") && !line.contains("  -  ")
+        }
+        let selfEntry = (try json(try await console(industry, ["members", "--json"]))["members"] as? [[String: Any]] ?? [])
+            .first { ($0["node"] as? [String: Any])?["id"] as? String == industry.nodeID.hex }
+        #expect(selfEntry != nil && selfEntry?["roundTripMilliseconds"] == nil, "no round trip to the node itself")
         let both = try await console(industry, ["members", "--json", "--wide"])
         #expect(both.status == 2 && both.output.contains("--wide shapes tables"), "\(both.output)")
     }
