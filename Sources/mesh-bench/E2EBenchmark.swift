@@ -136,12 +136,14 @@ struct E2EStep: Codable {
     var lost: Int
     /// Requests answered with an ERROR frame, by code.
     var errors: [String: Int]
+    /// Arrivals not sent: every connection to their node already had 64 requests in flight.
+    var shed: Int
 
     var line: String {
         String(
             format:
-                "rate %.0f/s: PLACE p50 %.2f p99 %.2f p99.9 %.2f ms (%d placed, %d refused); floor p50 %.2f p99 %.2f ms; renew/release p99 %.2f ms; lost %d; errors %@",
-            rate, place.p50, place.p99, place.p999, placed, refused, floor.p50, floor.p99, renewRelease.p99, lost,
+                "rate %.0f/s: PLACE p50 %.2f p99 %.2f p99.9 %.2f ms (%d placed, %d refused); floor p50 %.2f p99 %.2f ms; renew/release p99 %.2f ms; lost %d; shed %d; errors %@",
+            rate, place.p50, place.p99, place.p999, placed, refused, floor.p50, floor.p99, renewRelease.p99, lost, shed,
             errors.isEmpty ? "none" : errors.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))
     }
 }
@@ -159,15 +161,15 @@ struct E2EReport: Codable {
 
     func table() -> String {
         var lines = [
-            "| rate/s | sent/s | PLACE p50 ms | p99 | p99.9 | max | placed | refused | floor p50 ms | floor p99 | renew/release p99 | lost |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| rate/s | sent/s | PLACE p50 ms | p99 | p99.9 | max | placed | refused | floor p50 ms | floor p99 | renew/release p99 | lost | shed |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for s in steps {
             lines.append(
                 String(
-                    format: "| %.0f | %.0f | %.2f | %.2f | %.2f | %.2f | %d | %d | %.2f | %.2f | %.2f | %d |", s.rate,
+                    format: "| %.0f | %.0f | %.2f | %.2f | %.2f | %.2f | %d | %d | %.2f | %.2f | %.2f | %d | %d |", s.rate,
                     s.sentPerSecond, s.place.p50, s.place.p99, s.place.p999, s.place.max, s.placed, s.refused, s.floor.p50,
-                    s.floor.p99, s.renewRelease.p99, s.lost))
+                    s.floor.p99, s.renewRelease.p99, s.lost, s.shed))
         }
         lines.append("")
         lines.append(
@@ -188,6 +190,8 @@ final class E2EDriver: @unchecked Sendable {
         var scheduled: UInt64
         /// The industry node it was sent to (a lease is renewed and released where it was placed).
         var entry: Int
+        /// Which of that node's connections carries it.
+        var connection: Int
     }
     struct State {
         var pending: [UInt64: Pending] = [:]
@@ -198,6 +202,12 @@ final class E2EDriver: @unchecked Sendable {
         var errors: [UInt16: Int] = [:]
         /// Leases placed and not yet released, with the industry node they entered at.
         var leases: [(LeaseID, Int)] = []
+        /// Requests in flight per (entry, connection): a node refuses a request above its bound
+        /// (64, SPEC §8.5) and counts the refusal against the connection's error budget, so the
+        /// console keeps to it.
+        var inFlight: [Int: Int] = [:]
+        /// Arrivals not sent because every connection to their node was at the bound.
+        var shed = 0
     }
 
     /// What the transport's loop thread and the scheduler share.
@@ -220,6 +230,7 @@ final class E2EDriver: @unchecked Sendable {
             let now = monotonicNanoseconds()
             shared.state.withLock { s in
                 guard let pending = s.pending.removeValue(forKey: correlationID) else { return }
+                s.inFlight[pending.entry * 16 + pending.connection, default: 1] -= 1
                 if case .error(let error) = message, pending.kind != .floor {
                     s.errors[error.code, default: 0] += 1
                     return
@@ -295,7 +306,7 @@ final class E2EDriver: @unchecked Sendable {
                 rate: rate, sentPerSecond: Double(count) / max(sentSeconds, 1e-9), place: LatencyFigure(s.samples[.place] ?? []),
                 placed: s.placed, refused: s.refused, renewRelease: LatencyFigure(s.samples[.leaseOperation] ?? []),
                 floor: LatencyFigure(s.samples[.floor] ?? []), lost: s.pending.count,
-                errors: Dictionary(uniqueKeysWithValues: s.errors.map { (String($0.key), $0.value) }))
+                errors: Dictionary(uniqueKeysWithValues: s.errors.map { (String($0.key), $0.value) }), shed: s.shed)
         }
     }
 
@@ -331,10 +342,25 @@ final class E2EDriver: @unchecked Sendable {
             let unknown = LeaseID(value: UInt128(sequence) << 32 | 0xF100)
             message = .renew(Renew(leaseID: unknown, extendBy: .seconds(1), route: [entry.node, entry.regional]))
         }
-        shared.state.withLock { $0.pending[correlation] = Pending(kind: kind, scheduled: scheduled, entry: index) }
-        let (transport, connection) = entry.connections[sequence % entry.connections.count]
+        let chosen = shared.state.withLock { s -> Int? in
+            let count = entry.connections.count
+            for step in 0..<count {
+                let c = (sequence + step) % count
+                guard s.inFlight[index * 16 + c, default: 0] < E2EDriver.maxInFlight else { continue }
+                s.inFlight[index * 16 + c, default: 0] += 1
+                s.pending[correlation] = Pending(kind: kind, scheduled: scheduled, entry: index, connection: c)
+                return c
+            }
+            s.shed += 1
+            return nil
+        }
+        guard let chosen else { return }
+        let (transport, connection) = entry.connections[chosen]
         transport.send(message, correlationID: correlation, on: connection)
     }
+
+    /// The node's bound on requests in flight per connection (SPEC §8.5, reference default).
+    static let maxInFlight = 64
 
     private func waitUntil(_ instant: UInt64) {
         while true {
