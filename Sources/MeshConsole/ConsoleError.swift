@@ -17,23 +17,3 @@ public struct ConsoleError: ExitStatusError {
         self.status = status
     }
 }
-
-// MARK: - Blocking bridge
-
-/// Runs `body` on the cooperative pool and waits for it on the calling (main) thread; meshctl's
-/// command functions are synchronous.
-public func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-    let result = Mutex<Result<T, any Error>?>(nil)
-    let done = DispatchSemaphore(value: 0)
-    Task.detached {
-        let outcome: Result<T, any Error>
-        do { outcome = .success(try await body()) } catch { outcome = .failure(error) }
-        result.withLock { $0 = outcome }
-        done.signal()
-    }
-    done.wait()
-    return try result.withLock { $0! }.get()
-}
-
-/// Milliseconds since the Unix epoch: the clock nodes use for instants that travel in frames.
-public func wallClockNow() -> MeshInstant { MeshInstant(milliseconds: UInt64(Date().timeIntervalSince1970 * 1000)) }

@@ -6,6 +6,7 @@ import Dispatch
 import Foundation
 import Glibc
 public import MeshCore
+import MeshRuntime
 import MeshWire
 import Synchronization
 

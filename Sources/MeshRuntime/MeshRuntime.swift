@@ -63,6 +63,17 @@ public struct MeshdCommand: ParsableCommand {
     }
 }
 
+/// `meshctl node ...` and `mesh-bench node ...`: a node process, exactly as meshd runs it, so that
+/// the demo and the end-to-end benchmark need no other binary.
+public struct NodeProcessCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "node", abstract: "run a node, exactly as meshd does (meshd's arguments follow)")
+    @Argument(help: "meshd's arguments, e.g. --config FILE", valueName: "ARGUMENT", parsing: .remaining)
+    var arguments: [String]
+    public init() {}
+    public func run() throws -> Int32 { MeshDaemon.main(arguments) }
+}
+
 /// `--log-level`'s values.
 public enum LogLevelName: String, CaseIterable, ExpressibleByArgument, Sendable {
     case trace, debug, info, warning, error

@@ -29,18 +29,8 @@ struct MeshBench: ParsableCommand {
         version: "mesh-bench \(MeshVersion.current) (wire protocol 1)",
         subcommands: [
             WireCommand.self, PlacementCommand.self, DurabilityCommand.self, TransportCommand.self, SimCommand.self,
-            DetectionTraceCommand.self, E2ECommand.self, NodeCommand.self,
+            DetectionTraceCommand.self, E2ECommand.self, NodeProcessCommand.self,
         ])
-}
-
-/// `mesh-bench node ...`: a node process, exactly as meshd runs it (the e2e benchmark starts its
-/// federation with it, so that it needs no other binary).
-struct NodeCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "node", abstract: "run a node, exactly as meshd does (meshd's arguments follow)")
-    @Argument(help: "meshd's arguments, e.g. --config FILE", valueName: "ARGUMENT", parsing: .remaining)
-    var arguments: [String]
-    func run() throws -> Int32 { MeshDaemon.main(arguments) }
 }
 
 /// A benchmark: its options are its properties; it measures and reports what it found.

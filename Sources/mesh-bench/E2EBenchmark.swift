@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import MeshCommandLine
 import MeshCore
+import MeshRuntime
 import MeshTransport
 import MeshWire
 import Synchronization
@@ -330,7 +331,7 @@ final class E2EDriver: @unchecked Sendable {
                 PlacementRequest(
                     requestID: RequestID(value: UInt128(sequence) | UInt128(UInt64.random(in: 1...UInt64.max)) << 64),
                     tenant: try! TenantID("bench-tenant"), sector: .finance, idempotencyKey: "e2e-\(sequence)-\(correlation)",
-                    demand: Demand(computeUnits: 1), leaseDuration: .seconds(60), deadline: wallNow() + .seconds(5),
+                    demand: Demand(computeUnits: 1), leaseDuration: .seconds(60), deadline: wallClockNow() + .seconds(5),
                     origin: entry.node))
         case .leaseOperation:
             guard let lease else { preconditionFailure("a lease operation without a lease") }
@@ -377,25 +378,4 @@ func monotonicNanoseconds() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-}
-
-/// The wall clock nodes use for instants in frames, in milliseconds since the Unix epoch.
-func wallNow() -> MeshInstant {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return MeshInstant(milliseconds: UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000)
-}
-
-/// Runs `body` on the cooperative pool and waits for it on this (non-pool) thread.
-func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-    let result = Mutex<Result<T, any Error>?>(nil)
-    let done = DispatchSemaphore(value: 0)
-    Task.detached {
-        let outcome: Result<T, any Error>
-        do { outcome = .success(try await body()) } catch { outcome = .failure(error) }
-        result.withLock { $0 = outcome }
-        done.signal()
-    }
-    done.wait()
-    return try result.withLock { $0! }.get()
 }

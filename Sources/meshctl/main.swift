@@ -20,7 +20,7 @@ struct Meshctl: ParsableCommand {
         version: "meshctl \(MeshVersion.current) (wire protocol 1)",
         subcommands: [
             WireCommand.self, AuthorityCommand.self, CertCommand.self, ConsoleCommand.self, DemoCommand.self,
-            NodeCommand.self,
+            NodeProcessCommand.self,
         ])
 }
 
@@ -53,16 +53,6 @@ struct WireErrors: ParsableCommand {
         for code in WireErrorCode.allCases { print("\(code.rawValue)\t\(code)") }
         return 0
     }
-}
-
-/// `meshctl node ...`: the node process itself, for `meshctl demo` when meshd was not built
-/// (`swift run meshctl demo` builds meshctl only): the same runtime as meshd, same arguments.
-struct NodeCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "node", abstract: "run a node, exactly as meshd does (meshd's arguments follow)")
-    @Argument(help: "meshd's arguments, e.g. --config FILE", valueName: "ARGUMENT", parsing: .remaining)
-    var arguments: [String]
-    func run() throws -> Int32 { MeshDaemon.main(arguments) }
 }
 
 /// A command that could not do what it was asked (a file missing, a key that would be replaced):
