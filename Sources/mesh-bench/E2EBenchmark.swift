@@ -228,7 +228,7 @@ final class E2EDriver: @unchecked Sendable {
         let shared = self.shared
         let onEvent: @Sendable (TransportEvent) -> Void = { event in
             guard case .frame(_, let message, let correlationID, _) = event, correlationID != 0 else { return }
-            let now = monotonicNanoseconds()
+            let now = Monotonic.nanoseconds()
             shared.state.withLock { s in
                 guard let pending = s.pending.removeValue(forKey: correlationID) else { return }
                 s.inFlight[pending.entry * 16 + pending.connection, default: 1] -= 1
@@ -272,7 +272,7 @@ final class E2EDriver: @unchecked Sendable {
     func warmUp(within seconds: Double) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
-            send(.place, entry: 0, scheduled: monotonicNanoseconds())
+            send(.place, entry: 0, scheduled: Monotonic.nanoseconds())
             usleep(500_000)
             if shared.state.withLock({ $0.placed > 0 }) {
                 shared.state.withLock { $0 = State(leases: $0.leases) }
@@ -287,7 +287,7 @@ final class E2EDriver: @unchecked Sendable {
     func run(rate: Double, seconds: Double) -> E2EStep {
         shared.state.withLock { $0 = State(leases: $0.leases) }
         let interval = UInt64(1_000_000_000 / rate)
-        let start = monotonicNanoseconds() + 10_000_000
+        let start = Monotonic.nanoseconds() + 10_000_000
         let count = Int(rate * seconds)
         var rng = SeededRandom(seed: UInt64(rate))
         for i in 0..<count {
@@ -298,10 +298,10 @@ final class E2EDriver: @unchecked Sendable {
             send(draw < 8 ? .place : .leaseOperation, entry: entry, scheduled: scheduled)
             if i % 10 == 5 { send(.floor, entry: entry, scheduled: scheduled) }
         }
-        let sentSeconds = Double(monotonicNanoseconds() - start) / 1e9
+        let sentSeconds = Double(Monotonic.nanoseconds() - start) / 1e9
         // A node answers by the request's deadline (5 s) plus its console grace (5 s).
-        let drainDeadline = monotonicNanoseconds() + 11_000_000_000
-        while monotonicNanoseconds() < drainDeadline && shared.state.withLock({ !$0.pending.isEmpty }) { usleep(10_000) }
+        let drainDeadline = Monotonic.nanoseconds() + 11_000_000_000
+        while Monotonic.nanoseconds() < drainDeadline && shared.state.withLock({ !$0.pending.isEmpty }) { usleep(10_000) }
         return shared.state.withLock { s in
             E2EStep(
                 rate: rate, sentPerSecond: Double(count) / max(sentSeconds, 1e-9), place: LatencyFigure(s.samples[.place] ?? []),
@@ -365,17 +365,10 @@ final class E2EDriver: @unchecked Sendable {
 
     private func waitUntil(_ instant: UInt64) {
         while true {
-            let now = monotonicNanoseconds()
+            let now = Monotonic.nanoseconds()
             if now >= instant { return }
             let gap = instant - now
             if gap > 200_000 { usleep(UInt32((gap - 100_000) / 1000)) }
         }
     }
-}
-
-/// CLOCK_MONOTONIC, in nanoseconds.
-func monotonicNanoseconds() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
